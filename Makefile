@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: install run lint suite test messages bench
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Web server and django-q2 worker on SQLite; demo data is loaded once and kept afterwards.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py load_demo
+	@echo "Staff console: http://127.0.0.1:$(PORT)/admin/  (Ctrl-C stops web and worker)"
+	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
+suite: install
+	$(VENV)/bin/pytest
+
+test: lint suite
+
+# Refresh the translation catalogue and compile it (the .mo is committed).
+messages: install
+	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv
+	$(PY) manage.py compilemessages -l zh_Hans

@@ -1,0 +1,223 @@
+"""A basic, hall-scoped admin. Bookings are created and moved only through the services."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from duty.admin import HallScopedAdmin, ScopedTabularInline
+
+from . import services
+from .models import (
+    Appointment,
+    AppointmentEvent,
+    ChangeRequest,
+    Channel,
+    ContactLog,
+    Matter,
+    NoShowFollowUp,
+    ParallelTask,
+    Slot,
+)
+
+
+@admin.register(Matter)
+class MatterAdmin(HallScopedAdmin):
+    list_display = ["name", "hall", "duration_minutes", "is_active"]
+    list_filter = ["hall", "is_active", "departments"]
+    search_fields = ["name"]
+    filter_horizontal = ["departments", "windows"]
+    list_select_related = ["hall"]
+
+
+@admin.register(Slot)
+class SlotAdmin(HallScopedAdmin):
+    list_display = ["window", "start", "end", "capacity"]
+    list_filter = ["window"]
+    date_hierarchy = "start"
+    list_select_related = ["window"]
+    readonly_fields = ["window", "start", "end"]
+
+    def has_add_permission(self, request):
+        # Slot rows are created by the booking services when first locked.
+        return False
+
+
+class ReadOnlyInline(ScopedTabularInline):
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = AppointmentEvent
+    fields = ["at", "actor", "action", "changes", "note"]
+    readonly_fields = fields
+
+
+class ContactInline(ReadOnlyInline):
+    model = ContactLog
+    fields = ["at", "by", "purpose", "method", "time_reconfirmed", "text", "outcome"]
+    readonly_fields = fields
+
+
+class ParallelTaskInline(ReadOnlyInline):
+    model = ParallelTask
+    fields = ["department", "window", "confirmed_at", "confirmed_by"]
+    readonly_fields = fields
+
+
+class ChangeRequestInline(ReadOnlyInline):
+    model = ChangeRequest
+    fk_name = "appointment"
+    fields = ["state", "original_start", "new_start", "new_window", "reason", "is_emergency"]
+    readonly_fields = fields
+
+
+class FollowUpInline(ReadOnlyInline):
+    model = NoShowFollowUp
+    fields = ["slot_start", "due_at", "assigned_to", "outcome", "recorded_at", "note"]
+    readonly_fields = fields
+
+
+class AppointmentRegisterForm(forms.ModelForm):
+    """The desk's registration form: it books through ``appointment_register``."""
+
+    channel = forms.ChoiceField(
+        label=_("channel"), choices=[(c.value, c.label) for c in (Channel.ONSITE, Channel.PHONE)]
+    )
+    start = forms.SplitDateTimeField(label=_("appointment time"), widget=admin.widgets.AdminSplitDateTime)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "channel",
+            "matter",
+            "window",
+            "start",
+            "applicant_name",
+            "phone",
+            "content",
+            "remarks",
+            "short_notice_reason",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.instance = services.appointment_register(
+                matter=data["matter"],
+                window=data["window"],
+                start=data["start"],
+                applicant_name=data["applicant_name"],
+                phone=data["phone"],
+                channel=data["channel"],
+                content=data.get("content", ""),
+                remarks=data.get("remarks", ""),
+                short_notice_reason=data.get("short_notice_reason", ""),
+                actor=self.request.user,
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        except PermissionDenied as error:
+            self.add_error(None, str(error))
+        return data
+
+    def _post_clean(self):
+        # The service has validated and saved the booking; model validation is not repeated.
+        pass
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(HallScopedAdmin):
+    list_display = [
+        "reference",
+        "start",
+        "applicant_name",
+        "phone",
+        "matter",
+        "window",
+        "channel",
+        "status",
+        "is_short_notice",
+    ]
+    list_filter = ["status", "channel", "window", "outside_phone_hours"]
+    search_fields = ["reference", "applicant_name", "phone"]
+    date_hierarchy = "start"
+    list_select_related = ["matter", "window"]
+    inlines = [ParallelTaskInline, ContactInline, ChangeRequestInline, FollowUpInline, EventInline]
+
+    @admin.display(boolean=True, description=_("under 24 h"))
+    def is_short_notice(self, obj):
+        return obj.is_short_notice
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AppointmentRegisterForm
+            form = super().get_form(request, obj, change=change, **kwargs)
+            form.request = request
+            return form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return AppointmentRegisterForm.Meta.fields
+        return [f.name for f in Appointment._meta.fields if f.name != "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Lifecycle fields change only through the services; an edit here would skip their rules.
+        return [f.name for f in Appointment._meta.fields if f.name != "id"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Nothing is lost: a booking is cancelled with a reason, never deleted.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        # Added by AppointmentRegisterForm.clean() through appointment_register.
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(HallScopedAdmin):
+    list_display = [
+        "appointment",
+        "state",
+        "original_start",
+        "new_start",
+        "is_emergency",
+        "requested_at",
+        "decided_by",
+    ]
+    list_filter = ["state", "is_emergency"]
+    list_select_related = ["appointment", "decided_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NoShowFollowUp)
+class NoShowFollowUpAdmin(HallScopedAdmin):
+    list_display = ["appointment", "due_at", "assigned_to", "outcome", "recorded_at"]
+    list_filter = ["outcome"]
+    list_select_related = ["appointment", "assigned_to"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

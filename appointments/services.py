@@ -1,0 +1,973 @@
+"""The booking lifecycle as service functions (DB1403/T 5.1, 6.1, 6.2).
+
+Every function is keyword-only, takes ``now`` and refuses an illegal move with a
+``ValidationError`` keyed by the field it concerns (or ``PermissionDenied``), leaving nothing
+half-saved. Views, the admin, commands and tasks call these; none re-implements a rule.
+"""
+
+import datetime as dt
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, Model, OuterRef
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+from duty.calendar import local, phone_line_is_open
+from duty.models import Window
+from duty.scoping import user_hall_id
+
+from .models import (
+    LIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    ChangeRequest,
+    Channel,
+    ContactLog,
+    ContactMethod,
+    Matter,
+    NoShowFollowUp,
+    ParallelTask,
+    Slot,
+    Status,
+    new_reference,
+)
+from .slots import SlotTime, slot_at
+
+Action = AppointmentEvent.Action
+STAFF_CHANNELS = (Channel.ONSITE, Channel.PHONE)
+OPEN_STATUSES = (Status.PENDING, Status.ACCEPTED, Status.HANDED_OVER)
+AWAITING_ARRIVAL = (Status.ACCEPTED, Status.HANDED_OVER)
+
+
+class SlotFullError(ValidationError):
+    """The slot has no place left (an API answers 409)."""
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def _require_perm(actor, perm: str) -> None:
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise PermissionDenied(_("You are not allowed to do this."))
+
+
+def _require_hall(actor, hall_id: int) -> None:
+    """Staff act only on their own hall's bookings (city supervisors only read)."""
+    if actor.is_superuser:
+        return
+    if user_hall_id(actor) != hall_id:
+        raise PermissionDenied(_("This booking belongs to another hall."))
+
+
+def _require_aware(now: dt.datetime) -> None:
+    if timezone.is_naive(now):
+        raise ValueError("now must be an aware datetime")
+
+
+def _show(moment: dt.datetime) -> str:
+    return formats.date_format(local(moment), "Y-m-d H:i")
+
+
+def _jsonable(value):
+    if isinstance(value, dt.datetime):
+        return local(value).isoformat()
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, PhoneNumber):
+        return value.as_e164
+    return value
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    # Race: two staff act on the same booking at once (check-in vs cancel, two confirms).
+    # Locking the row makes the second wait and then see the first one's status.
+    return Appointment.objects.select_for_update().select_related("window", "matter").get(
+        pk=appointment.pk
+    )
+
+
+_STATUS_MESSAGES = {
+    "confirm": lambda: _("Only a booking waiting for confirmation can be confirmed."),
+    "hand_over": lambda: _("Only an accepted booking can be handed over to the window."),
+    "reassign": lambda: _("Only an open booking can be reassigned."),
+    "check_in": lambda: _("Only an accepted booking can be checked in; confirm it first."),
+    "serve": lambda: _("Only an applicant who has arrived can be served."),
+    "change": lambda: _("Only an open booking can be changed."),
+    "follow_up": lambda: _("A no-show follow-up is only for an accepted booking not yet arrived."),
+    "cancel": lambda: _("Only an open booking can be cancelled."),
+}
+
+
+def _require_status(appointment: Appointment, allowed, move: str) -> None:
+    if appointment.status not in allowed:
+        raise _error(
+            "status",
+            _STATUS_MESSAGES[move]() + " " + _("Its status is “%(status)s”.")
+            % {"status": appointment.get_status_display()},
+            "invalid_status",
+        )
+
+
+def _log(appointment, action, *, actor, now, changes=None, note="") -> AppointmentEvent:
+    return AppointmentEvent.objects.create(
+        appointment=appointment,
+        at=now,
+        actor=actor,
+        action=action,
+        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
+        note=note,
+    )
+
+
+def _update(appointment: Appointment, action, *, actor, now, note="", **fields) -> Appointment:
+    """Set ``fields``, save only them, and record who changed what in the history."""
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(appointment, name)
+        if old != value:
+            changes[name] = (old, value)
+        setattr(appointment, name, value)
+    appointment.save(update_fields=list(fields))
+    _log(appointment, action, actor=actor, now=now, changes=changes, note=note)
+    return appointment
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def booking_lead_is_sufficient(*, start: dt.datetime, now: dt.datetime) -> bool:
+    """DB1403/T 5.1.1: a booking is made at least 24 h before its start."""
+    return start - now >= dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
+
+
+def change_notice_in_time(*, original_start: dt.datetime, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.2: the applicant is told of a change at least 8 h before the original start."""
+    return original_start - now >= dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
+
+
+def no_show_follow_up_due_at(*, start: dt.datetime) -> dt.datetime:
+    """DB1403/T 6.2.3: the follow-up is due 30 min after the start without arrival."""
+    return start + dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_MINUTES)
+
+
+def citizen_may_cancel(*, start: dt.datetime, now: dt.datetime) -> bool:
+    """Local practice: a citizen cancels up to CITIZEN_CANCEL_MIN_HOURS before the start."""
+    return start - now >= dt.timedelta(hours=settings.CITIZEN_CANCEL_MIN_HOURS)
+
+
+def phone_clean(value, *, mobile_only: bool) -> PhoneNumber:
+    """A Chinese phone number in any common format; online bookings need a mobile number."""
+    number = to_python(value, region="CN") if value not in (None, "") else None
+    if not isinstance(number, PhoneNumber) or not number.is_valid():
+        raise _error("phone", _("Enter a valid phone number, e.g. 138 0013 8000."), "invalid_phone")
+    if mobile_only and phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise _error(
+            "phone", _("Enter a mobile number: the confirmation is sent by SMS."), "not_mobile"
+        )
+    return number
+
+
+def _name_clean(value: str) -> str:
+    name = (value or "").strip()
+    if not name:
+        raise _error("applicant_name", _("Enter the applicant's name."), "required")
+    if len(name) > 50:
+        raise _error("applicant_name", _("The name is longer than 50 characters."), "too_long")
+    return name
+
+
+def booking_target_clean(
+    *, matter: Matter, window: Window, start: dt.datetime, now: dt.datetime
+) -> SlotTime:
+    """DB1403/T 4, 5.1.2, 5.2: the window handles the matter and serves a slot at ``start``."""
+    _require_aware(now)
+    if matter is None or not matter.is_active:
+        raise _error("matter", _("This matter cannot be booked."), "unknown_matter")
+    if window is None or not window.is_active or window.hall_id != matter.hall_id:
+        raise _error("window", _("This window cannot be booked."), "unknown_window")
+    if not matter.windows.filter(pk=window.pk).exists():
+        raise _error(
+            "window",
+            _("Window %(window)s does not handle “%(matter)s”.")
+            % {"window": window, "matter": matter},
+            "window_not_for_matter",
+        )
+    if start is None or timezone.is_naive(start):
+        raise _error("start", _("Enter a date and time."), "invalid_start")
+    if start <= now:
+        raise _error("start", _("%(time)s has already passed.") % {"time": _show(start)}, "past")
+    slot = slot_at(window=window, start=start)
+    if slot is None:
+        raise _error(
+            "start",
+            _(
+                "Window %(window)s does not serve at %(time)s: it is outside the window's "
+                "service hours, on a day it does not serve, or not the start of a slot."
+            )
+            % {"window": window, "time": _show(start)},
+            "no_service",
+        )
+    return slot
+
+
+def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = None) -> None:
+    """Lock the slot row, recount its live bookings, and refuse if it is full.
+
+    Race: two bookings for the last place in one slot. The second waits on the slot row's lock
+    until the first commits, and its recount then sees the first booking. On SQLite the
+    IMMEDIATE transaction already serialises writers.
+    """
+    slot_row, _created = Slot.objects.select_for_update().get_or_create(
+        window=window,
+        start=slot.start,
+        defaults={"end": slot.end, "capacity": window.capacity_per_slot},
+    )
+    live = Appointment.objects.filter(window=window, start=slot.start, status__in=LIVE_STATUSES)
+    if moving is not None:
+        live = live.exclude(pk=moving.pk)
+    if live.count() >= slot_row.capacity:
+        raise SlotFullError(
+            {
+                "start": ValidationError(
+                    _("%(time)s at window %(window)s is fully booked; choose another time.")
+                    % {"time": _show(slot.start), "window": window},
+                    code="slot_full",
+                )
+            }
+        )
+
+
+def _unique_reference() -> str:
+    while True:
+        reference = new_reference()
+        if not Appointment.objects.filter(reference=reference).exists():
+            return reference
+
+
+def _open_parallel_tasks(appointment: Appointment) -> None:
+    """DB1403/T 6.1.1 b: a matter of several departments gets one task per department."""
+    departments = list(appointment.matter.departments.all())
+    if len(departments) < 2:
+        return
+    windows = list(appointment.matter.windows.prefetch_related("departments"))
+    for department in departments:
+        candidates = [w for w in windows if department in w.departments.all()]
+        if appointment.window in candidates or not candidates:
+            window = appointment.window
+        else:
+            window = candidates[0]
+        ParallelTask.objects.create(appointment=appointment, department=department, window=window)
+
+
+def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> Appointment:
+    with transaction.atomic():
+        _lock_place(window=window, slot=slot)
+        appointment = Appointment.objects.create(
+            reference=_unique_reference(),
+            matter=matter,
+            window=window,
+            start=slot.start,
+            end=slot.end,
+            created_at=now,
+            window_head=window.head,
+            **fields,
+        )
+        _open_parallel_tasks(appointment)
+        _log(appointment, action, actor=actor, now=now, note=note)
+    return appointment
+
+
+# --- creating bookings ------------------------------------------------------------------------
+
+
+def appointment_register(
+    *,
+    matter: Matter,
+    window: Window,
+    start: dt.datetime,
+    applicant_name: str,
+    phone,
+    channel: str,
+    actor,
+    now: dt.datetime,
+    content: str = "",
+    remarks: str = "",
+    short_notice_reason: str = "",
+) -> Appointment:
+    """The desk registers an on-site or phone booking into the register.
+
+    DB1403/T 5.1.3 a/b and 6.1.2 (name, phone, time, matter, who received it, remarks);
+    5.1.1: under 24 h ahead only with a recorded reason; 5.1.3 b: a phone booking taken while
+    the phone line is closed is flagged.
+    """
+    _require_perm(actor, "appointments.register_appointment")
+    if window is not None:
+        _require_hall(actor, window.hall_id)
+    if channel not in STAFF_CHANNELS:
+        raise _error("channel", _("The desk registers on-site or phone bookings."), "channel")
+    name = _name_clean(applicant_name)
+    number = phone_clean(phone, mobile_only=False)
+    slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
+    reason = (short_notice_reason or "").strip()
+    if booking_lead_is_sufficient(start=start, now=now):
+        reason = ""
+    else:
+        if not reason:
+            raise _error(
+                "short_notice_reason",
+                _("The time is less than 24 h away: record why the booking is accepted anyway."),
+                "short_notice",
+            )
+        _require_perm(actor, "appointments.accept_short_notice")
+    outside = channel == Channel.PHONE and not phone_line_is_open(hall=window.hall, now=now)
+    return _create(
+        matter=matter,
+        window=window,
+        slot=slot,
+        now=now,
+        actor=actor,
+        action=Action.REGISTERED,
+        channel=channel,
+        status=Status.ACCEPTED,
+        accepted_at=now,
+        received_by=actor,
+        applicant_name=name,
+        phone=number,
+        content=(content or "").strip(),
+        remarks=(remarks or "").strip(),
+        short_notice_reason=reason,
+        outside_phone_hours=outside,
+    )
+
+
+def appointment_book_online(
+    *,
+    matter: Matter,
+    window: Window,
+    start: dt.datetime,
+    applicant_name: str,
+    phone,
+    now: dt.datetime,
+    content: str = "",
+) -> Appointment:
+    """A citizen books online; it waits for the window to reconfirm.
+
+    DB1403/T 5.1.1: at least 24 h ahead, no exception; 5.1.3 c: status "waiting for the window
+    to confirm" until staff reconfirm by phone or SMS. A mobile number is required.
+    """
+    name = _name_clean(applicant_name)
+    number = phone_clean(phone, mobile_only=True)
+    slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
+    if not booking_lead_is_sufficient(start=start, now=now):
+        raise _error(
+            "start",
+            _("Online bookings must be made at least 24 hours ahead; choose a later time."),
+            "short_notice",
+        )
+    if start > now + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise _error(
+            "start",
+            _("Bookings open %(days)s days ahead; choose an earlier time.")
+            % {"days": settings.BOOKING_HORIZON_DAYS},
+            "too_far",
+        )
+    return _create(
+        matter=matter,
+        window=window,
+        slot=slot,
+        now=now,
+        actor=None,
+        action=Action.BOOKED,
+        channel=Channel.ONLINE,
+        status=Status.PENDING,
+        applicant_name=name,
+        phone=number,
+        content=(content or "").strip(),
+    )
+
+
+# --- confirmation and hand-over -------------------------------------------------------------
+
+
+def appointment_confirm(
+    *, appointment: Appointment, method: str, actor, now: dt.datetime, note: str = ""
+) -> Appointment:
+    """DB1403/T 5.1.3 c: window staff reconfirm an online booking by phone or SMS, then accept it.
+
+    Records the method, who and when; the booking then enters the register.
+    """
+    _require_perm(actor, "appointments.confirm_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    if method not in (ContactMethod.PHONE, ContactMethod.SMS):
+        raise _error("method", _("Confirm by phone or by SMS."), "method")
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, (Status.PENDING,), "confirm")
+        if appointment.start <= now:
+            raise _error("start", _("The appointment time has passed."), "past")
+        ContactLog.objects.create(
+            appointment=appointment,
+            purpose=ContactLog.Purpose.CONFIRMATION,
+            method=method,
+            at=now,
+            by=actor,
+            outcome=note,
+        )
+        return _update(
+            appointment,
+            Action.CONFIRMED,
+            actor=actor,
+            now=now,
+            note=note,
+            status=Status.ACCEPTED,
+            accepted_at=now,
+            received_by=actor,
+            responsible_staff=appointment.responsible_staff or actor,
+            window_head=appointment.window.head,
+        )
+
+
+def one_time_notice_text(*, appointment: Appointment) -> str:
+    """DB1403/T 6.1.3: everything the applicant must bring and know, said once and in full."""
+    matter = appointment.matter
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = [
+            _("%(name)s, your appointment for “%(matter)s” is at %(time)s, window %(window)s, "
+              "%(hall)s.")
+            % {
+                "name": appointment.applicant_name,
+                "matter": matter.name,
+                "time": _show(appointment.start),
+                "window": appointment.window,
+                "hall": appointment.window.hall,
+            },
+            _("Please bring:"),
+        ]
+        lines += [f"{i}. {item}" for i, item in enumerate(matter.material_list, start=1)]
+        if matter.notes.strip():
+            lines += [_("Please note:"), matter.notes.strip()]
+        lines.append(_("This service is free of charge. Reference: %(ref)s.")
+                     % {"ref": appointment.reference})
+    return "\n".join(lines)
+
+
+def appointment_hand_over(
+    *, appointment: Appointment, contact_person, actor, now: dt.datetime
+) -> Appointment:
+    """DB1403/T 6.1.3: at once after registration the booking goes to its window, which names a
+    contact person; 6.2.5: that person is the directly responsible receiving staff member."""
+    _require_perm(actor, "appointments.hand_over_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    if contact_person is None or user_hall_id(contact_person) != appointment.window.hall_id:
+        raise _error(
+            "contact_person", _("Choose a staff member of this hall as the contact."), "contact"
+        )
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, (Status.ACCEPTED,), "hand_over")
+        return _update(
+            appointment,
+            Action.HANDED_OVER,
+            actor=actor,
+            now=now,
+            status=Status.HANDED_OVER,
+            handed_over_at=now,
+            contact_person=contact_person,
+            responsible_staff=contact_person,
+        )
+
+
+def appointment_give_notice(
+    *,
+    appointment: Appointment,
+    method: str,
+    time_reconfirmed: bool,
+    actor,
+    now: dt.datetime,
+    outcome: str = "",
+) -> ContactLog:
+    """DB1403/T 6.1.3: the contact tells the applicant everything at once (一次性告知) and
+    reconfirms the time; the text sent and the outcome are logged."""
+    _require_perm(actor, "appointments.hand_over_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, (Status.HANDED_OVER,), "hand_over")
+        contact = ContactLog.objects.create(
+            appointment=appointment,
+            purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
+            method=method,
+            at=now,
+            by=actor,
+            text=one_time_notice_text(appointment=appointment),
+            time_reconfirmed=time_reconfirmed,
+            outcome=outcome,
+        )
+        _log(appointment, Action.HANDED_OVER, actor=actor, now=now, note=outcome)
+    return contact
+
+
+def appointment_reassign(
+    *,
+    appointment: Appointment,
+    reason: str,
+    actor,
+    now: dt.datetime,
+    window: Window | None = None,
+    responsible_staff=None,
+) -> Appointment:
+    """DB1403/T 6.1.1 a: a window or staff member that cannot serve reports to the agency and the
+    booking goes to other staff or another window, with the reason kept in the history."""
+    _require_perm(actor, "appointments.reassign_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason", _("Say why the booking is reassigned."), "required")
+    if window is None and responsible_staff is None:
+        raise _error("window", _("Choose another window or staff member."), "required")
+    if responsible_staff is not None and user_hall_id(responsible_staff) != appointment.window.hall_id:
+        raise _error("responsible_staff", _("Choose a staff member of this hall."), "staff")
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, OPEN_STATUSES, "reassign")
+        fields = {}
+        if window is not None and window.pk != appointment.window_id:
+            slot = booking_target_clean(
+                matter=appointment.matter, window=window, start=appointment.start, now=now
+            )
+            _lock_place(window=window, slot=slot, moving=appointment)
+            fields.update(window=window, end=slot.end, window_head=window.head)
+        if responsible_staff is not None:
+            fields["responsible_staff"] = responsible_staff
+        return _update(appointment, Action.REASSIGNED, actor=actor, now=now, note=reason, **fields)
+
+
+def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> ParallelTask:
+    """DB1403/T 6.1.1 b: each department's window confirms its part of a parallel booking."""
+    _require_perm(actor, "appointments.confirm_appointment")
+    _require_hall(actor, task.window.hall_id)
+    with transaction.atomic():
+        task = ParallelTask.objects.select_for_update().get(pk=task.pk)
+        if task.confirmed_at is not None:
+            raise _error("task", _("This department has already confirmed."), "done")
+        task.confirmed_at, task.confirmed_by = now, actor
+        task.save(update_fields=["confirmed_at", "confirmed_by"])
+        _log(task.appointment, Action.TASK_CONFIRMED, actor=actor, now=now, note=str(task.department))
+    return task
+
+
+# --- at the window ----------------------------------------------------------------------------
+
+
+def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
+    """DB1403/T 5.1.2, 6.2.1: the applicant arrives at the window on the day of the booking."""
+    _require_perm(actor, "appointments.serve_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, AWAITING_ARRIVAL, "check_in")
+        if local(now).date() != local(appointment.start).date():
+            raise _error(
+                "start",
+                _("Check-in is on the day of the booking (%(time)s).")
+                % {"time": _show(appointment.start)},
+                "not_today",
+            )
+        return _update(
+            appointment, Action.ARRIVED, actor=actor, now=now, status=Status.ARRIVED, arrived_at=now
+        )
+
+
+def appointment_serve(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
+    """DB1403/T 5.1.2: the window served the applicant."""
+    _require_perm(actor, "appointments.serve_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, (Status.ARRIVED,), "serve")
+        return _update(
+            appointment, Action.SERVED, actor=actor, now=now, status=Status.SERVED, served_at=now
+        )
+
+
+# --- changes and postponements (6.2.2) -------------------------------------------------------
+
+
+def change_request_create(
+    *,
+    appointment: Appointment,
+    new_start: dt.datetime,
+    reason: str,
+    actor,
+    now: dt.datetime,
+    new_window: Window | None = None,
+) -> ChangeRequest:
+    """DB1403/T 6.2.2: no change without cause; the request needs the agency's approval."""
+    _require_perm(actor, "appointments.request_change")
+    _require_hall(actor, appointment.window.hall_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason", _("A booking is not changed without a reason."), "required")
+    window = new_window or appointment.window
+    booking_target_clean(matter=appointment.matter, window=window, start=new_start, now=now)
+    if window.pk == appointment.window_id and new_start == appointment.start:
+        raise _error("new_start", _("The new time is the same as the old one."), "unchanged")
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, OPEN_STATUSES, "change")
+        if appointment.start <= now:
+            raise _error("start", _("The appointment time has passed."), "past")
+        if appointment.change_requests.filter(
+            state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
+        ).exists():
+            raise _error("new_start", _("A change of this booking is already under way."), "open")
+        change = ChangeRequest.objects.create(
+            appointment=appointment,
+            original_start=appointment.start,
+            original_window=appointment.window,
+            new_start=new_start,
+            new_window=window,
+            reason=reason,
+            requested_by=actor,
+            requested_at=now,
+        )
+        _log(
+            appointment,
+            Action.CHANGE_REQUESTED,
+            actor=actor,
+            now=now,
+            changes={"start": (appointment.start, new_start), "window": (appointment.window, window)},
+            note=reason,
+        )
+    return change
+
+
+def _lock_change(change: ChangeRequest, state) -> ChangeRequest:
+    change = (
+        ChangeRequest.objects.select_for_update()
+        .select_related("appointment", "new_window")
+        .get(pk=change.pk)
+    )
+    if change.state != state:
+        raise _error(
+            "state",
+            _("This change is “%(state)s”.") % {"state": change.get_state_display()},
+            "invalid_state",
+        )
+    return change
+
+
+def _late_change_error(change: ChangeRequest) -> ValidationError:
+    return _error(
+        "emergency_reason",
+        _(
+            "The applicant can no longer be told 8 hours before the original time (%(time)s): "
+            "only an agency approver recording an emergency can allow this change."
+        )
+        % {"time": _show(change.original_start)},
+        "under_8_hours",
+    )
+
+
+def change_request_approve(
+    *, change: ChangeRequest, actor, now: dt.datetime, note: str = "", emergency_reason: str = ""
+) -> ChangeRequest:
+    """DB1403/T 6.2.2: the agency approves a change. Less than 8 h before the original time it
+    can only be approved as a recorded emergency, which supervision lists."""
+    _require_perm(actor, "appointments.approve_change")
+    _require_hall(actor, change.original_window.hall_id)
+    emergency_reason = (emergency_reason or "").strip()
+    with transaction.atomic():
+        change = _lock_change(change, ChangeRequest.State.REQUESTED)
+        in_time = change_notice_in_time(original_start=change.original_start, now=now)
+        if not in_time and not emergency_reason:
+            raise _late_change_error(change)
+        change.state = ChangeRequest.State.APPROVED
+        change.decided_by, change.decided_at, change.decision_note = actor, now, note
+        change.is_emergency = bool(emergency_reason) and not in_time
+        change.emergency_reason = emergency_reason if change.is_emergency else ""
+        change.save()
+        _log(
+            change.appointment,
+            Action.CHANGE_APPROVED,
+            actor=actor,
+            now=now,
+            note="; ".join(filter(None, [note, change.emergency_reason])),
+        )
+    return change
+
+
+def change_request_record_emergency(
+    *, change: ChangeRequest, reason: str, actor, now: dt.datetime
+) -> ChangeRequest:
+    """DB1403/T 6.2.2: an approved change that can no longer be told 8 h ahead goes on only as an
+    emergency recorded by an agency approver."""
+    _require_perm(actor, "appointments.approve_change")
+    _require_hall(actor, change.original_window.hall_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("emergency_reason", _("Record what the emergency is."), "required")
+    with transaction.atomic():
+        change = _lock_change(change, ChangeRequest.State.APPROVED)
+        change.is_emergency, change.emergency_reason = True, reason
+        change.save(update_fields=["is_emergency", "emergency_reason"])
+        _log(change.appointment, Action.CHANGE_APPROVED, actor=actor, now=now, note=reason)
+    return change
+
+
+def change_request_reject(
+    *, change: ChangeRequest, note: str, actor, now: dt.datetime
+) -> ChangeRequest:
+    """DB1403/T 6.2.2: the agency refuses a change; the booking stays as it was."""
+    _require_perm(actor, "appointments.approve_change")
+    _require_hall(actor, change.original_window.hall_id)
+    note = (note or "").strip()
+    if not note:
+        raise _error("decision_note", _("Say why the change is refused."), "required")
+    with transaction.atomic():
+        change = _lock_change(change, ChangeRequest.State.REQUESTED)
+        change.state = ChangeRequest.State.REJECTED
+        change.decided_by, change.decided_at, change.decision_note = actor, now, note
+        change.save()
+        _log(change.appointment, Action.CHANGE_REJECTED, actor=actor, now=now, note=note)
+    return change
+
+
+def change_request_notify_and_apply(
+    *, change: ChangeRequest, method: str, actor, now: dt.datetime
+) -> Appointment:
+    """DB1403/T 6.2.2: the approved change takes effect when the applicant is told, and only if
+    that is at least 8 h before the original time (or a recorded emergency)."""
+    _require_perm(actor, "appointments.request_change")
+    _require_hall(actor, change.original_window.hall_id)
+    with transaction.atomic():
+        change = _lock_change(change, ChangeRequest.State.APPROVED)
+        if not change.is_emergency and not change_notice_in_time(
+            original_start=change.original_start, now=now
+        ):
+            raise _late_change_error(change)
+        appointment = _lock(change.appointment)
+        _require_status(appointment, OPEN_STATUSES, "change")
+        slot = booking_target_clean(
+            matter=appointment.matter, window=change.new_window, start=change.new_start, now=now
+        )
+        _lock_place(window=change.new_window, slot=slot, moving=appointment)
+        change.state, change.notified_at, change.notice_method = (
+            ChangeRequest.State.APPLIED,
+            now,
+            method,
+        )
+        change.save(update_fields=["state", "notified_at", "notice_method"])
+        ContactLog.objects.create(
+            appointment=appointment,
+            purpose=ContactLog.Purpose.CHANGE_NOTICE,
+            method=method,
+            at=now,
+            by=actor,
+            text=_("Your appointment is moved from %(old)s to %(new)s, window %(window)s.")
+            % {
+                "old": _show(change.original_start),
+                "new": _show(slot.start),
+                "window": change.new_window,
+            },
+        )
+        return _update(
+            appointment,
+            Action.CHANGE_APPLIED,
+            actor=actor,
+            now=now,
+            note=change.reason,
+            window=change.new_window,
+            start=slot.start,
+            end=slot.end,
+            window_head=change.new_window.head,
+        )
+
+
+# --- no-shows (6.2.3) ------------------------------------------------------------------------
+
+
+def no_show_candidates(*, now: dt.datetime):
+    """DB1403/T 6.2.3: bookings 30 min past their start, not arrived, with no follow-up yet."""
+    cutoff = now - dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_MINUTES)
+    return (
+        Appointment.objects.filter(status__in=AWAITING_ARRIVAL, start__lte=cutoff)
+        .exclude(
+            Exists(
+                NoShowFollowUp.objects.filter(appointment=OuterRef("pk"), slot_start=OuterRef("start"))
+            )
+        )
+        .select_related("window")
+    )
+
+
+def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoShowFollowUp:
+    """DB1403/T 6.2.3: 30 min after the start without arrival, the window must contact the
+    applicant. Opening twice returns the same follow-up."""
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+        due_at = no_show_follow_up_due_at(start=appointment.start)
+        if now < due_at:
+            raise _error(
+                "start",
+                _("The follow-up is due 30 minutes after the start, at %(time)s.")
+                % {"time": _show(due_at)},
+                "not_due",
+            )
+        follow_up, created = NoShowFollowUp.objects.get_or_create(
+            appointment=appointment,
+            slot_start=appointment.start,
+            defaults={
+                "due_at": due_at,
+                "opened_at": now,
+                "assigned_to": appointment.contact_person or appointment.responsible_staff,
+            },
+        )
+        if created:
+            _log(appointment, Action.FOLLOW_UP_OPENED, actor=None, now=now)
+    return follow_up
+
+
+def no_show_follow_ups_open(*, now: dt.datetime) -> list[NoShowFollowUp]:
+    """DB1403/T 6.2.3: the sweep: open every follow-up that is due. Safe to run repeatedly."""
+    return [
+        no_show_follow_up_open(appointment=appointment, now=now)
+        for appointment in no_show_candidates(now=now)
+    ]
+
+
+def no_show_follow_up_record(
+    *,
+    follow_up: NoShowFollowUp,
+    outcome: str,
+    method: str,
+    actor,
+    now: dt.datetime,
+    note: str = "",
+    new_start: dt.datetime | None = None,
+    short_notice_reason: str = "",
+) -> NoShowFollowUp:
+    """DB1403/T 6.2.3: record whether the applicant gives up, reschedules or is on the way.
+
+    Giving up or being unreachable closes the booking as a no-show; a new time is booked like any
+    staff booking (5.1.1: under 24 h only with a reason).
+    """
+    Outcome = NoShowFollowUp.Outcome
+    _require_perm(actor, "appointments.record_no_show")
+    _require_hall(actor, follow_up.appointment.window.hall_id)
+    if outcome not in Outcome.values:
+        raise _error("outcome", _("Choose an outcome."), "required")
+    with transaction.atomic():
+        follow_up = NoShowFollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if follow_up.outcome:
+            raise _error("outcome", _("The outcome is already recorded."), "done")
+        appointment = _lock(follow_up.appointment)
+        fields = {}
+        if outcome in (Outcome.GAVE_UP, Outcome.UNREACHABLE):
+            _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+            fields["status"] = Status.NO_SHOW
+        elif outcome == Outcome.RESCHEDULED:
+            _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+            if new_start is None:
+                raise _error("new_start", _("Enter the new time."), "required")
+            slot = booking_target_clean(
+                matter=appointment.matter, window=appointment.window, start=new_start, now=now
+            )
+            if not booking_lead_is_sufficient(start=new_start, now=now):
+                if not (short_notice_reason or "").strip():
+                    raise _error(
+                        "short_notice_reason",
+                        _("The new time is less than 24 h away: record why."),
+                        "short_notice",
+                    )
+                fields["short_notice_reason"] = short_notice_reason.strip()
+            _lock_place(window=appointment.window, slot=slot, moving=appointment)
+            fields.update(start=slot.start, end=slot.end)
+        follow_up.outcome, follow_up.recorded_at, follow_up.recorded_by, follow_up.note = (
+            outcome,
+            now,
+            actor,
+            note,
+        )
+        follow_up.save()
+        ContactLog.objects.create(
+            appointment=appointment,
+            purpose=ContactLog.Purpose.NO_SHOW,
+            method=method,
+            at=now,
+            by=actor,
+            outcome=f"{Outcome(outcome).label}. {note}".strip(),
+        )
+        _update(
+            appointment,
+            Action.FOLLOW_UP_RECORDED,
+            actor=actor,
+            now=now,
+            note=str(Outcome(outcome).label),
+            **fields,
+        )
+    return follow_up
+
+
+# --- cancellation ---------------------------------------------------------------------------
+
+
+def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime) -> Appointment:
+    """The applicant cancels up to CITIZEN_CANCEL_MIN_HOURS (default 2 h) before the start."""
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, OPEN_STATUSES, "cancel")
+        if not citizen_may_cancel(start=appointment.start, now=now):
+            raise _error(
+                "start",
+                _("Bookings can be cancelled online up to %(hours)s hours before the start; "
+                  "please call the hall.")
+                % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS},
+                "too_late",
+            )
+        return _update(
+            appointment,
+            Action.CANCELLED,
+            actor=None,
+            now=now,
+            note=_("Cancelled by the applicant."),
+            status=Status.CANCELLED,
+            cancelled_at=now,
+            cancel_reason=_("Cancelled by the applicant."),
+        )
+
+
+def appointment_cancel_by_staff(
+    *, appointment: Appointment, reason: str, actor, now: dt.datetime
+) -> Appointment:
+    """DB1403/T 6.2.2: staff never cancel without cause; the reason is recorded."""
+    _require_perm(actor, "appointments.cancel_appointment")
+    _require_hall(actor, appointment.window.hall_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("cancel_reason", _("A booking is not cancelled without a reason."), "required")
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        _require_status(appointment, OPEN_STATUSES, "cancel")
+        return _update(
+            appointment,
+            Action.CANCELLED,
+            actor=actor,
+            now=now,
+            note=reason,
+            status=Status.CANCELLED,
+            cancelled_at=now,
+            cancel_reason=reason,
+        )

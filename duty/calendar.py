@@ -1,0 +1,136 @@
+"""The service calendar of DB1403/T 4: what kind of time a moment is for a hall.
+
+Holidays are data (``CalendarDay``), loaded per year (``HolidayYear``). A date in a year that is not
+loaded never raises: it falls back to "Saturday and Sunday are rest days" and
+``missing_holiday_years`` lets staff pages warn about it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import CalendarDay, DayType, Hall, HolidayYear, PhoneLinePeriod, ServicePeriod
+
+
+class TimeKind(models.TextChoices):
+    WORKING = "working", _("working hours")
+    OFF_HOURS = "off_hours", _("off-hours on a working day")
+    WEEKEND = "weekend", _("weekend")
+    HOLIDAY = "holiday", _("statutory holiday")
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    date: dt.date
+    day_type: DayType
+    holiday_name: str = ""
+    year_loaded: bool = True
+
+    @property
+    def is_workday(self) -> bool:
+        return self.day_type == DayType.WORKDAY
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in the hall's time zone (Asia/Shanghai); naive datetimes are a bug."""
+    if timezone.is_naive(moment):
+        raise ValueError("Calendar functions need an aware datetime.")
+    return timezone.localtime(moment)
+
+
+def days_info(start: dt.date, end: dt.date) -> dict[dt.date, DayInfo]:
+    """Day types for every date from ``start`` to ``end`` inclusive, in two queries."""
+    loaded = set(
+        HolidayYear.objects.filter(year__gte=start.year, year__lte=end.year).values_list(
+            "year", flat=True
+        )
+    )
+    special = {
+        day.date: day for day in CalendarDay.objects.filter(date__gte=start, date__lte=end)
+    }
+    result = {}
+    day = start
+    while day <= end:
+        result[day] = _day_info(day, special.get(day), day.year in loaded)
+        day += dt.timedelta(days=1)
+    return result
+
+
+def _day_info(day: dt.date, special: CalendarDay | None, year_loaded: bool) -> DayInfo:
+    weekend = day.weekday() >= 5
+    if special is not None:
+        if special.kind == CalendarDay.Kind.HOLIDAY:
+            return DayInfo(day, DayType.HOLIDAY, special.name, year_loaded)
+        return DayInfo(day, DayType.WORKDAY, special.name, year_loaded)
+    return DayInfo(day, DayType.WEEKEND if weekend else DayType.WORKDAY, "", year_loaded)
+
+
+def day_info(day: dt.date) -> DayInfo:
+    """DB1403/T 4: is this date a working day, a weekend day or a statutory holiday?
+
+    Make-up working days (调休上班日) are working days. Unloaded years fall back to weekends.
+    """
+    return days_info(day, day)[day]
+
+
+def missing_holiday_years(years) -> list[int]:
+    """Those of ``years`` whose holiday arrangement is not loaded (staff must be warned)."""
+    years = sorted(set(years))
+    loaded = set(HolidayYear.objects.filter(year__in=years).values_list("year", flat=True))
+    return [year for year in years if year not in loaded]
+
+
+def periods_for_day(hall: Hall, day_type: DayType) -> list[ServicePeriod]:
+    return list(hall.service_periods.filter(day_type=day_type).order_by("start"))
+
+
+def time_kind(*, hall: Hall, moment: dt.datetime) -> TimeKind:
+    """DB1403/T 4 and 3.2: working hours, off-hours on a working day, weekend or holiday."""
+    moment = local(moment)
+    info = day_info(moment.date())
+    if info.day_type == DayType.HOLIDAY:
+        return TimeKind.HOLIDAY
+    if info.day_type == DayType.WEEKEND:
+        return TimeKind.WEEKEND
+    in_regular_hours = hall.service_periods.filter(
+        day_type=DayType.WORKDAY,
+        kind=ServicePeriod.Kind.REGULAR,
+        start__lte=moment.time(),
+        end__gt=moment.time(),
+    ).exists()
+    return TimeKind.WORKING if in_regular_hours else TimeKind.OFF_HOURS
+
+
+def phone_line_is_open(*, hall: Hall, now: dt.datetime) -> bool:
+    """DB1403/T 5.1.3 b: the desk answers booking calls Mon–Sun 9:00–12:00 and 13:00–17:00
+    (the hall's phone-line periods), but not on statutory holidays unless the hall says so."""
+    now = local(now)
+    if not hall.phone_line_on_holidays and day_info(now.date()).day_type == DayType.HOLIDAY:
+        return False
+    return PhoneLinePeriod.objects.filter(
+        hall=hall, start__lte=now.time(), end__gt=now.time()
+    ).exists()
+
+
+def working_days_add(*, start: dt.date, days: int) -> dt.date:
+    """The date ``days`` working days after ``start`` (holidays and make-up days counted).
+
+    Used for deadlines counted in working days (complaints, bad reviews).
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    day = start
+    remaining = days
+    while remaining:
+        # Look ahead in chunks: at most one holiday week plus weekends per chunk.
+        chunk = days_info(day + dt.timedelta(days=1), day + dt.timedelta(days=remaining * 2 + 14))
+        for candidate in sorted(chunk):
+            day = candidate
+            if chunk[candidate].is_workday:
+                remaining -= 1
+                if not remaining:
+                    break
+    return day

@@ -1,0 +1,12 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = admin.site.site_title = "预约+无休"
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+]
+urlpatterns += i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False)
