@@ -34,5 +34,5 @@ test: lint suite
 
 # Refresh the translation catalogue and compile it (the .mo is committed).
 messages: install
-	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv
+	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l zh_Hans

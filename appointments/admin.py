@@ -91,7 +91,9 @@ class AppointmentRegisterForm(forms.ModelForm):
     channel = forms.ChoiceField(
         label=_("channel"), choices=[(c.value, c.label) for c in (Channel.ONSITE, Channel.PHONE)]
     )
-    start = forms.SplitDateTimeField(label=_("appointment time"), widget=admin.widgets.AdminSplitDateTime)
+    start = forms.SplitDateTimeField(
+        label=_("appointment time"), widget=admin.widgets.AdminSplitDateTime
+    )
 
     class Meta:
         model = Appointment
@@ -178,6 +180,14 @@ class AppointmentAdmin(HallScopedAdmin):
             return []
         # Lifecycle fields change only through the services; an edit here would skip their rules.
         return [f.name for f in Appointment._meta.fields if f.name != "id"]
+
+    def get_inlines(self, request, obj):
+        # The history and contacts exist only once the booking does.
+        return self.inlines if obj is not None else []
+
+    def has_add_permission(self, request):
+        # Adding a booking here *is* the desk's registration (DB1403/T 5.1.3 a/b).
+        return request.user.has_perm("appointments.register_appointment")
 
     def has_delete_permission(self, request, obj=None):
         # Nothing is lost: a booking is cancelled with a reason, never deleted.

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -42,7 +43,9 @@ class Matter(models.Model):
         _("materials to bring"), help_text=_("One item per line."), blank=True
     )
     notes = models.TextField(_("notes for the applicant"), blank=True)
-    duration_minutes = models.PositiveSmallIntegerField(_("expected duration (minutes)"), default=20)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("expected duration (minutes)"), default=20
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -204,7 +207,8 @@ class Appointment(models.Model):
                 name="appointment_cancelled_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(status=Status.PENDING) | Q(accepted_at__isnull=False)
+                condition=Q(status=Status.PENDING)
+                | Q(accepted_at__isnull=False)
                 | Q(status=Status.CANCELLED),
                 name="appointment_accepted_has_time",
             ),
@@ -303,7 +307,10 @@ class ContactLog(models.Model):
     hall_lookup = "appointment__window__hall"
 
     appointment = models.ForeignKey(
-        Appointment, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("appointment")
+        Appointment,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        verbose_name=_("appointment"),
     )
     purpose = models.CharField(_("purpose"), max_length=15, choices=Purpose.choices)
     method = models.CharField(_("method"), max_length=10, choices=ContactMethod.choices)
@@ -373,8 +380,10 @@ class ChangeRequest(models.Model):
     is_emergency = models.BooleanField(
         _("emergency"),
         default=False,
-        help_text=_("Recorded by an agency approver: the change may reach the applicant later "
-                    "than 8 h before the original time."),
+        help_text=_(
+            "Recorded by an agency approver: the change may reach the applicant later "
+            "than 8 h before the original time."
+        ),
     )
     emergency_reason = models.TextField(_("emergency reason"), blank=True)
     notified_at = models.DateTimeField(_("applicant told at"), null=True, blank=True)
@@ -398,7 +407,8 @@ class ChangeRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.appointment.reference}: {self.original_start:%m-%d %H:%M} → {self.new_start:%m-%d %H:%M}"
+        old, new = timezone.localtime(self.original_start), timezone.localtime(self.new_start)
+        return f"{self.appointment.reference}: {old:%m-%d %H:%M} → {new:%m-%d %H:%M}"
 
     def clean(self):
         if self.is_emergency and not self.emergency_reason:
@@ -417,7 +427,10 @@ class NoShowFollowUp(models.Model):
     hall_lookup = "appointment__window__hall"
 
     appointment = models.ForeignKey(
-        Appointment, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("appointment")
+        Appointment,
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+        verbose_name=_("appointment"),
     )
     slot_start = models.DateTimeField(_("booked time"))
     due_at = models.DateTimeField(_("due at"))

@@ -89,8 +89,10 @@ def _jsonable(value):
 def _lock(appointment: Appointment) -> Appointment:
     # Race: two staff act on the same booking at once (check-in vs cancel, two confirms).
     # Locking the row makes the second wait and then see the first one's status.
-    return Appointment.objects.select_for_update().select_related("window", "matter").get(
-        pk=appointment.pk
+    return (
+        Appointment.objects.select_for_update()
+        .select_related("window", "matter")
+        .get(pk=appointment.pk)
     )
 
 
@@ -110,8 +112,9 @@ def _require_status(appointment: Appointment, allowed, move: str) -> None:
     if appointment.status not in allowed:
         raise _error(
             "status",
-            _STATUS_MESSAGES[move]() + " " + _("Its status is “%(status)s”.")
-            % {"status": appointment.get_status_display()},
+            _STATUS_MESSAGES[move]()
+            + " "
+            + _("Its status is “%(status)s”.") % {"status": appointment.get_status_display()},
             "invalid_status",
         )
 
@@ -443,8 +446,10 @@ def one_time_notice_text(*, appointment: Appointment) -> str:
     matter = appointment.matter
     with translation.override(settings.LANGUAGE_CODE):
         lines = [
-            _("%(name)s, your appointment for “%(matter)s” is at %(time)s, window %(window)s, "
-              "%(hall)s.")
+            _(
+                "%(name)s, your appointment for “%(matter)s” is at %(time)s, window %(window)s, "
+                "%(hall)s."
+            )
             % {
                 "name": appointment.applicant_name,
                 "matter": matter.name,
@@ -457,8 +462,10 @@ def one_time_notice_text(*, appointment: Appointment) -> str:
         lines += [f"{i}. {item}" for i, item in enumerate(matter.material_list, start=1)]
         if matter.notes.strip():
             lines += [_("Please note:"), matter.notes.strip()]
-        lines.append(_("This service is free of charge. Reference: %(ref)s.")
-                     % {"ref": appointment.reference})
+        lines.append(
+            _("This service is free of charge. Reference: %(ref)s.")
+            % {"ref": appointment.reference}
+        )
     return "\n".join(lines)
 
 
@@ -536,7 +543,10 @@ def appointment_reassign(
         raise _error("reason", _("Say why the booking is reassigned."), "required")
     if window is None and responsible_staff is None:
         raise _error("window", _("Choose another window or staff member."), "required")
-    if responsible_staff is not None and user_hall_id(responsible_staff) != appointment.window.hall_id:
+    if (
+        responsible_staff is not None
+        and user_hall_id(responsible_staff) != appointment.window.hall_id
+    ):
         raise _error("responsible_staff", _("Choose a staff member of this hall."), "staff")
     with transaction.atomic():
         appointment = _lock(appointment)
@@ -563,7 +573,9 @@ def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> Par
             raise _error("task", _("This department has already confirmed."), "done")
         task.confirmed_at, task.confirmed_by = now, actor
         task.save(update_fields=["confirmed_at", "confirmed_by"])
-        _log(task.appointment, Action.TASK_CONFIRMED, actor=actor, now=now, note=str(task.department))
+        _log(
+            task.appointment, Action.TASK_CONFIRMED, actor=actor, now=now, note=str(task.department)
+        )
     return task
 
 
@@ -647,7 +659,10 @@ def change_request_create(
             Action.CHANGE_REQUESTED,
             actor=actor,
             now=now,
-            changes={"start": (appointment.start, new_start), "window": (appointment.window, window)},
+            changes={
+                "start": (appointment.start, new_start),
+                "window": (appointment.window, window),
+            },
             note=reason,
         )
     return change
@@ -805,7 +820,9 @@ def no_show_candidates(*, now: dt.datetime):
         Appointment.objects.filter(status__in=AWAITING_ARRIVAL, start__lte=cutoff)
         .exclude(
             Exists(
-                NoShowFollowUp.objects.filter(appointment=OuterRef("pk"), slot_start=OuterRef("start"))
+                NoShowFollowUp.objects.filter(
+                    appointment=OuterRef("pk"), slot_start=OuterRef("start")
+                )
             )
         )
         .select_related("window")
@@ -932,8 +949,10 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime)
         if not citizen_may_cancel(start=appointment.start, now=now):
             raise _error(
                 "start",
-                _("Bookings can be cancelled online up to %(hours)s hours before the start; "
-                  "please call the hall.")
+                _(
+                    "Bookings can be cancelled online up to %(hours)s hours before the start; "
+                    "please call the hall."
+                )
                 % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS},
                 "too_late",
             )

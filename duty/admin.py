@@ -73,7 +73,15 @@ class DepartmentAdmin(HallScopedAdmin):
 
 @admin.register(Window)
 class WindowAdmin(HallScopedAdmin):
-    list_display = ["number", "name", "hall", "is_no_rest", "head", "capacity_per_slot", "is_active"]
+    list_display = [
+        "number",
+        "name",
+        "hall",
+        "is_no_rest",
+        "head",
+        "capacity_per_slot",
+        "is_active",
+    ]
     list_filter = ["hall", "is_no_rest", "is_active"]
     search_fields = ["number", "name"]
     filter_horizontal = ["departments"]

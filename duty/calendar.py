@@ -48,9 +48,7 @@ def days_info(start: dt.date, end: dt.date) -> dict[dt.date, DayInfo]:
             "year", flat=True
         )
     )
-    special = {
-        day.date: day for day in CalendarDay.objects.filter(date__gte=start, date__lte=end)
-    }
+    special = {day.date: day for day in CalendarDay.objects.filter(date__gte=start, date__lte=end)}
     result = {}
     day = start
     while day <= end:

@@ -27,9 +27,7 @@ def user_sees_all_halls(user) -> bool:
         return True
     profile = getattr(user, "staff_profile", None)
     return bool(
-        profile is not None
-        and profile.hall.is_city_hall
-        and user_has_role(user, Role.SUPERVISOR)
+        profile is not None and profile.hall.is_city_hall and user_has_role(user, Role.SUPERVISOR)
     )
 
 

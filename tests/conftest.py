@@ -73,7 +73,11 @@ def head(make_user, hall):
 @pytest.fixture
 def no_rest_window(hall, department, head):
     window = Window.objects.create(
-        hall=hall, number="A01", name="市场主体登记", is_no_rest=True, capacity_per_slot=2,
+        hall=hall,
+        number="A01",
+        name="市场主体登记",
+        is_no_rest=True,
+        capacity_per_slot=2,
         head=head,
     )
     window.departments.add(department)

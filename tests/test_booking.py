@@ -27,8 +27,12 @@ def register(matter, window, actor, start=LUNCH, now=None, **kw):
     kw.setdefault("phone", "13800138000")
     kw.setdefault("channel", "onsite")
     return appointment_register(
-        matter=matter, window=window, start=start, actor=actor,
-        now=now or start - 48 * H, **kw,
+        matter=matter,
+        window=window,
+        start=start,
+        actor=actor,
+        now=now or start - 48 * H,
+        **kw,
     )
 
 
@@ -74,7 +78,9 @@ class TestLeadTime:
         )
         assert not appt.is_short_notice
 
-    def test_window_staff_may_not_accept_short_notice(self, matter, no_rest_window, make_user, hall):
+    def test_window_staff_may_not_accept_short_notice(
+        self, matter, no_rest_window, make_user, hall
+    ):
         # Window staff do not register bookings at all; the desk does.
         staff = make_user("w2", "window_staff", hall)
         with pytest.raises(PermissionDenied):
@@ -114,7 +120,11 @@ class TestRegisterRecord:
 
     def test_fields_of_the_register(self, matter, no_rest_window, desk, head):
         appt = register(
-            matter, no_rest_window, desk, content="设立个体户", remarks="需要停车位",
+            matter,
+            no_rest_window,
+            desk,
+            content="设立个体户",
+            remarks="需要停车位",
             phone="138 0013 8000",
         )
         appt.refresh_from_db()
@@ -136,8 +146,10 @@ class TestRegisterRecord:
         assert timezone.localtime(raw).strftime("%H:%M") == "12:00"
 
     def test_reference_is_neither_sequential_nor_guessable(self, matter, no_rest_window, desk):
-        refs = [register(matter, no_rest_window, desk, start=LUNCH + i * 30 * M).reference
-                for i in range(2)]
+        refs = [
+            register(matter, no_rest_window, desk, start=LUNCH + i * 30 * M).reference
+            for i in range(2)
+        ]
         assert all(len(r) == 8 and r.isalnum() for r in refs)
         assert refs[0] != refs[1]
         assert not set("01OIL") & set("".join(refs))
@@ -247,8 +259,9 @@ class TestCapacity:
 
         first = register(matter, no_rest_window, desk)
         register(matter, no_rest_window, desk)
-        appointment_cancel_by_staff(appointment=first, reason="申请人来电取消", actor=desk,
-                                    now=LUNCH - 40 * H)
+        appointment_cancel_by_staff(
+            appointment=first, reason="申请人来电取消", actor=desk, now=LUNCH - 40 * H
+        )
         assert book(matter, no_rest_window).pk
 
     def test_availability_counts_places(self, matter, no_rest_window, desk):
@@ -275,7 +288,10 @@ class TestParallelProcessing:
         matter.departments.add(tax)
         matter.windows.add(tax_window)
         appt = register(matter, no_rest_window, desk)
-        tasks = {t.department.name: t.window.number for t in ParallelTask.objects.filter(appointment=appt)}
+        tasks = {
+            t.department.name: t.window.number
+            for t in ParallelTask.objects.filter(appointment=appt)
+        }
         assert tasks == {"市场监督管理局": "A01", "税务局": "B01"}
 
     def test_single_department_has_no_tasks(self, matter, no_rest_window, desk):
@@ -284,7 +300,9 @@ class TestParallelProcessing:
 
 
 class TestHalls:
-    def test_desk_cannot_register_into_another_hall(self, matter, no_rest_window, make_user, other_hall):
+    def test_desk_cannot_register_into_another_hall(
+        self, matter, no_rest_window, make_user, other_hall
+    ):
         stranger = make_user("stranger", "desk", other_hall)
         with pytest.raises(PermissionDenied):
             register(matter, no_rest_window, stranger)

@@ -25,16 +25,26 @@ M = dt.timedelta(minutes=1)
 @pytest.fixture
 def online(matter, no_rest_window):
     return s.appointment_book_online(
-        matter=matter, window=no_rest_window, start=START, applicant_name="王芳",
-        phone="13900139000", now=START - 72 * H,
+        matter=matter,
+        window=no_rest_window,
+        start=START,
+        applicant_name="王芳",
+        phone="13900139000",
+        now=START - 72 * H,
     )
 
 
 @pytest.fixture
 def accepted(matter, no_rest_window, desk):
     return s.appointment_register(
-        matter=matter, window=no_rest_window, start=START, applicant_name="张伟",
-        phone="13800138000", channel="onsite", actor=desk, now=START - 72 * H,
+        matter=matter,
+        window=no_rest_window,
+        start=START,
+        applicant_name="张伟",
+        phone="13800138000",
+        channel="onsite",
+        actor=desk,
+        now=START - 72 * H,
     )
 
 
@@ -59,37 +69,48 @@ class TestConfirmOnline:
         )
         assert appt.status == Status.ACCEPTED
         assert (appt.accepted_at, appt.received_by, appt.responsible_staff) == (
-            now, window_staff, window_staff,
+            now,
+            window_staff,
+            window_staff,
         )
         assert appt.window_head == head
         contact = ContactLog.objects.get(appointment=appt)
         assert (contact.purpose, contact.method, contact.by, contact.at) == (
-            "confirmation", "sms", window_staff, now,
+            "confirmation",
+            "sms",
+            window_staff,
+            now,
         )
 
     def test_confirm_only_by_phone_or_sms(self, online, window_staff):
         with pytest.raises(ValidationError) as excinfo:
-            s.appointment_confirm(appointment=online, method="in_person", actor=window_staff,
-                                  now=START - 70 * H)
+            s.appointment_confirm(
+                appointment=online, method="in_person", actor=window_staff, now=START - 70 * H
+            )
         assert code(excinfo, "method") == "method"
 
     def test_confirming_twice_is_refused(self, online, window_staff):
-        s.appointment_confirm(appointment=online, method="phone", actor=window_staff,
-                              now=START - 70 * H)
+        s.appointment_confirm(
+            appointment=online, method="phone", actor=window_staff, now=START - 70 * H
+        )
         with pytest.raises(ValidationError) as excinfo:
-            s.appointment_confirm(appointment=online, method="phone", actor=window_staff,
-                                  now=START - 69 * H)
+            s.appointment_confirm(
+                appointment=online, method="phone", actor=window_staff, now=START - 69 * H
+            )
         assert code(excinfo, "status") == "invalid_status"
         assert ContactLog.objects.count() == 1
 
     def test_desk_cannot_confirm(self, online, desk):
         with pytest.raises(PermissionDenied):
-            s.appointment_confirm(appointment=online, method="phone", actor=desk, now=START - 70 * H)
+            s.appointment_confirm(
+                appointment=online, method="phone", actor=desk, now=START - 70 * H
+            )
 
     def test_supervisor_reads_but_does_not_change(self, online, supervisor):
         with pytest.raises(PermissionDenied):
-            s.appointment_confirm(appointment=online, method="phone", actor=supervisor,
-                                  now=START - 70 * H)
+            s.appointment_confirm(
+                appointment=online, method="phone", actor=supervisor, now=START - 70 * H
+            )
 
 
 class TestHandOver:
@@ -103,8 +124,12 @@ class TestHandOver:
 
     def test_one_time_notice_lists_every_material_and_the_time(self, handed_over, window_staff):
         contact = s.appointment_give_notice(
-            appointment=handed_over, method="phone", time_reconfirmed=True,
-            actor=window_staff, now=START - 70 * H, outcome="已知悉",
+            appointment=handed_over,
+            method="phone",
+            time_reconfirmed=True,
+            actor=window_staff,
+            now=START - 70 * H,
+            outcome="已知悉",
         )
         assert contact.purpose == ContactLog.Purpose.ONE_TIME_NOTICE
         assert contact.time_reconfirmed
@@ -117,24 +142,33 @@ class TestHandOver:
     def test_contact_must_belong_to_the_hall(self, accepted, desk, make_user, other_hall):
         stranger = make_user("stranger", "window_staff", other_hall)
         with pytest.raises(ValidationError):
-            s.appointment_hand_over(appointment=accepted, contact_person=stranger, actor=desk,
-                                    now=START - 71 * H)
+            s.appointment_hand_over(
+                appointment=accepted, contact_person=stranger, actor=desk, now=START - 71 * H
+            )
 
     def test_pending_online_booking_cannot_be_handed_over(self, online, desk, window_staff):
         with pytest.raises(ValidationError):
-            s.appointment_hand_over(appointment=online, contact_person=window_staff, actor=desk,
-                                    now=START - 71 * H)
+            s.appointment_hand_over(
+                appointment=online, contact_person=window_staff, actor=desk, now=START - 71 * H
+            )
 
 
 class TestReassign:
     """DB1403/T 6.1.1 a: a window that cannot serve hands the booking on, with the reason."""
 
     def test_to_another_window(self, accepted, head, matter, hall, department):
-        other = Window.objects.create(hall=hall, number="A03", name="综合", is_no_rest=True, head=head)
+        other = Window.objects.create(
+            hall=hall, number="A03", name="综合", is_no_rest=True, head=head
+        )
         other.departments.add(department)
         matter.windows.add(other)
-        appt = s.appointment_reassign(appointment=accepted, window=other, reason="A01 系统故障",
-                                      actor=head, now=START - 50 * H)
+        appt = s.appointment_reassign(
+            appointment=accepted,
+            window=other,
+            reason="A01 系统故障",
+            actor=head,
+            now=START - 50 * H,
+        )
         assert appt.window == other
         event = AppointmentEvent.objects.get(appointment=appt, action="reassigned")
         assert event.note == "A01 系统故障"
@@ -142,28 +176,47 @@ class TestReassign:
 
     def test_reason_is_required(self, accepted, head, window_staff):
         with pytest.raises(ValidationError) as excinfo:
-            s.appointment_reassign(appointment=accepted, responsible_staff=window_staff, reason=" ",
-                                   actor=head, now=START - 50 * H)
+            s.appointment_reassign(
+                appointment=accepted,
+                responsible_staff=window_staff,
+                reason=" ",
+                actor=head,
+                now=START - 50 * H,
+            )
         assert code(excinfo, "reason") == "required"
 
     def test_to_a_full_window_is_refused(self, accepted, head, matter, hall, department, desk):
-        other = Window.objects.create(hall=hall, number="A03", name="综合", is_no_rest=True,
-                                      capacity_per_slot=1)
+        other = Window.objects.create(
+            hall=hall, number="A03", name="综合", is_no_rest=True, capacity_per_slot=1
+        )
         other.departments.add(department)
         matter.windows.add(other)
-        s.appointment_register(matter=matter, window=other, start=START, applicant_name="李娜",
-                               phone="13700137000", channel="onsite", actor=desk,
-                               now=START - 60 * H)
+        s.appointment_register(
+            matter=matter,
+            window=other,
+            start=START,
+            applicant_name="李娜",
+            phone="13700137000",
+            channel="onsite",
+            actor=desk,
+            now=START - 60 * H,
+        )
         with pytest.raises(s.SlotFullError):
-            s.appointment_reassign(appointment=accepted, window=other, reason="故障", actor=head,
-                                   now=START - 50 * H)
+            s.appointment_reassign(
+                appointment=accepted, window=other, reason="故障", actor=head, now=START - 50 * H
+            )
         accepted.refresh_from_db()
         assert accepted.window.number == "A01"
 
     def test_window_staff_cannot_reassign(self, accepted, window_staff):
         with pytest.raises(PermissionDenied):
-            s.appointment_reassign(appointment=accepted, responsible_staff=window_staff,
-                                   reason="x", actor=window_staff, now=START - 50 * H)
+            s.appointment_reassign(
+                appointment=accepted,
+                responsible_staff=window_staff,
+                reason="x",
+                actor=window_staff,
+                now=START - 50 * H,
+            )
 
 
 class TestParallelTasks:
@@ -175,8 +228,14 @@ class TestParallelTasks:
         matter.departments.add(tax)
         matter.windows.add(tax_window)
         appt = s.appointment_register(
-            matter=matter, window=accepted.window, start=START, applicant_name="李娜",
-            phone="13700137000", channel="onsite", actor=accepted.received_by, now=START - 60 * H,
+            matter=matter,
+            window=accepted.window,
+            start=START,
+            applicant_name="李娜",
+            phone="13700137000",
+            channel="onsite",
+            actor=accepted.received_by,
+            now=START - 60 * H,
         )
         task = appt.parallel_tasks.get(department=tax)
         task = s.parallel_task_confirm(task=task, actor=window_staff, now=START - 59 * H)
@@ -189,15 +248,18 @@ class TestAtTheWindow:
     """DB1403/T 5.1.2 and 6.2.1: check-in on the day, then served."""
 
     def test_check_in_and_serve(self, handed_over, window_staff):
-        appt = s.appointment_check_in(appointment=handed_over, actor=window_staff, now=START - 5 * M)
+        appt = s.appointment_check_in(
+            appointment=handed_over, actor=window_staff, now=START - 5 * M
+        )
         assert (appt.status, appt.arrived_at) == (Status.ARRIVED, START - 5 * M)
         appt = s.appointment_serve(appointment=appt, actor=window_staff, now=START + 10 * M)
         assert (appt.status, appt.served_at) == (Status.SERVED, START + 10 * M)
 
     def test_check_in_on_another_day_is_refused(self, handed_over, window_staff):
         with pytest.raises(ValidationError) as excinfo:
-            s.appointment_check_in(appointment=handed_over, actor=window_staff,
-                                   now=at(2026, 9, 15, 23, 59))
+            s.appointment_check_in(
+                appointment=handed_over, actor=window_staff, now=at(2026, 9, 15, 23, 59)
+            )
         assert code(excinfo, "start") == "not_today"
 
     def test_pending_booking_must_be_confirmed_first(self, online, window_staff):
@@ -214,8 +276,13 @@ NEW_START = at(2026, 9, 17, 12, 0)
 
 @pytest.fixture
 def change(accepted, window_staff):
-    return s.change_request_create(appointment=accepted, new_start=NEW_START, reason="系统升级",
-                                   actor=window_staff, now=START - 30 * H)
+    return s.change_request_create(
+        appointment=accepted,
+        new_start=NEW_START,
+        reason="系统升级",
+        actor=window_staff,
+        now=START - 30 * H,
+    )
 
 
 class TestChanges:
@@ -223,8 +290,9 @@ class TestChanges:
 
     def test_approve_then_tell_at_exactly_8_hours(self, change, approver, window_staff):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
-        appt = s.change_request_notify_and_apply(change=change, method="phone", actor=window_staff,
-                                                 now=START - 8 * H)
+        appt = s.change_request_notify_and_apply(
+            change=change, method="phone", actor=window_staff, now=START - 8 * H
+        )
         assert appt.start == NEW_START
         change.refresh_from_db()
         assert (change.state, change.notified_at) == ("applied", START - 8 * H)
@@ -235,8 +303,9 @@ class TestChanges:
     def test_telling_at_7_hours_59_minutes_is_refused(self, change, approver, window_staff):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
         with pytest.raises(ValidationError) as excinfo:
-            s.change_request_notify_and_apply(change=change, method="phone", actor=window_staff,
-                                              now=START - 8 * H + M)
+            s.change_request_notify_and_apply(
+                change=change, method="phone", actor=window_staff, now=START - 8 * H + M
+            )
         assert code(excinfo, "emergency_reason") == "under_8_hours"
         change.refresh_from_db()
         assert change.state == "approved" and change.appointment.start == START
@@ -244,25 +313,31 @@ class TestChanges:
     def test_approval_under_8_hours_only_as_emergency(self, change, approver, window_staff):
         with pytest.raises(ValidationError):
             s.change_request_approve(change=change, actor=approver, now=START - 8 * H + M)
-        s.change_request_approve(change=change, actor=approver, now=START - 2 * H,
-                                 emergency_reason="暴雪封路")
-        appt = s.change_request_notify_and_apply(change=change, method="sms", actor=window_staff,
-                                                 now=START - 1 * H)
+        s.change_request_approve(
+            change=change, actor=approver, now=START - 2 * H, emergency_reason="暴雪封路"
+        )
+        appt = s.change_request_notify_and_apply(
+            change=change, method="sms", actor=window_staff, now=START - 1 * H
+        )
         assert appt.start == NEW_START
         assert list(ChangeRequest.objects.filter(is_emergency=True)) == [change]
 
     def test_emergency_not_recorded_when_notice_is_in_time(self, change, approver):
-        change = s.change_request_approve(change=change, actor=approver, now=START - 20 * H,
-                                          emergency_reason="不需要")
+        change = s.change_request_approve(
+            change=change, actor=approver, now=START - 20 * H, emergency_reason="不需要"
+        )
         assert not change.is_emergency
 
-    def test_late_approved_change_can_be_rescued_as_an_emergency(self, change, approver,
-                                                                 window_staff):
+    def test_late_approved_change_can_be_rescued_as_an_emergency(
+        self, change, approver, window_staff
+    ):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
-        s.change_request_record_emergency(change=change, reason="窗口停电", actor=approver,
-                                          now=START - 3 * H)
-        appt = s.change_request_notify_and_apply(change=change, method="phone", actor=window_staff,
-                                                 now=START - 2 * H)
+        s.change_request_record_emergency(
+            change=change, reason="窗口停电", actor=approver, now=START - 3 * H
+        )
+        appt = s.change_request_notify_and_apply(
+            change=change, method="phone", actor=window_staff, now=START - 2 * H
+        )
         assert appt.start == NEW_START
 
     def test_only_agency_approvers_approve(self, change, window_staff, head):
@@ -272,35 +347,57 @@ class TestChanges:
 
     def test_unapproved_change_cannot_be_applied(self, change, window_staff):
         with pytest.raises(ValidationError):
-            s.change_request_notify_and_apply(change=change, method="phone", actor=window_staff,
-                                              now=START - 20 * H)
+            s.change_request_notify_and_apply(
+                change=change, method="phone", actor=window_staff, now=START - 20 * H
+            )
 
     def test_rejected_change_leaves_the_booking(self, change, approver):
-        s.change_request_reject(change=change, note="理由不充分", actor=approver, now=START - 20 * H)
+        s.change_request_reject(
+            change=change, note="理由不充分", actor=approver, now=START - 20 * H
+        )
         change.refresh_from_db()
         assert change.state == "rejected" and change.appointment.start == START
 
     def test_no_change_without_a_reason(self, accepted, window_staff):
         with pytest.raises(ValidationError) as excinfo:
-            s.change_request_create(appointment=accepted, new_start=NEW_START, reason="",
-                                    actor=window_staff, now=START - 30 * H)
+            s.change_request_create(
+                appointment=accepted,
+                new_start=NEW_START,
+                reason="",
+                actor=window_staff,
+                now=START - 30 * H,
+            )
         assert code(excinfo, "reason") == "required"
 
     def test_one_change_at_a_time(self, change, accepted, window_staff):
         with pytest.raises(ValidationError):
-            s.change_request_create(appointment=accepted, new_start=at(2026, 9, 17, 12, 30),
-                                    reason="再改", actor=window_staff, now=START - 29 * H)
+            s.change_request_create(
+                appointment=accepted,
+                new_start=at(2026, 9, 17, 12, 30),
+                reason="再改",
+                actor=window_staff,
+                now=START - 29 * H,
+            )
 
-    def test_applying_recounts_the_new_slot(self, change, approver, window_staff, matter,
-                                            no_rest_window, desk):
+    def test_applying_recounts_the_new_slot(
+        self, change, approver, window_staff, matter, no_rest_window, desk
+    ):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
         for name in ("甲", "乙"):
-            s.appointment_register(matter=matter, window=no_rest_window, start=NEW_START,
-                                   applicant_name=name, phone="13700137000", channel="onsite",
-                                   actor=desk, now=START - 19 * H)
+            s.appointment_register(
+                matter=matter,
+                window=no_rest_window,
+                start=NEW_START,
+                applicant_name=name,
+                phone="13700137000",
+                channel="onsite",
+                actor=desk,
+                now=START - 19 * H,
+            )
         with pytest.raises(s.SlotFullError):
-            s.change_request_notify_and_apply(change=change, method="phone", actor=window_staff,
-                                              now=START - 18 * H)
+            s.change_request_notify_and_apply(
+                change=change, method="phone", actor=window_staff, now=START - 18 * H
+            )
 
 
 class TestNoShow:
@@ -329,25 +426,41 @@ class TestNoShow:
 
     def test_gave_up_closes_the_booking(self, handed_over, window_staff):
         (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
-        s.no_show_follow_up_record(follow_up=follow_up, outcome="gave_up", method="phone",
-                                   actor=window_staff, now=START + 35 * M)
+        s.no_show_follow_up_record(
+            follow_up=follow_up,
+            outcome="gave_up",
+            method="phone",
+            actor=window_staff,
+            now=START + 35 * M,
+        )
         handed_over.refresh_from_db()
         assert handed_over.status == Status.NO_SHOW
         assert ContactLog.objects.filter(purpose="no_show").count() == 1
 
     def test_on_the_way_then_arrives(self, handed_over, window_staff):
         (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
-        s.no_show_follow_up_record(follow_up=follow_up, outcome="on_the_way", method="phone",
-                                   actor=window_staff, now=START + 32 * M)
-        appt = s.appointment_check_in(appointment=handed_over, actor=window_staff,
-                                      now=START + 45 * M)
+        s.no_show_follow_up_record(
+            follow_up=follow_up,
+            outcome="on_the_way",
+            method="phone",
+            actor=window_staff,
+            now=START + 32 * M,
+        )
+        appt = s.appointment_check_in(
+            appointment=handed_over, actor=window_staff, now=START + 45 * M
+        )
         assert appt.status == Status.ARRIVED
 
     def test_rescheduled_moves_the_booking(self, handed_over, window_staff):
         (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
-        s.no_show_follow_up_record(follow_up=follow_up, outcome="rescheduled", method="phone",
-                                   actor=window_staff, now=START + 32 * M,
-                                   new_start=at(2026, 9, 19, 9, 0))
+        s.no_show_follow_up_record(
+            follow_up=follow_up,
+            outcome="rescheduled",
+            method="phone",
+            actor=window_staff,
+            now=START + 32 * M,
+            new_start=at(2026, 9, 19, 9, 0),
+        )
         handed_over.refresh_from_db()
         assert handed_over.start == at(2026, 9, 19, 9, 0)
         assert handed_over.status == Status.HANDED_OVER
@@ -355,20 +468,35 @@ class TestNoShow:
     def test_rescheduled_under_24_hours_needs_a_reason(self, handed_over, window_staff):
         (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
         with pytest.raises(ValidationError) as excinfo:
-            s.no_show_follow_up_record(follow_up=follow_up, outcome="rescheduled",
-                                       method="phone", actor=window_staff, now=START + 32 * M,
-                                       new_start=at(2026, 9, 16, 17, 0))
+            s.no_show_follow_up_record(
+                follow_up=follow_up,
+                outcome="rescheduled",
+                method="phone",
+                actor=window_staff,
+                now=START + 32 * M,
+                new_start=at(2026, 9, 16, 17, 0),
+            )
         assert code(excinfo, "short_notice_reason") == "short_notice"
         follow_up.refresh_from_db()
         assert follow_up.outcome == ""
 
     def test_outcome_recorded_once(self, handed_over, window_staff):
         (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
-        s.no_show_follow_up_record(follow_up=follow_up, outcome="on_the_way", method="phone",
-                                   actor=window_staff, now=START + 32 * M)
+        s.no_show_follow_up_record(
+            follow_up=follow_up,
+            outcome="on_the_way",
+            method="phone",
+            actor=window_staff,
+            now=START + 32 * M,
+        )
         with pytest.raises(ValidationError):
-            s.no_show_follow_up_record(follow_up=follow_up, outcome="gave_up", method="phone",
-                                       actor=window_staff, now=START + 50 * M)
+            s.no_show_follow_up_record(
+                follow_up=follow_up,
+                outcome="gave_up",
+                method="phone",
+                actor=window_staff,
+                now=START + 50 * M,
+            )
 
 
 class TestCancel:
@@ -389,18 +517,21 @@ class TestCancel:
     def test_staff_cancel_only_with_a_reason(self, accepted, desk):
         """DB1403/T 6.2.2: no cancellation without cause."""
         with pytest.raises(ValidationError) as excinfo:
-            s.appointment_cancel_by_staff(appointment=accepted, reason="", actor=desk,
-                                          now=START - 10 * H)
+            s.appointment_cancel_by_staff(
+                appointment=accepted, reason="", actor=desk, now=START - 10 * H
+            )
         assert code(excinfo, "cancel_reason") == "required"
-        appt = s.appointment_cancel_by_staff(appointment=accepted, reason="申请人来电取消",
-                                             actor=desk, now=START - 10 * H)
+        appt = s.appointment_cancel_by_staff(
+            appointment=accepted, reason="申请人来电取消", actor=desk, now=START - 10 * H
+        )
         assert appt.cancel_reason == "申请人来电取消"
 
     def test_served_booking_cannot_be_cancelled(self, handed_over, window_staff, desk):
         s.appointment_check_in(appointment=handed_over, actor=window_staff, now=START)
         with pytest.raises(ValidationError):
-            s.appointment_cancel_by_staff(appointment=handed_over, reason="x", actor=desk,
-                                          now=START + M)
+            s.appointment_cancel_by_staff(
+                appointment=handed_over, reason="x", actor=desk, now=START + M
+            )
 
 
 def test_history_records_who_did_what_and_when(handed_over, desk, window_staff):

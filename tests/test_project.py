@@ -1,0 +1,148 @@
+"""The project as a whole: deployment checks, migrations, demo data, translations."""
+
+import gettext
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import translation
+
+from appointments.models import Appointment, Status
+
+from .conftest import at
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django"
+
+
+def manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="x" * 20 + "a-real-secret-of-fifty-characters-or-more-123456",
+        ALLOWED_HOSTS="yuyue.example.cn",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_roles_exist_as_groups():
+    from django.contrib.auth.models import Group
+
+    names = set(Group.objects.values_list("name", flat=True))
+    assert {
+        "desk",
+        "window_staff",
+        "window_head",
+        "agency_approver",
+        "supervisor",
+        "administrator",
+    } <= names
+    approver = Group.objects.get(name="agency_approver")
+    assert approver.permissions.filter(codename="approve_change").exists()
+    assert (
+        not Group.objects.get(name="supervisor")
+        .permissions.exclude(codename__startswith="view_")
+        .exists()
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "today",
+    [at(2026, 11, 27, 15), at(2026, 10, 1, 9), at(2026, 10, 10, 0, 30)],
+    ids=["ordinary-friday", "national-day", "make-up-saturday-after-midnight"],
+)
+def test_demo_data_loads_once_with_bookings_in_every_state(today, capsys):
+    with time_machine.travel(today, tick=False):
+        call_command("load_demo")
+        first = Appointment.objects.count()
+        call_command("load_demo")
+    assert Appointment.objects.count() == first
+    states = set(Appointment.objects.values_list("status", flat=True))
+    assert states == set(Status.values)
+    out = capsys.readouterr().out
+    assert "already loaded" in out and "desk-demo" in out
+
+
+def _po_entries(path: Path):
+    entries, current = [], {}
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if current:
+                entries.append(current)
+            current = {}
+        elif line.startswith("#,"):
+            current["flags"] = line
+        elif line.startswith(("msgid ", "msgstr ", "msgid_plural ", "msgstr[")):
+            key, _, rest = line.partition(" ")
+            current[key] = rest.strip('"')
+            current["_last"] = key
+        elif line.startswith('"') and "_last" in current:
+            current[current["_last"]] += line.strip('"')
+    return entries
+
+
+def test_every_message_is_translated_and_compiled():
+    entries = [e for e in _po_entries(CATALOGUE.with_suffix(".po")) if e.get("msgid")]
+    assert entries
+    untranslated = [e["msgid"] for e in entries if not (e.get("msgstr") or e.get("msgstr[0]"))]
+    fuzzy = [e["msgid"] for e in entries if "fuzzy" in e.get("flags", "")]
+    assert untranslated == [] and fuzzy == []
+    with CATALOGUE.with_suffix(".mo").open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
+    stale = [
+        e["msgid"]
+        for e in entries
+        if "msgstr" in e and compiled.gettext(_unescape(e["msgid"])) != _unescape(e["msgstr"])
+    ]
+    assert stale == [], "run `make messages` and commit the .mo"
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def test_chinese_by_default_english_available():
+    with translation.override("zh-hans"):
+        assert str(Status.PENDING.label) != "waiting for the window to confirm"
+    with translation.override("en"):
+        assert str(Status.PENDING.label) == "waiting for the window to confirm"
