@@ -36,3 +36,7 @@ test: lint suite
 messages: install
 	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
 	$(PY) manage.py compilemessages -l zh_Hans
+
+# Benchmarks (results go to docs/PERFORMANCE.md by hand, with the machine).
+bench: install
+	$(PY) bench/booking.py
