@@ -35,7 +35,7 @@ test: lint suite
 # Refresh the translation catalogue and compile it (the .mo is committed).
 messages: install
 	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
-	$(PY) manage.py compilemessages -l zh_Hans
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 # Benchmarks (results go to docs/PERFORMANCE.md by hand, with the machine).
 bench: install

@@ -193,10 +193,14 @@ class AppointmentAdmin(HallScopedAdmin):
         # Nothing is lost: a booking is cancelled with a reason, never deleted.
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Lifecycle steps go through the services (the desk console issue adds them as actions);
+        # the change page is a read-only record.
+        return False
+
     def save_model(self, request, obj, form, change):
-        if change:
-            raise PermissionDenied
-        # Added by AppointmentRegisterForm.clean() through appointment_register.
+        """Nothing to save: AppointmentRegisterForm.clean() registered the booking through
+        appointment_register, and existing bookings are read-only here."""
 
 
 @admin.register(ChangeRequest)

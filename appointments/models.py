@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from duty.models import Department, Hall, Window
@@ -66,7 +67,7 @@ class Matter(models.Model):
 
 class Channel(models.TextChoices):
     ONSITE = "onsite", _("on-site")
-    PHONE = "phone", _("phone")
+    PHONE = "phone", pgettext_lazy("booking channel", "phone")
     ONLINE = "online", _("online")
 
 
@@ -482,7 +483,8 @@ class AppointmentEvent(models.Model):
         REGISTERED = "registered", _("registered by the desk")
         BOOKED = "booked", _("booked online")
         CONFIRMED = "confirmed", _("online booking confirmed")
-        HANDED_OVER = "handed_over", _("handed over with the one-time notice")
+        HANDED_OVER = "handed_over", _("handed over to the window")
+        NOTICE_GIVEN = "notice_given", _("one-time notice given")
         REASSIGNED = "reassigned", _("reassigned")
         TASK_CONFIRMED = "task_confirmed", _("parallel task confirmed")
         ARRIVED = "arrived", _("applicant arrived")

@@ -99,6 +99,7 @@ def _lock(appointment: Appointment) -> Appointment:
 _STATUS_MESSAGES = {
     "confirm": lambda: _("Only a booking waiting for confirmation can be confirmed."),
     "hand_over": lambda: _("Only an accepted booking can be handed over to the window."),
+    "notice": lambda: _("The one-time notice is given after the hand-over to the window."),
     "reassign": lambda: _("Only an open booking can be reassigned."),
     "check_in": lambda: _("Only an accepted booking can be checked in; confirm it first."),
     "serve": lambda: _("Only an applicant who has arrived can be served."),
@@ -510,7 +511,7 @@ def appointment_give_notice(
     _require_hall(actor, appointment.window.hall_id)
     with transaction.atomic():
         appointment = _lock(appointment)
-        _require_status(appointment, (Status.HANDED_OVER,), "hand_over")
+        _require_status(appointment, (Status.HANDED_OVER,), "notice")
         contact = ContactLog.objects.create(
             appointment=appointment,
             purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
@@ -521,7 +522,7 @@ def appointment_give_notice(
             time_reconfirmed=time_reconfirmed,
             outcome=outcome,
         )
-        _log(appointment, Action.HANDED_OVER, actor=actor, now=now, note=outcome)
+        _log(appointment, Action.NOTICE_GIVEN, actor=actor, now=now, note=outcome)
     return contact
 
 
@@ -759,6 +760,20 @@ def change_request_reject(
     return change
 
 
+def change_notice_text(*, change: ChangeRequest) -> str:
+    """DB1403/T 6.2.2: what the applicant is told of an approved change."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(
+            "Your appointment (reference %(ref)s) is moved from %(old)s to %(new)s, "
+            "window %(window)s. We apologise for the inconvenience."
+        ) % {
+            "ref": change.appointment.reference,
+            "old": _show(change.original_start),
+            "new": _show(change.new_start),
+            "window": change.new_window,
+        }
+
+
 def change_request_notify_and_apply(
     *, change: ChangeRequest, method: str, actor, now: dt.datetime
 ) -> Appointment:
@@ -790,12 +805,7 @@ def change_request_notify_and_apply(
             method=method,
             at=now,
             by=actor,
-            text=_("Your appointment is moved from %(old)s to %(new)s, window %(window)s.")
-            % {
-                "old": _show(change.original_start),
-                "new": _show(slot.start),
-                "window": change.new_window,
-            },
+            text=change_notice_text(change=change),
         )
         return _update(
             appointment,

@@ -139,6 +139,28 @@ class TestHandOver:
         assert "2026-09-16 12:00" in contact.text
         assert handed_over.reference in contact.text
 
+    def test_notice_comes_after_the_hand_over(self, accepted, window_staff):
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_give_notice(
+                appointment=accepted,
+                method="phone",
+                time_reconfirmed=True,
+                actor=window_staff,
+                now=START - 70 * H,
+            )
+        assert code(excinfo, "status") == "invalid_status"
+        assert not ContactLog.objects.exists()
+
+    def test_notice_is_in_the_history(self, handed_over, window_staff):
+        s.appointment_give_notice(
+            appointment=handed_over,
+            method="sms",
+            time_reconfirmed=False,
+            actor=window_staff,
+            now=START - 70 * H,
+        )
+        assert handed_over.events.filter(action="notice_given", actor=window_staff).exists()
+
     def test_contact_must_belong_to_the_hall(self, accepted, desk, make_user, other_hall):
         stranger = make_user("stranger", "window_staff", other_hall)
         with pytest.raises(ValidationError):

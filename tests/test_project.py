@@ -112,7 +112,7 @@ def _po_entries(path: Path):
             current = {}
         elif line.startswith("#,"):
             current["flags"] = line
-        elif line.startswith(("msgid ", "msgstr ", "msgid_plural ", "msgstr[")):
+        elif line.startswith(("msgctxt ", "msgid ", "msgstr ", "msgid_plural ", "msgstr[")):
             key, _, rest = line.partition(" ")
             current[key] = rest.strip('"')
             current["_last"] = key
@@ -132,9 +132,15 @@ def test_every_message_is_translated_and_compiled():
     stale = [
         e["msgid"]
         for e in entries
-        if "msgstr" in e and compiled.gettext(_unescape(e["msgid"])) != _unescape(e["msgstr"])
+        if "msgstr" in e and _compiled(compiled, e) != _unescape(e["msgstr"])
     ]
     assert stale == [], "run `make messages` and commit the .mo"
+
+
+def _compiled(catalogue, entry) -> str:
+    if "msgctxt" in entry:
+        return catalogue.pgettext(_unescape(entry["msgctxt"]), _unescape(entry["msgid"]))
+    return catalogue.gettext(_unescape(entry["msgid"]))
 
 
 def _unescape(text: str) -> str:
