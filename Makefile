@@ -14,6 +14,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+
 # Web server and django-q2 worker on SQLite; demo data is loaded once and kept afterwards.
 run: install
 	$(PY) manage.py migrate --noinput
@@ -27,7 +32,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 # The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
-suite: install
+suite: install $(CHROMIUM)
 	$(VENV)/bin/pytest
 
 test: lint suite

@@ -25,7 +25,11 @@ from .models import (
 @admin.register(Matter)
 class MatterAdmin(HallScopedAdmin):
     list_display = ["name", "hall", "duration_minutes", "is_active"]
-    list_filter = ["hall", "is_active", "departments"]
+    list_filter = [
+        ("hall", admin.RelatedOnlyFieldListFilter),
+        "is_active",
+        ("departments", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name"]
     filter_horizontal = ["departments", "windows"]
     list_select_related = ["hall"]
@@ -34,7 +38,7 @@ class MatterAdmin(HallScopedAdmin):
 @admin.register(Slot)
 class SlotAdmin(HallScopedAdmin):
     list_display = ["window", "start", "end", "capacity"]
-    list_filter = ["window"]
+    list_filter = [("window", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "start"
     list_select_related = ["window"]
     readonly_fields = ["window", "start", "end"]
@@ -152,7 +156,12 @@ class AppointmentAdmin(HallScopedAdmin):
         "status",
         "is_short_notice",
     ]
-    list_filter = ["status", "channel", "window", "outside_phone_hours"]
+    list_filter = [
+        "status",
+        "channel",
+        ("window", admin.RelatedOnlyFieldListFilter),
+        "outside_phone_hours",
+    ]
     search_fields = ["reference", "applicant_name", "phone"]
     date_hierarchy = "start"
     list_select_related = ["matter", "window"]

@@ -66,7 +66,7 @@ class HallAdmin(HallScopedAdmin):
 @admin.register(Department)
 class DepartmentAdmin(HallScopedAdmin):
     list_display = ["name", "hall"]
-    list_filter = ["hall"]
+    list_filter = [("hall", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
     list_select_related = ["hall"]
 
@@ -82,7 +82,7 @@ class WindowAdmin(HallScopedAdmin):
         "capacity_per_slot",
         "is_active",
     ]
-    list_filter = ["hall", "is_no_rest", "is_active"]
+    list_filter = [("hall", admin.RelatedOnlyFieldListFilter), "is_no_rest", "is_active"]
     search_fields = ["number", "name"]
     filter_horizontal = ["departments"]
     list_select_related = ["hall", "head"]
@@ -91,7 +91,7 @@ class WindowAdmin(HallScopedAdmin):
 @admin.register(StaffProfile)
 class StaffProfileAdmin(HallScopedAdmin):
     list_display = ["user", "hall", "window", "department"]
-    list_filter = ["hall"]
+    list_filter = [("hall", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user", "hall", "window", "department"]
 

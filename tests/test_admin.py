@@ -166,6 +166,14 @@ class TestHallScoping:
         search = client.get(LIST_URL, {"q": "郊区申请人"})
         assert search.context["cl"].result_count == 0
 
+    def test_filters_name_no_other_halls_windows(
+        self, client, desk, matter, no_rest_window, other_hall_booking
+    ):
+        make_bookings(matter, no_rest_window, desk, 1)
+        client.force_login(desk)
+        page = client.get(LIST_URL).content.decode()
+        assert "A01" in page and "J01" not in page
+
     def test_detail_of_another_hall_is_not_found(self, client, desk, other_hall_booking):
         client.force_login(desk)
         url = reverse("admin:appointments_appointment_change", args=[other_hall_booking.pk])

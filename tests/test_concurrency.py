@@ -19,7 +19,7 @@ START = at(2026, 9, 16, 12, 0)
 ATTEMPTS = 8
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_many_attempts_at_the_last_place_give_exactly_one_booking(matter, no_rest_window):
     no_rest_window.capacity_per_slot = 2
     no_rest_window.save()
