@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -39,6 +40,9 @@ def browser_page():
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         yield page
         browser.close()
+        # Playwright's sync API runs the test in a greenlet with its own context, hence its own
+        # database connection: close it, or PostgreSQL cannot drop the test database.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
