@@ -77,7 +77,7 @@ class Status(models.TextChoices):
     HANDED_OVER = "handed_over", _("handed over to the window")
     ARRIVED = "arrived", _("applicant arrived")
     SERVED = "served", _("served")
-    NO_SHOW = "no_show", _("no-show, gave up")
+    NO_SHOW = "no_show", _("did not come")
     CANCELLED = "cancelled", _("cancelled")
 
 
@@ -89,15 +89,13 @@ LIVE_STATUSES = (
     Status.ARRIVED,
     Status.SERVED,
 )
-# Bookings in these states are in the register (附录A): accepted by the hall.
-REGISTER_STATUSES = tuple(s for s in Status if s != Status.PENDING)
 
 
 class Slot(models.Model):
     """A window's bookable time with its capacity: the row every booking path locks.
 
-    Rows are created on first use with the window's default capacity; an administrator may
-    lower or raise one slot's capacity (0 closes it).
+    Rows are created on first use. Without an override the slot has the window's current
+    capacity; an administrator may set one slot's capacity (0 closes it).
     """
 
     hall_lookup = "window__hall"
@@ -107,7 +105,12 @@ class Slot(models.Model):
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
-    capacity = models.PositiveSmallIntegerField(_("capacity"))
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for the window's bookings per slot; 0 closes the slot."),
+    )
 
     class Meta:
         verbose_name = _("slot")
@@ -119,7 +122,17 @@ class Slot(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.window} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.window} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+
+    @property
+    def effective_capacity(self) -> int:
+        return self.window.capacity_per_slot if self.capacity is None else self.capacity
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def in_register(self):
+        """附录A: bookings the hall has accepted (online ones only after reconfirmation)."""
+        return self.filter(accepted_at__isnull=False)
 
 
 class Appointment(models.Model):
@@ -181,7 +194,9 @@ class Appointment(models.Model):
     short_notice_reason = models.TextField(
         _("reason for accepting under 24 h"),
         blank=True,
-        help_text=_("DB1403/T 5.1.1: required when staff accept a booking under 24 h ahead."),
+        help_text=_(
+            "DB1403/T 5.1.1: required when staff accept or move a booking to under 24 h ahead."
+        ),
     )
     outside_phone_hours = models.BooleanField(
         _("registered outside phone-line hours"), default=False
@@ -190,6 +205,13 @@ class Appointment(models.Model):
     served_at = models.DateTimeField(_("served at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
+    cancelled_by_hall = models.BooleanField(
+        _("cancelled by the hall"),
+        default=False,
+        help_text=_("DB1403/T 6.2.2: not at the applicant's request; needs the agency's approval."),
+    )
+
+    objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("appointment")
@@ -198,10 +220,6 @@ class Appointment(models.Model):
         indexes = [models.Index(fields=["window", "start", "status"])]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=F("end")), name="appointment_ordered"),
-            models.CheckConstraint(
-                condition=~Q(channel=Channel.ONLINE) | Q(short_notice_reason=""),
-                name="appointment_online_never_short_notice",
-            ),
             models.CheckConstraint(
                 condition=Q(status=Status.CANCELLED, cancelled_at__isnull=False)
                 | (~Q(status=Status.CANCELLED) & Q(cancelled_at__isnull=True)),
@@ -233,10 +251,6 @@ class Appointment(models.Model):
     def clean(self):
         if self.start and self.end and self.start >= self.end:
             raise ValidationError({"end": _("The end must be after the start.")})
-        if self.channel == Channel.ONLINE and self.short_notice_reason:
-            raise ValidationError(
-                {"short_notice_reason": _("Online bookings are never accepted under 24 h.")}
-            )
         if (self.status == Status.CANCELLED) != (self.cancelled_at is not None):
             raise ValidationError({"cancelled_at": _("A cancelled booking has a cancel time.")})
 
@@ -340,6 +354,7 @@ class ChangeRequest(models.Model):
         APPROVED = "approved", _("approved, applicant not yet told")
         REJECTED = "rejected", _("rejected")
         APPLIED = "applied", _("applicant told, change applied")
+        WITHDRAWN = "withdrawn", _("withdrawn: the booking was cancelled or closed")
 
     hall_lookup = "appointment__window__hall"
 
@@ -361,6 +376,7 @@ class ChangeRequest(models.Model):
         Window, on_delete=models.PROTECT, related_name="+", verbose_name=_("new window")
     )
     reason = models.TextField(_("reason"))
+    short_notice_reason = models.TextField(_("reason for a new time under 24 h"), blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -182,6 +182,35 @@ def phone_clean(value, *, mobile_only: bool) -> PhoneNumber:
     return number
 
 
+def _method_clean(method: str, allowed=tuple(ContactMethod)) -> str:
+    if method not in allowed:
+        raise _error(
+            "method",
+            _("Choose how the applicant was contacted: %(methods)s.")
+            % {"methods": "、".join(str(ContactMethod(m).label) for m in allowed)},
+            "method",
+        )
+    return method
+
+
+def _staff_clean(user, *, hall_id: int, field: str) -> None:
+    if user is None or not user.is_active or not user.is_staff or user_hall_id(user) != hall_id:
+        raise _error(field, _("Choose an active staff member of this hall."), "staff")
+
+
+def _open_changes(appointment: Appointment):
+    return appointment.change_requests.filter(
+        state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
+    )
+
+
+def _withdraw_open_changes(appointment: Appointment, *, actor, now, note: str) -> None:
+    """A change of a booking that is cancelled or closed can no longer be applied."""
+    _open_changes(appointment).update(
+        state=ChangeRequest.State.WITHDRAWN, decided_by=actor, decided_at=now, decision_note=note
+    )
+
+
 def _name_clean(value: str) -> str:
     name = (value or "").strip()
     if not name:
@@ -235,12 +264,13 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
     slot_row, _created = Slot.objects.select_for_update().get_or_create(
         window=window,
         start=slot.start,
-        defaults={"end": slot.end, "capacity": window.capacity_per_slot},
+        defaults={"end": slot.end},
     )
     live = Appointment.objects.filter(window=window, start=slot.start, status__in=LIVE_STATUSES)
     if moving is not None:
         live = live.exclude(pk=moving.pk)
-    if live.count() >= slot_row.capacity:
+    capacity = window.capacity_per_slot if slot_row.capacity is None else slot_row.capacity
+    if live.count() >= capacity:
         raise SlotFullError(
             {
                 "start": ValidationError(
@@ -264,13 +294,22 @@ def _open_parallel_tasks(appointment: Appointment) -> None:
     departments = list(appointment.matter.departments.all())
     if len(departments) < 2:
         return
-    windows = list(appointment.matter.windows.prefetch_related("departments"))
+    windows = list(
+        appointment.matter.windows.filter(is_active=True).prefetch_related("departments")
+    )
     for department in departments:
         candidates = [w for w in windows if department in w.departments.all()]
-        if appointment.window in candidates or not candidates:
-            window = appointment.window
-        else:
-            window = candidates[0]
+        if not candidates:
+            raise _error(
+                "matter",
+                _(
+                    "No window of %(department)s handles “%(matter)s”; the matter's set-up must "
+                    "be completed before it can be booked."
+                )
+                % {"department": department, "matter": appointment.matter},
+                "no_parallel_window",
+            )
+        window = appointment.window if appointment.window in candidates else candidates[0]
         ParallelTask.objects.create(appointment=appointment, department=department, window=window)
 
 
@@ -290,6 +329,22 @@ def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> A
         _open_parallel_tasks(appointment)
         _log(appointment, action, actor=actor, now=now, note=note)
     return appointment
+
+
+def _short_notice_clean(*, start: dt.datetime, now: dt.datetime, reason: str, actor) -> str:
+    """DB1403/T 5.1.1: staff may book or move a booking to under 24 h ahead only with a reason
+    (and the permission to accept short notice); the reason is kept only when it was needed."""
+    if booking_lead_is_sufficient(start=start, now=now):
+        return ""
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error(
+            "short_notice_reason",
+            _("The time is less than 24 h away: record why the booking is accepted anyway."),
+            "short_notice",
+        )
+    _require_perm(actor, "appointments.accept_short_notice")
+    return reason
 
 
 # --- creating bookings ------------------------------------------------------------------------
@@ -323,17 +378,7 @@ def appointment_register(
     name = _name_clean(applicant_name)
     number = phone_clean(phone, mobile_only=False)
     slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
-    reason = (short_notice_reason or "").strip()
-    if booking_lead_is_sufficient(start=start, now=now):
-        reason = ""
-    else:
-        if not reason:
-            raise _error(
-                "short_notice_reason",
-                _("The time is less than 24 h away: record why the booking is accepted anyway."),
-                "short_notice",
-            )
-        _require_perm(actor, "appointments.accept_short_notice")
+    reason = _short_notice_clean(start=start, now=now, reason=short_notice_reason, actor=actor)
     outside = channel == Channel.PHONE and not phone_line_is_open(hall=window.hall, now=now)
     return _create(
         matter=matter,
@@ -413,8 +458,7 @@ def appointment_confirm(
     """
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, appointment.window.hall_id)
-    if method not in (ContactMethod.PHONE, ContactMethod.SMS):
-        raise _error("method", _("Confirm by phone or by SMS."), "method")
+    _method_clean(method, allowed=(ContactMethod.PHONE, ContactMethod.SMS))
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.PENDING,), "confirm")
@@ -477,10 +521,7 @@ def appointment_hand_over(
     contact person; 6.2.5: that person is the directly responsible receiving staff member."""
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
-    if contact_person is None or user_hall_id(contact_person) != appointment.window.hall_id:
-        raise _error(
-            "contact_person", _("Choose a staff member of this hall as the contact."), "contact"
-        )
+    _staff_clean(contact_person, hall_id=appointment.window.hall_id, field="contact_person")
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.ACCEPTED,), "hand_over")
@@ -509,6 +550,7 @@ def appointment_give_notice(
     reconfirms the time; the text sent and the outcome are logged."""
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
+    _method_clean(method)
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.HANDED_OVER,), "notice")
@@ -526,6 +568,25 @@ def appointment_give_notice(
     return contact
 
 
+def _agency_clean(reported_to, *, actor, hall_id: int):
+    """The agency approver told of the reassignment: the actor, if an approver, or the named one."""
+    if reported_to is None and actor.has_perm("appointments.approve_change"):
+        return actor
+    if reported_to is None:
+        raise _error(
+            "reported_to", _("Name the agency approver the window reported to."), "required"
+        )
+    _staff_clean(reported_to, hall_id=hall_id, field="reported_to")
+    if not reported_to.has_perm("appointments.approve_change"):
+        raise _error(
+            "reported_to",
+            _("%(name)s is not an agency approver.")
+            % {"name": reported_to.get_full_name() or reported_to},
+            "not_approver",
+        )
+    return reported_to
+
+
 def appointment_reassign(
     *,
     appointment: Appointment,
@@ -534,40 +595,69 @@ def appointment_reassign(
     now: dt.datetime,
     window: Window | None = None,
     responsible_staff=None,
+    reported_to=None,
 ) -> Appointment:
-    """DB1403/T 6.1.1 a: a window or staff member that cannot serve reports to the agency and the
-    booking goes to other staff or another window, with the reason kept in the history."""
+    """DB1403/T 6.1.1 a: a window or staff member that cannot serve reports to the agency, and the
+    booking goes to other staff or another window, with the reason and the agency kept.
+
+    A booking moved to another window goes back to "accepted": the new window must take it over
+    and give the one-time notice again (6.1.3); its part of a parallel booking moves with it.
+    """
     _require_perm(actor, "appointments.reassign_appointment")
-    _require_hall(actor, appointment.window.hall_id)
+    hall_id = appointment.window.hall_id
+    _require_hall(actor, hall_id)
     reason = (reason or "").strip()
     if not reason:
         raise _error("reason", _("Say why the booking is reassigned."), "required")
     if window is None and responsible_staff is None:
         raise _error("window", _("Choose another window or staff member."), "required")
-    if (
-        responsible_staff is not None
-        and user_hall_id(responsible_staff) != appointment.window.hall_id
-    ):
-        raise _error("responsible_staff", _("Choose a staff member of this hall."), "staff")
+    if responsible_staff is not None:
+        _staff_clean(responsible_staff, hall_id=hall_id, field="responsible_staff")
+    agency = _agency_clean(reported_to, actor=actor, hall_id=hall_id)
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "reassign")
+        if _open_changes(appointment).exists():
+            raise _error(
+                "window",
+                _("A change of this booking is under way: decide it before reassigning."),
+                "change_open",
+            )
+        old_window = appointment.window
         fields = {}
-        if window is not None and window.pk != appointment.window_id:
+        if window is not None and window.pk != old_window.pk:
             slot = booking_target_clean(
                 matter=appointment.matter, window=window, start=appointment.start, now=now
             )
             _lock_place(window=window, slot=slot, moving=appointment)
-            fields.update(window=window, end=slot.end, window_head=window.head)
-        if responsible_staff is not None:
+            fields.update(window=window, end=slot.end, window_head=window.head, contact_person=None)
+            if appointment.status == Status.HANDED_OVER:
+                fields.update(status=Status.ACCEPTED, handed_over_at=None)
             fields["responsible_staff"] = responsible_staff
-        return _update(appointment, Action.REASSIGNED, actor=actor, now=now, note=reason, **fields)
+            appointment.parallel_tasks.filter(window=old_window).update(
+                window=window, confirmed_at=None, confirmed_by=None
+            )
+        elif responsible_staff is not None:
+            fields["responsible_staff"] = responsible_staff
+        note = _("%(reason)s (reported to %(agency)s)") % {
+            "reason": reason,
+            "agency": agency.get_full_name() or agency.get_username(),
+        }
+        return _update(appointment, Action.REASSIGNED, actor=actor, now=now, note=note, **fields)
 
 
 def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> ParallelTask:
-    """DB1403/T 6.1.1 b: each department's window confirms its part of a parallel booking."""
+    """DB1403/T 6.1.1 b: each department's window confirms its own part of a parallel booking."""
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, task.window.hall_id)
+    profile = getattr(actor, "staff_profile", None)
+    if not actor.is_superuser and (
+        profile is None
+        or (profile.department_id != task.department_id and profile.window_id != task.window_id)
+    ):
+        raise PermissionDenied(
+            _("Only staff of %(department)s confirm its part.") % {"department": task.department}
+        )
     with transaction.atomic():
         task = ParallelTask.objects.select_for_update().get(pk=task.pk)
         if task.confirmed_at is not None:
@@ -584,12 +674,15 @@ def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> Par
 
 
 def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
-    """DB1403/T 5.1.2, 6.2.1: the applicant arrives at the window on the day of the booking."""
+    """DB1403/T 5.1.2, 6.2.1: the applicant arrives at the window on the day of the booking.
+
+    One recorded as not coming (6.2.3) who turns up later that day is still served.
+    """
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with transaction.atomic():
         appointment = _lock(appointment)
-        _require_status(appointment, AWAITING_ARRIVAL, "check_in")
+        _require_status(appointment, (*AWAITING_ARRIVAL, Status.NO_SHOW), "check_in")
         if local(now).date() != local(appointment.start).date():
             raise _error(
                 "start",
@@ -625,8 +718,12 @@ def change_request_create(
     actor,
     now: dt.datetime,
     new_window: Window | None = None,
+    short_notice_reason: str = "",
 ) -> ChangeRequest:
-    """DB1403/T 6.2.2: no change without cause; the request needs the agency's approval."""
+    """DB1403/T 6.2.2: no change without cause; the request needs the agency's approval.
+
+    5.1.1: a new time under 24 h away needs a recorded reason, as any staff booking does.
+    """
     _require_perm(actor, "appointments.request_change")
     _require_hall(actor, appointment.window.hall_id)
     reason = (reason or "").strip()
@@ -634,6 +731,9 @@ def change_request_create(
         raise _error("reason", _("A booking is not changed without a reason."), "required")
     window = new_window or appointment.window
     booking_target_clean(matter=appointment.matter, window=window, start=new_start, now=now)
+    short_notice_reason = _short_notice_clean(
+        start=new_start, now=now, reason=short_notice_reason, actor=actor
+    )
     if window.pk == appointment.window_id and new_start == appointment.start:
         raise _error("new_start", _("The new time is the same as the old one."), "unchanged")
     with transaction.atomic():
@@ -641,9 +741,7 @@ def change_request_create(
         _require_status(appointment, OPEN_STATUSES, "change")
         if appointment.start <= now:
             raise _error("start", _("The appointment time has passed."), "past")
-        if appointment.change_requests.filter(
-            state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
-        ).exists():
+        if _open_changes(appointment).exists():
             raise _error("new_start", _("A change of this booking is already under way."), "open")
         change = ChangeRequest.objects.create(
             appointment=appointment,
@@ -652,6 +750,7 @@ def change_request_create(
             new_start=new_start,
             new_window=window,
             reason=reason,
+            short_notice_reason=short_notice_reason,
             requested_by=actor,
             requested_at=now,
         )
@@ -667,6 +766,16 @@ def change_request_create(
             note=reason,
         )
     return change
+
+
+def _require_agency_of(actor, window: Window) -> None:
+    """An agency approver decides for the departments of their own agency (DB1403/T 6.2.2)."""
+    _require_perm(actor, "appointments.approve_change")
+    _require_hall(actor, window.hall_id)
+    profile = getattr(actor, "staff_profile", None)
+    department_id = profile.department_id if profile is not None else None
+    if department_id and not window.departments.filter(pk=department_id).exists():
+        raise PermissionDenied(_("This window belongs to another agency."))
 
 
 def _lock_change(change: ChangeRequest, state) -> ChangeRequest:
@@ -701,11 +810,11 @@ def change_request_approve(
 ) -> ChangeRequest:
     """DB1403/T 6.2.2: the agency approves a change. Less than 8 h before the original time it
     can only be approved as a recorded emergency, which supervision lists."""
-    _require_perm(actor, "appointments.approve_change")
-    _require_hall(actor, change.original_window.hall_id)
+    _require_agency_of(actor, change.original_window)
     emergency_reason = (emergency_reason or "").strip()
     with transaction.atomic():
         change = _lock_change(change, ChangeRequest.State.REQUESTED)
+        _require_status(change.appointment, OPEN_STATUSES, "change")
         in_time = change_notice_in_time(original_start=change.original_start, now=now)
         if not in_time and not emergency_reason:
             raise _late_change_error(change)
@@ -729,11 +838,16 @@ def change_request_record_emergency(
 ) -> ChangeRequest:
     """DB1403/T 6.2.2: an approved change that can no longer be told 8 h ahead goes on only as an
     emergency recorded by an agency approver."""
-    _require_perm(actor, "appointments.approve_change")
-    _require_hall(actor, change.original_window.hall_id)
+    _require_agency_of(actor, change.original_window)
     reason = (reason or "").strip()
     if not reason:
         raise _error("emergency_reason", _("Record what the emergency is."), "required")
+    if change_notice_in_time(original_start=change.original_start, now=now):
+        raise _error(
+            "emergency_reason",
+            _("The applicant can still be told 8 hours ahead: no emergency is needed."),
+            "in_time",
+        )
     with transaction.atomic():
         change = _lock_change(change, ChangeRequest.State.APPROVED)
         change.is_emergency, change.emergency_reason = True, reason
@@ -746,8 +860,7 @@ def change_request_reject(
     *, change: ChangeRequest, note: str, actor, now: dt.datetime
 ) -> ChangeRequest:
     """DB1403/T 6.2.2: the agency refuses a change; the booking stays as it was."""
-    _require_perm(actor, "appointments.approve_change")
-    _require_hall(actor, change.original_window.hall_id)
+    _require_agency_of(actor, change.original_window)
     note = (note or "").strip()
     if not note:
         raise _error("decision_note", _("Say why the change is refused."), "required")
@@ -781,6 +894,7 @@ def change_request_notify_and_apply(
     that is at least 8 h before the original time (or a recorded emergency)."""
     _require_perm(actor, "appointments.request_change")
     _require_hall(actor, change.original_window.hall_id)
+    _method_clean(method)
     with transaction.atomic():
         change = _lock_change(change, ChangeRequest.State.APPROVED)
         if not change.is_emergency and not change_notice_in_time(
@@ -789,9 +903,29 @@ def change_request_notify_and_apply(
             raise _late_change_error(change)
         appointment = _lock(change.appointment)
         _require_status(appointment, OPEN_STATUSES, "change")
+        if (appointment.window_id, appointment.start) != (
+            change.original_window_id,
+            change.original_start,
+        ):
+            raise _error(
+                "state",
+                _("The booking has moved since this change was requested; request a new one."),
+                "stale",
+            )
         slot = booking_target_clean(
             matter=appointment.matter, window=change.new_window, start=change.new_start, now=now
         )
+        if not booking_lead_is_sufficient(start=slot.start, now=now) and not (
+            change.short_notice_reason
+        ):
+            raise _error(
+                "short_notice_reason",
+                _(
+                    "The new time is now less than 24 h away: request the change again with "
+                    "the reason."
+                ),
+                "short_notice",
+            )
         _lock_place(window=change.new_window, slot=slot, moving=appointment)
         change.state, change.notified_at, change.notice_method = (
             ChangeRequest.State.APPLIED,
@@ -817,6 +951,11 @@ def change_request_notify_and_apply(
             start=slot.start,
             end=slot.end,
             window_head=change.new_window.head,
+            short_notice_reason=(
+                ""
+                if booking_lead_is_sufficient(start=slot.start, now=now)
+                else change.short_notice_reason
+            ),
         )
 
 
@@ -859,7 +998,9 @@ def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoS
             defaults={
                 "due_at": due_at,
                 "opened_at": now,
-                "assigned_to": appointment.contact_person or appointment.responsible_staff,
+                "assigned_to": appointment.contact_person
+                or appointment.responsible_staff
+                or appointment.window_head,
             },
         )
         if created:
@@ -896,6 +1037,7 @@ def no_show_follow_up_record(
     _require_hall(actor, follow_up.appointment.window.hall_id)
     if outcome not in Outcome.values:
         raise _error("outcome", _("Choose an outcome."), "required")
+    _method_clean(method)
     with transaction.atomic():
         follow_up = NoShowFollowUp.objects.select_for_update().get(pk=follow_up.pk)
         if follow_up.outcome:
@@ -912,16 +1054,16 @@ def no_show_follow_up_record(
             slot = booking_target_clean(
                 matter=appointment.matter, window=appointment.window, start=new_start, now=now
             )
-            if not booking_lead_is_sufficient(start=new_start, now=now):
-                if not (short_notice_reason or "").strip():
-                    raise _error(
-                        "short_notice_reason",
-                        _("The new time is less than 24 h away: record why."),
-                        "short_notice",
-                    )
-                fields["short_notice_reason"] = short_notice_reason.strip()
+            reason = _short_notice_clean(
+                start=new_start, now=now, reason=short_notice_reason, actor=actor
+            )
             _lock_place(window=appointment.window, slot=slot, moving=appointment)
-            fields.update(start=slot.start, end=slot.end)
+            fields.update(start=slot.start, end=slot.end, short_notice_reason=reason)
+        if outcome != Outcome.ON_THE_WAY:
+            # The booked time is gone: a change requested for it can no longer apply.
+            _withdraw_open_changes(
+                appointment, actor=actor, now=now, note=str(Outcome(outcome).label)
+            )
         follow_up.outcome, follow_up.recorded_at, follow_up.recorded_by, follow_up.note = (
             outcome,
             now,
@@ -966,30 +1108,65 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime)
                 % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS},
                 "too_late",
             )
+        note = _("Cancelled by the applicant.")
+        _withdraw_open_changes(appointment, actor=None, now=now, note=note)
         return _update(
             appointment,
             Action.CANCELLED,
             actor=None,
             now=now,
-            note=_("Cancelled by the applicant."),
+            note=note,
             status=Status.CANCELLED,
             cancelled_at=now,
-            cancel_reason=_("Cancelled by the applicant."),
+            cancel_reason=note,
         )
 
 
 def appointment_cancel_by_staff(
-    *, appointment: Appointment, reason: str, actor, now: dt.datetime
+    *,
+    appointment: Appointment,
+    reason: str,
+    at_applicants_request: bool,
+    actor,
+    now: dt.datetime,
+    emergency_reason: str = "",
 ) -> Appointment:
-    """DB1403/T 6.2.2: staff never cancel without cause; the reason is recorded."""
+    """DB1403/T 6.2.2: staff never cancel without cause, and the reason is recorded.
+
+    At the applicant's request any desk or window staff may cancel. A cancellation by the hall
+    is the agency's decision (an agency approver) and, less than 8 h before the start, only a
+    recorded emergency. A booking whose no-show follow-up is open gets its outcome recorded
+    instead (6.2.3).
+    """
     _require_perm(actor, "appointments.cancel_appointment")
     _require_hall(actor, appointment.window.hall_id)
     reason = (reason or "").strip()
     if not reason:
         raise _error("cancel_reason", _("A booking is not cancelled without a reason."), "required")
+    emergency_reason = (emergency_reason or "").strip()
+    if not at_applicants_request:
+        _require_agency_of(actor, appointment.window)
+        if not change_notice_in_time(original_start=appointment.start, now=now):
+            if not emergency_reason:
+                raise _error(
+                    "emergency_reason",
+                    _(
+                        "Less than 8 hours before the start the hall cancels only in an "
+                        "emergency: record it."
+                    ),
+                    "under_8_hours",
+                )
+            reason = f"{reason} ({_('emergency')}: {emergency_reason})"
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "cancel")
+        if appointment.follow_ups.filter(outcome="").exists():
+            raise _error(
+                "status",
+                _("The no-show follow-up is open: record its outcome instead of cancelling."),
+                "follow_up_open",
+            )
+        _withdraw_open_changes(appointment, actor=actor, now=now, note=reason)
         return _update(
             appointment,
             Action.CANCELLED,
@@ -999,4 +1176,5 @@ def appointment_cancel_by_staff(
             status=Status.CANCELLED,
             cancelled_at=now,
             cancel_reason=reason,
+            cancelled_by_hall=not at_applicants_request,
         )

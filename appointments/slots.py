@@ -109,9 +109,9 @@ def window_availability(
         return []
     first, last = slots[0].start, slots[-1].start
     capacities = dict(
-        Slot.objects.filter(window=window, start__gte=first, start__lte=last).values_list(
-            "start", "capacity"
-        )
+        Slot.objects.filter(
+            window=window, start__gte=first, start__lte=last, capacity__isnull=False
+        ).values_list("start", "capacity")
     )
     booked = Counter(
         {

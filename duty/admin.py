@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -13,6 +14,7 @@ from .models import (
     StaffProfile,
     Window,
 )
+from .roles import Role
 from .scoping import hall_lookup_for, scope_to_user, user_hall_id
 
 admin.site.site_header = _("Appointment and no-rest service")
@@ -56,11 +58,30 @@ class PhoneLinePeriodInline(ScopedTabularInline):
     model = PhoneLinePeriod
 
 
+def is_city_administrator(user) -> bool:
+    """Superusers and the city hall's administrators keep what all halls share."""
+    profile = getattr(user, "staff_profile", None)
+    return user.is_superuser or bool(
+        profile is not None
+        and profile.hall.is_city_hall
+        and user.groups.filter(name=Role.ADMINISTRATOR).exists()
+    )
+
+
 @admin.register(Hall)
 class HallAdmin(HallScopedAdmin):
     list_display = ["name", "code", "is_city_hall", "phone"]
     inlines = [ServicePeriodInline, PhoneLinePeriodInline]
-    prepopulated_fields = {"code": ["name"]}
+
+    def get_readonly_fields(self, request, obj=None):
+        # A hall administrator edits the hall's hours, not which hall sees all the others.
+        return [] if request.user.is_superuser else ["code", "is_city_hall"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(Department)
@@ -87,6 +108,13 @@ class WindowAdmin(HallScopedAdmin):
     filter_horizontal = ["departments"]
     list_select_related = ["hall", "head"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Bookings are counted per slot start: re-cutting the slots under future bookings would
+        # leave them outside the new grid, uncounted and immovable.
+        if obj is not None and obj.appointments.filter(start__gte=timezone.now()).exists():
+            return ["slot_minutes"]
+        return []
+
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(HallScopedAdmin):
@@ -96,25 +124,39 @@ class StaffProfileAdmin(HallScopedAdmin):
     list_select_related = ["user", "hall", "window", "department"]
 
 
+class SharedCalendarAdmin(admin.ModelAdmin):
+    """The holiday table is national: every hall reads it, the city administrators keep it."""
+
+    def has_add_permission(self, request):
+        return is_city_administrator(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_city_administrator(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_city_administrator(request.user) and super().has_delete_permission(request, obj)
+
+
 @admin.register(HolidayYear)
-class HolidayYearAdmin(admin.ModelAdmin):
+class HolidayYearAdmin(SharedCalendarAdmin):
     list_display = ["year", "source", "loaded_at"]
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(SharedCalendarAdmin):
     list_display = ["date", "kind", "name"]
     list_filter = ["kind"]
     date_hierarchy = "date"
 
 
-class StaffProfileInline(admin.StackedInline):
+class StaffProfileInline(HallScopedMixin, admin.StackedInline):
     model = StaffProfile
     can_delete = False
     fk_name = "user"
 
 
 User = get_user_model()
+SUPERUSER_GRANTED_ROLES = [Role.SUPERVISOR, Role.ADMINISTRATOR]
 admin.site.unregister(User)
 
 
@@ -123,6 +165,19 @@ class ScopedUserAdmin(HallScopedMixin, UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "last_name", "is_staff", "is_active"]
     list_select_related = ["staff_profile"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_superuser=False)
+        return queryset
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and not request.user.is_superuser:
+            # Roles that see every hall's data or hand out roles are granted by a superuser.
+            field.queryset = field.queryset.exclude(name__in=SUPERUSER_GRANTED_ROLES)
+        return field
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -236,3 +236,62 @@ class TestWarnings:
             holiday_year_import(year=2025)
             page = client.get(reverse("admin:index")).content.decode()
         assert "import_holidays" not in page
+
+
+@pytest.fixture
+def district_admin(make_user, other_hall):
+    return make_user("jq-admin", "administrator", other_hall)
+
+
+class TestAdministratorsStayInTheirHall:
+    """A hall administrator manages their hall's people and hours, never another hall's, and
+    cannot give anyone (themselves included) a view of every hall."""
+
+    def test_user_list_holds_only_the_own_hall(self, client, district_admin, desk):
+        client.force_login(district_admin)
+        response = client.get(reverse("admin:auth_user_changelist"))
+        names = [u.username for u in response.context["cl"].result_list]
+        assert names == ["jq-admin"]
+
+    def test_profile_inline_offers_only_the_own_hall(self, client, district_admin, hall):
+        client.force_login(district_admin)
+        url = reverse("admin:auth_user_change", args=[district_admin.pk])
+        response = client.get(url)
+        inline_form = response.context["inline_admin_formsets"][0].formset.forms[0]
+        assert [h.code for h in inline_form.fields["hall"].queryset] == ["jiaoqu"]
+        groups = {g.name for g in response.context["adminform"].form.fields["groups"].queryset}
+        assert "supervisor" not in groups and "administrator" not in groups
+        assert "desk" in groups
+
+    def test_city_hall_flag_and_new_halls_are_for_superusers(
+        self, client, district_admin, other_hall
+    ):
+        client.force_login(district_admin)
+        url = reverse("admin:duty_hall_change", args=[other_hall.pk])
+        form = client.get(url).context["adminform"].form
+        assert "is_city_hall" not in form.fields and "code" not in form.fields
+        assert client.get(reverse("admin:duty_hall_add")).status_code == 403
+
+    def test_holiday_table_is_read_only_outside_the_city_hall(
+        self, client, district_admin, holidays_2026
+    ):
+        client.force_login(district_admin)
+        assert client.get(reverse("admin:duty_calendarday_changelist")).status_code == 200
+        assert client.get(reverse("admin:duty_calendarday_add")).status_code == 403
+
+    def test_city_administrator_keeps_the_holiday_table(self, client, make_user, hall):
+        city_admin = make_user("city-admin", "administrator", hall)
+        client.force_login(city_admin)
+        assert client.get(reverse("admin:duty_calendarday_add")).status_code == 200
+
+
+def test_slot_length_is_fixed_while_future_bookings_exist(
+    client, make_user, hall, desk, matter, no_rest_window
+):
+    city_admin = make_user("city-admin", "administrator", hall)
+    client.force_login(city_admin)
+    url = reverse("admin:duty_window_change", args=[no_rest_window.pk])
+    assert "slot_minutes" in client.get(url).context["adminform"].form.fields
+    with time_machine.travel(NOW, tick=False):
+        make_bookings(matter, no_rest_window, desk, 1)
+        assert "slot_minutes" not in client.get(url).context["adminform"].form.fields

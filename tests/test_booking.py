@@ -260,7 +260,11 @@ class TestCapacity:
         first = register(matter, no_rest_window, desk)
         register(matter, no_rest_window, desk)
         appointment_cancel_by_staff(
-            appointment=first, reason="申请人来电取消", actor=desk, now=LUNCH - 40 * H
+            at_applicants_request=True,
+            appointment=first,
+            reason="申请人来电取消",
+            actor=desk,
+            now=LUNCH - 40 * H,
         )
         assert book(matter, no_rest_window).pk
 

@@ -175,47 +175,90 @@ class TestHandOver:
             )
 
 
-class TestReassign:
-    """DB1403/T 6.1.1 a: a window that cannot serve hands the booking on, with the reason."""
+@pytest.fixture
+def other_window(hall, department, head, matter):
+    window = Window.objects.create(
+        hall=hall, number="A03", name="综合", is_no_rest=True, head=head, capacity_per_slot=1
+    )
+    window.departments.add(department)
+    matter.windows.add(window)
+    return window
 
-    def test_to_another_window(self, accepted, head, matter, hall, department):
-        other = Window.objects.create(
-            hall=hall, number="A03", name="综合", is_no_rest=True, head=head
-        )
-        other.departments.add(department)
-        matter.windows.add(other)
+
+class TestReassign:
+    """DB1403/T 6.1.1 a: a window that cannot serve reports to the agency and the booking goes
+    to other staff or another window, with the reason kept."""
+
+    def test_to_another_window_reported_to_the_agency(
+        self, handed_over, head, approver, other_window
+    ):
         appt = s.appointment_reassign(
-            appointment=accepted,
-            window=other,
+            appointment=handed_over,
+            window=other_window,
             reason="A01 系统故障",
+            reported_to=approver,
             actor=head,
             now=START - 50 * H,
         )
-        assert appt.window == other
+        assert appt.window == other_window
+        # The new window takes it over afresh: hand-over and one-time notice again (6.1.3).
+        assert appt.status == Status.ACCEPTED
+        assert appt.contact_person is None and appt.responsible_staff is None
         event = AppointmentEvent.objects.get(appointment=appt, action="reassigned")
-        assert event.note == "A01 系统故障"
+        assert "A01 系统故障" in event.note and "approver" in event.note
         assert event.changes["window"] == ["A01 市场主体登记", "A03 综合"]
 
-    def test_reason_is_required(self, accepted, head, window_staff):
+    def test_window_head_must_name_the_agency_approver(self, accepted, head, other_window):
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_reassign(
+                appointment=accepted,
+                window=other_window,
+                reason="故障",
+                actor=head,
+                now=START - 50 * H,
+            )
+        assert code(excinfo, "reported_to") == "required"
+
+    def test_reported_to_must_be_an_approver(self, accepted, head, window_staff, other_window):
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_reassign(
+                appointment=accepted,
+                window=other_window,
+                reason="故障",
+                reported_to=window_staff,
+                actor=head,
+                now=START - 50 * H,
+            )
+        assert code(excinfo, "reported_to") == "not_approver"
+
+    def test_agency_approver_reassigns_directly(self, accepted, approver, other_window):
+        appt = s.appointment_reassign(
+            appointment=accepted,
+            window=other_window,
+            reason="故障",
+            actor=approver,
+            now=START - 50 * H,
+        )
+        assert appt.window == other_window
+
+    def test_reason_is_required(self, accepted, head, window_staff, approver):
         with pytest.raises(ValidationError) as excinfo:
             s.appointment_reassign(
                 appointment=accepted,
                 responsible_staff=window_staff,
                 reason=" ",
+                reported_to=approver,
                 actor=head,
                 now=START - 50 * H,
             )
         assert code(excinfo, "reason") == "required"
 
-    def test_to_a_full_window_is_refused(self, accepted, head, matter, hall, department, desk):
-        other = Window.objects.create(
-            hall=hall, number="A03", name="综合", is_no_rest=True, capacity_per_slot=1
-        )
-        other.departments.add(department)
-        matter.windows.add(other)
+    def test_to_a_full_window_is_refused(
+        self, accepted, head, approver, matter, other_window, desk
+    ):
         s.appointment_register(
             matter=matter,
-            window=other,
+            window=other_window,
             start=START,
             applicant_name="李娜",
             phone="13700137000",
@@ -225,7 +268,12 @@ class TestReassign:
         )
         with pytest.raises(s.SlotFullError):
             s.appointment_reassign(
-                appointment=accepted, window=other, reason="故障", actor=head, now=START - 50 * H
+                appointment=accepted,
+                window=other_window,
+                reason="故障",
+                reported_to=approver,
+                actor=head,
+                now=START - 50 * H,
             )
         accepted.refresh_from_db()
         assert accepted.window.number == "A01"
@@ -240,30 +288,97 @@ class TestReassign:
                 now=START - 50 * H,
             )
 
-
-class TestParallelTasks:
-    """DB1403/T 6.1.1 b: each department confirms its part once."""
-
-    def test_each_task_confirmed_once(self, accepted, matter, tax, hall, window_staff):
-        tax_window = Window.objects.create(hall=hall, number="B01", name="税务", is_no_rest=True)
-        tax_window.departments.add(tax)
-        matter.departments.add(tax)
-        matter.windows.add(tax_window)
-        appt = s.appointment_register(
-            matter=matter,
-            window=accepted.window,
-            start=START,
-            applicant_name="李娜",
-            phone="13700137000",
-            channel="onsite",
-            actor=accepted.received_by,
+    def test_not_while_a_change_is_under_way(
+        self, accepted, head, approver, window_staff, other_window
+    ):
+        s.change_request_create(
+            appointment=accepted,
+            new_start=at(2026, 9, 17, 12, 0),
+            reason="系统升级",
+            actor=window_staff,
             now=START - 60 * H,
         )
-        task = appt.parallel_tasks.get(department=tax)
-        task = s.parallel_task_confirm(task=task, actor=window_staff, now=START - 59 * H)
-        assert task.confirmed_by == window_staff
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_reassign(
+                appointment=accepted,
+                window=other_window,
+                reason="故障",
+                reported_to=approver,
+                actor=head,
+                now=START - 50 * H,
+            )
+        assert code(excinfo, "window") == "change_open"
+
+
+@pytest.fixture
+def parallel(matter, tax, hall, desk):
+    tax_window = Window.objects.create(hall=hall, number="B01", name="税务", is_no_rest=True)
+    tax_window.departments.add(tax)
+    matter.departments.add(tax)
+    matter.windows.add(tax_window)
+    return s.appointment_register(
+        matter=matter,
+        window=matter.windows.get(number="A01"),
+        start=START,
+        applicant_name="李娜",
+        phone="13700137000",
+        channel="onsite",
+        actor=desk,
+        now=START - 60 * H,
+    )
+
+
+class TestParallelTasks:
+    """DB1403/T 6.1.1 b: each department confirms its own part, once."""
+
+    def test_each_department_confirms_once(self, parallel, tax, make_user, hall):
+        tax_staff = make_user(
+            "tax", "window_staff", hall, parallel.parallel_tasks.get(department=tax).window
+        )
+        task = parallel.parallel_tasks.get(department=tax)
+        task = s.parallel_task_confirm(task=task, actor=tax_staff, now=START - 59 * H)
+        assert task.confirmed_by == tax_staff
         with pytest.raises(ValidationError):
-            s.parallel_task_confirm(task=task, actor=window_staff, now=START - 58 * H)
+            s.parallel_task_confirm(task=task, actor=tax_staff, now=START - 58 * H)
+
+    def test_another_department_cannot_confirm(self, parallel, tax, window_staff):
+        task = parallel.parallel_tasks.get(department=tax)
+        with pytest.raises(PermissionDenied):
+            s.parallel_task_confirm(task=task, actor=window_staff, now=START - 59 * H)
+
+    def test_reassigned_part_moves_and_must_be_confirmed_again(
+        self, parallel, department, window_staff, head, approver, other_window
+    ):
+        own = parallel.parallel_tasks.get(department=department)
+        s.parallel_task_confirm(task=own, actor=window_staff, now=START - 59 * H)
+        s.appointment_reassign(
+            appointment=parallel,
+            window=other_window,
+            reason="故障",
+            reported_to=approver,
+            actor=head,
+            now=START - 50 * H,
+        )
+        own.refresh_from_db()
+        assert own.window == other_window and own.confirmed_at is None
+
+    def test_department_without_a_window_cannot_be_booked(self, matter, hall, desk):
+        from duty.models import Department
+
+        lonely = Department.objects.create(hall=hall, name="公安局")
+        matter.departments.add(lonely)
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_register(
+                matter=matter,
+                window=matter.windows.get(number="A01"),
+                start=START,
+                applicant_name="李娜",
+                phone="13700137000",
+                channel="onsite",
+                actor=desk,
+                now=START - 60 * H,
+            )
+        assert code(excinfo, "matter") == "no_parallel_window"
 
 
 class TestAtTheWindow:
@@ -540,11 +655,19 @@ class TestCancel:
         """DB1403/T 6.2.2: no cancellation without cause."""
         with pytest.raises(ValidationError) as excinfo:
             s.appointment_cancel_by_staff(
-                appointment=accepted, reason="", actor=desk, now=START - 10 * H
+                at_applicants_request=True,
+                appointment=accepted,
+                reason="",
+                actor=desk,
+                now=START - 10 * H,
             )
         assert code(excinfo, "cancel_reason") == "required"
         appt = s.appointment_cancel_by_staff(
-            appointment=accepted, reason="申请人来电取消", actor=desk, now=START - 10 * H
+            at_applicants_request=True,
+            appointment=accepted,
+            reason="申请人来电取消",
+            actor=desk,
+            now=START - 10 * H,
         )
         assert appt.cancel_reason == "申请人来电取消"
 
@@ -552,7 +675,11 @@ class TestCancel:
         s.appointment_check_in(appointment=handed_over, actor=window_staff, now=START)
         with pytest.raises(ValidationError):
             s.appointment_cancel_by_staff(
-                appointment=handed_over, reason="x", actor=desk, now=START + M
+                at_applicants_request=True,
+                appointment=handed_over,
+                reason="x",
+                actor=desk,
+                now=START + M,
             )
 
 

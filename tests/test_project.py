@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import translation
 
-from appointments.models import Appointment, Status
+from appointments.models import Appointment, AppointmentEvent, Status
 
 from .conftest import at
 
@@ -99,6 +99,10 @@ def test_demo_data_loads_once_with_bookings_in_every_state(today, capsys):
     assert Appointment.objects.count() == first
     states = set(Appointment.objects.values_list("status", flat=True))
     assert states == set(Status.values)
+    # The history is a believable past: nothing happened after the moment it was loaded.
+    assert not AppointmentEvent.objects.filter(at__gt=today).exists()
+    assert Appointment.objects.exclude(short_notice_reason="").exists()
+    assert Appointment.objects.filter(outside_phone_hours=True).exists()
     out = capsys.readouterr().out
     assert "already loaded" in out and "desk-demo" in out
 

@@ -11,6 +11,7 @@ WINDOW_STAFF = VIEW_ORG + VIEW_BOOKINGS + [
     "appointments.confirm_appointment", "appointments.hand_over_appointment",
     "appointments.serve_appointment", "appointments.request_change",
     "appointments.record_no_show", "appointments.cancel_appointment",
+    "appointments.accept_short_notice",
 ]
 ADMIN_MODELS = ["duty.hall", "duty.department", "duty.window", "duty.staffprofile",
                 "duty.serviceperiod", "duty.phonelineperiod", "duty.holidayyear",

@@ -117,6 +117,7 @@ class Command(BaseCommand):
     # --- organisation ---------------------------------------------------------------------
 
     def load(self):
+        self.now = timezone.now()
         for year in (2025, 2026):
             if not HolidayYear.objects.filter(year=year).exists():
                 try:
@@ -180,9 +181,13 @@ class Command(BaseCommand):
             slots = [s for s in slots if s.is_off_hours == off_hours]
         return slots[index].start if index < len(slots) else None
 
+    def past(self, moment):
+        """A history stays in the past: events up to six hours before the real now."""
+        return min(moment, self.now - dt.timedelta(hours=6))
+
     def register(self, number, matter, start, name, phone, channel=Channel.ONSITE, **kw):
         user = self.users["desk"]
-        registered_at = kw.pop("now", start - dt.timedelta(days=3))
+        registered_at = kw.pop("now", self.past(start - dt.timedelta(days=3)))
         return services.appointment_register(
             matter=self.matters[matter],
             window=self.windows[number],
@@ -203,9 +208,15 @@ class Command(BaseCommand):
             start=start,
             applicant_name=name,
             phone=phone,
-            now=start - dt.timedelta(days=4),
+            now=self.past(start - dt.timedelta(days=4)),
             content=matter,
         )
+
+    def last_evening(self):
+        """19:30 of the latest day before the history's edge: the phone line is closed then."""
+        edge = timezone.localtime(self.past(self.now))
+        evening = edge.replace(hour=19, minute=30, second=0, microsecond=0)
+        return evening if evening <= edge else evening - dt.timedelta(days=1)
 
     def hand_over(self, appt):
         at = appt.created_at + dt.timedelta(minutes=10)
@@ -232,7 +243,7 @@ class Command(BaseCommand):
         )
 
     def load_bookings(self):
-        now = timezone.now()
+        now = self.now
         people = iter(
             [
                 ("张伟", "13800138001"),
@@ -340,21 +351,28 @@ class Command(BaseCommand):
             name,
             phone,
             channel=Channel.PHONE,
-            now=(start - dt.timedelta(days=2)).replace(hour=19, minute=30),
+            now=self.last_evening(),
             remarks="下班后来电登记",
         )
         # A short-notice registration with its reason (5.1.1).
-        start = self.slot("D01", 1, 3, True)
-        name, phone = next(people)
-        self.register(
-            "D01",
-            "社会保障卡补换",
-            start,
-            name,
-            phone,
-            now=start - dt.timedelta(hours=20),
-            short_notice_reason="社保卡遗失，次日需就医结算。",
-        )
+        soon = [
+            s.start
+            for s in window_slots(
+                window=self.windows["D01"], start_date=today, end_date=today + dt.timedelta(days=1)
+            )
+            if now + dt.timedelta(hours=1) < s.start <= now + dt.timedelta(hours=20)
+        ]
+        if soon:
+            name, phone = next(people)
+            self.register(
+                "D01",
+                "社会保障卡补换",
+                soon[0],
+                name,
+                phone,
+                now=soon[0] - dt.timedelta(hours=20),
+                short_notice_reason="社保卡遗失，次日需就医结算。",
+            )
 
         # Changes (6.2.2): one waiting for approval, one approved, one applied.
         for state in ("requested", "approved", "applied"):
@@ -399,6 +417,7 @@ class Command(BaseCommand):
         appt = self.register("D01", "社会保障卡补换", start, name, phone)
         services.appointment_cancel_by_staff(
             appointment=appt,
+            at_applicants_request=True,
             reason="申请人来电表示已在银行网点补卡。",
             actor=self.users["desk"],
             now=appt.created_at + dt.timedelta(hours=5),
