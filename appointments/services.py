@@ -88,9 +88,11 @@ def _jsonable(value):
 
 def _lock(appointment: Appointment) -> Appointment:
     # Race: two staff act on the same booking at once (check-in vs cancel, two confirms).
-    # Locking the row makes the second wait and then see the first one's status.
+    # Locking the row makes the second wait and then see the first one's status. Only this
+    # row: locking the joined window and matter rows too would block every new booking's
+    # foreign-key check on them and deadlock against its slot lock.
     return (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("window", "matter")
         .get(pk=appointment.pk)
     )
@@ -780,7 +782,7 @@ def _require_agency_of(actor, window: Window) -> None:
 
 def _lock_change(change: ChangeRequest, state) -> ChangeRequest:
     change = (
-        ChangeRequest.objects.select_for_update()
+        ChangeRequest.objects.select_for_update(of=("self",))
         .select_related("appointment", "new_window")
         .get(pk=change.pk)
     )
