@@ -5,6 +5,11 @@ import pytest
 from django.contrib.auth.models import Group
 
 from appointments.models import Matter
+from appointments.services import (
+    appointment_book_online,
+    appointment_hand_over,
+    appointment_register,
+)
 from duty.models import Department, Hall, StaffProfile, Window
 from duty.services import hall_calendar_set_defaults, holiday_year_import
 
@@ -14,6 +19,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def at(year, month, day, hour=0, minute=0, second=0) -> dt.datetime:
     """An aware datetime in the hall's time zone."""
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+def field_code(excinfo, field: str) -> str:
+    """The code of the first error a ValidationError carries for ``field``."""
+    return excinfo.value.error_dict[field][0].code
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +132,47 @@ def approver(make_user, hall):
 @pytest.fixture
 def supervisor(make_user, hall):
     return make_user("supervisor", "supervisor", hall)
+
+
+# A Wednesday lunch break: no-rest service at a working day's rest period.
+START = at(2026, 9, 16, 12, 0)
+THREE_DAYS_BEFORE = START - dt.timedelta(hours=72)
+
+
+@pytest.fixture
+def online(matter, no_rest_window):
+    """An online booking waiting for the window to confirm (5.1.3 c)."""
+    return appointment_book_online(
+        matter=matter,
+        window=no_rest_window,
+        start=START,
+        applicant_name="王芳",
+        phone="13900139000",
+        now=THREE_DAYS_BEFORE,
+    )
+
+
+@pytest.fixture
+def accepted(matter, no_rest_window, desk):
+    """An on-site booking registered by the desk (5.1.3 a)."""
+    return appointment_register(
+        matter=matter,
+        window=no_rest_window,
+        start=START,
+        applicant_name="张伟",
+        phone="13800138000",
+        channel="onsite",
+        actor=desk,
+        now=THREE_DAYS_BEFORE,
+    )
+
+
+@pytest.fixture
+def handed_over(accepted, desk, window_staff):
+    """The accepted booking handed to its window, window_staff as the contact (6.1.3)."""
+    return appointment_hand_over(
+        appointment=accepted,
+        contact_person=window_staff,
+        actor=desk,
+        now=THREE_DAYS_BEFORE + dt.timedelta(hours=1),
+    )

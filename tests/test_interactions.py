@@ -12,42 +12,11 @@ from appointments.models import Appointment, ChangeRequest, Slot, Status, new_re
 from appointments.slots import window_availability
 from duty.models import Department
 
-from .conftest import at
+from .conftest import START, at, field_code
 
-START = at(2026, 9, 16, 12, 0)
 NEW_START = at(2026, 9, 17, 12, 0)
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
-
-
-def code(excinfo, field):
-    return excinfo.value.error_dict[field][0].code
-
-
-@pytest.fixture
-def accepted(matter, no_rest_window, desk):
-    return s.appointment_register(
-        matter=matter,
-        window=no_rest_window,
-        start=START,
-        applicant_name="张伟",
-        phone="13800138000",
-        channel="onsite",
-        actor=desk,
-        now=START - 72 * H,
-    )
-
-
-@pytest.fixture
-def online(matter, no_rest_window):
-    return s.appointment_book_online(
-        matter=matter,
-        window=no_rest_window,
-        start=START,
-        applicant_name="王芳",
-        phone="13900139000",
-        now=START - 72 * H,
-    )
 
 
 @pytest.fixture
@@ -97,7 +66,7 @@ class TestCancellationClosesWhatDependsOnIt:
                 actor=desk,
                 now=START + 40 * M,
             )
-        assert code(excinfo, "status") == "follow_up_open"
+        assert field_code(excinfo, "status") == "follow_up_open"
 
 
 class TestCancellationByTheHall:
@@ -133,7 +102,7 @@ class TestCancellationByTheHall:
                 actor=approver,
                 now=START - 8 * H + M,
             )
-        assert code(excinfo, "emergency_reason") == "under_8_hours"
+        assert field_code(excinfo, "emergency_reason") == "under_8_hours"
         appt = s.appointment_cancel_by_staff(
             appointment=accepted,
             reason="窗口停电",
@@ -156,7 +125,7 @@ class TestChangesMeetOtherMoves:
             s.change_request_notify_and_apply(
                 change=change, method="phone", actor=window_staff, now=START - 19 * H
             )
-        assert code(excinfo, "state") == "stale"
+        assert field_code(excinfo, "state") == "stale"
 
     def test_new_time_under_24_hours_needs_a_reason(self, accepted, window_staff):
         """DB1403/T 5.1.1 holds for changes too."""
@@ -169,7 +138,7 @@ class TestChangesMeetOtherMoves:
                 actor=window_staff,
                 now=START - 10 * H,
             )
-        assert code(excinfo, "short_notice_reason") == "short_notice"
+        assert field_code(excinfo, "short_notice_reason") == "short_notice"
 
     def test_new_time_under_24_hours_with_reason_is_recorded(
         self, accepted, window_staff, approver
@@ -205,7 +174,7 @@ class TestChangesMeetOtherMoves:
             s.change_request_notify_and_apply(
                 change=change, method="phone", actor=window_staff, now=START - 18 * H
             )
-        assert code(excinfo, "short_notice_reason") == "short_notice"
+        assert field_code(excinfo, "short_notice_reason") == "short_notice"
 
     def test_emergency_only_when_the_8_hours_are_gone(self, change, approver):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
@@ -213,7 +182,7 @@ class TestChangesMeetOtherMoves:
             s.change_request_record_emergency(
                 change=change, reason="停电", actor=approver, now=START - 8 * H
             )
-        assert code(excinfo, "emergency_reason") == "in_time"
+        assert field_code(excinfo, "emergency_reason") == "in_time"
 
     def test_approver_of_another_agency_cannot_decide(self, change, make_user, hall):
         tax = Department.objects.create(hall=hall, name="税务局")
@@ -276,7 +245,7 @@ class TestContactMethods:
                 actor=window_staff,
                 now=START - 70 * H,
             )
-        assert code(excinfo, "method") == "method"
+        assert field_code(excinfo, "method") == "method"
 
     def test_inactive_contact_person_is_refused(self, accepted, desk, window_staff):
         window_staff.is_active = False
@@ -285,7 +254,7 @@ class TestContactMethods:
             s.appointment_hand_over(
                 appointment=accepted, contact_person=window_staff, actor=desk, now=START - 71 * H
             )
-        assert code(excinfo, "contact_person") == "staff"
+        assert field_code(excinfo, "contact_person") == "staff"
 
 
 class TestCapacityFollowsSettings:
