@@ -14,9 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Browser tests drive Debian's Chromium through Playwright (no browser download).
-CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+# Browser tests drive Debian's Chromium through Playwright (no browser download); the CJK fonts
+# make the screenshots legible.
+BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+$(BROWSER):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
 
 # Web server and django-q2 worker on SQLite; demo data is loaded once and kept afterwards.
@@ -32,7 +33,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 # The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
-suite: install $(CHROMIUM)
+suite: install $(BROWSER)
 	$(VENV)/bin/pytest
 
 test: lint suite

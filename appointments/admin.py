@@ -1,13 +1,14 @@
 """A basic, hall-scoped admin. Bookings are created and moved only through the services."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from duty.admin import HallScopedAdmin, ScopedTabularInline
+from duty.calendar import day_info
 
 from . import services
 from .models import (
@@ -220,7 +221,18 @@ class AppointmentAdmin(HallScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         """Nothing to save: AppointmentRegisterForm.clean() registered the booking through
-        appointment_register, and existing bookings are read-only here."""
+        appointment_register, and existing bookings are read-only here. What is left is to warn
+        when the booked day lies in a year whose holidays nobody has loaded yet (DB1403/T 4)."""
+        day = timezone.localtime(obj.start).date()
+        if not day_info(day).year_loaded:
+            messages.warning(
+                request,
+                _(
+                    "%(day)s lies in a year whose holidays are not loaded: make sure it is not a "
+                    "statutory holiday or a make-up working day."
+                )
+                % {"day": day.isoformat()},
+            )
 
 
 @admin.register(ChangeRequest)

@@ -108,12 +108,17 @@ class WindowAdmin(HallScopedAdmin):
     filter_horizontal = ["departments"]
     list_select_related = ["hall", "head"]
 
+    @admin.display(description=_("matters"))
+    def matter_names(self, obj):
+        return "、".join(obj.matters.values_list("name", flat=True)) or "—"
+
     def get_readonly_fields(self, request, obj=None):
+        readonly = ["matter_names"]  # chosen on each matter's page
         # Bookings are counted per slot start: re-cutting the slots under future bookings would
         # leave them outside the new grid, uncounted and immovable.
         if obj is not None and obj.appointments.filter(start__gte=timezone.now()).exists():
-            return ["slot_minutes"]
-        return []
+            readonly.append("slot_minutes")
+        return readonly
 
 
 @admin.register(StaffProfile)

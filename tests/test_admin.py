@@ -122,6 +122,14 @@ class TestRegisterInTheConsole:
         response = client.post(ADD_URL, data)
         assert "matter" in response.context["adminform"].form.errors
 
+    def test_booking_in_an_unloaded_year_warns(self, client, desk, matter, regular_window, frozen):
+        client.force_login(desk)
+        data = form_data(matter, regular_window, day="2027-01-01", time="09:00:00")
+        response = client.post(ADD_URL, data, follow=True)
+        assert Appointment.objects.filter(start=at(2027, 1, 1, 9, 0)).exists()
+        warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+        assert any("2027-01-01" in w for w in warnings), warnings
+
     def test_bookings_are_never_deleted(self, client, desk, matter, no_rest_window, frozen):
         make_bookings(matter, no_rest_window, desk, 1)
         client.force_login(desk)
@@ -291,7 +299,9 @@ def test_slot_length_is_fixed_while_future_bookings_exist(
     city_admin = make_user("city-admin", "administrator", hall)
     client.force_login(city_admin)
     url = reverse("admin:duty_window_change", args=[no_rest_window.pk])
-    assert "slot_minutes" in client.get(url).context["adminform"].form.fields
+    page = client.get(url)
+    assert "slot_minutes" in page.context["adminform"].form.fields
+    assert "个体工商户设立登记" in page.content.decode()  # the window's matters are listed
     with time_machine.travel(NOW, tick=False):
         make_bookings(matter, no_rest_window, desk, 1)
         assert "slot_minutes" not in client.get(url).context["adminform"].form.fields
