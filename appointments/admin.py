@@ -235,8 +235,21 @@ class AppointmentAdmin(HallScopedAdmin):
             )
 
 
+class RecordAdmin(HallScopedAdmin):
+    """Lifecycle records are written by the services; the console lists them read-only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(HallScopedAdmin):
+class ChangeRequestAdmin(RecordAdmin):
     list_display = [
         "appointment",
         "state",
@@ -249,21 +262,35 @@ class ChangeRequestAdmin(HallScopedAdmin):
     list_filter = ["state", "is_emergency"]
     list_select_related = ["appointment", "decided_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(NoShowFollowUp)
-class NoShowFollowUpAdmin(HallScopedAdmin):
+class NoShowFollowUpAdmin(RecordAdmin):
     list_display = ["appointment", "due_at", "assigned_to", "outcome", "recorded_at"]
     list_filter = ["outcome"]
     list_select_related = ["appointment", "assigned_to"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(ContactLog)
+class ContactLogAdmin(RecordAdmin):
+    list_display = ["appointment", "at", "purpose", "method", "by", "time_reconfirmed"]
+    list_filter = ["purpose", "method"]
+    list_select_related = ["appointment", "by"]
+    search_fields = ["appointment__reference"]
+
+
+@admin.register(ParallelTask)
+class ParallelTaskAdmin(RecordAdmin):
+    list_display = ["appointment", "department", "window", "confirmed_at", "confirmed_by"]
+    list_filter = [("department", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["appointment", "department", "window", "confirmed_by"]
+
+
+@admin.register(AppointmentEvent)
+class AppointmentEventAdmin(RecordAdmin):
+    """The history of every booking; filtered by action it lists e.g. all reassignments."""
+
+    list_display = ["at", "appointment", "action", "actor", "note"]
+    list_filter = ["action"]
+    list_select_related = ["appointment", "actor"]
+    search_fields = ["appointment__reference"]
+    date_hierarchy = "at"

@@ -217,6 +217,37 @@ class TestHallScoping:
         assert not Appointment.objects.exists()
 
 
+SCOPED_LISTS = [
+    "admin:appointments_appointment_changelist",
+    "admin:appointments_matter_changelist",
+    "admin:appointments_slot_changelist",
+    "admin:appointments_changerequest_changelist",
+    "admin:appointments_noshowfollowup_changelist",
+    "admin:appointments_contactlog_changelist",
+    "admin:appointments_paralleltask_changelist",
+    "admin:appointments_appointmentevent_changelist",
+    "admin:duty_hall_changelist",
+    "admin:duty_department_changelist",
+    "admin:duty_window_changelist",
+    "admin:duty_staffprofile_changelist",
+    "admin:auth_user_changelist",
+]
+
+
+@pytest.mark.parametrize("list_url", SCOPED_LISTS)
+@pytest.mark.parametrize("role", ["desk", "window_staff", "agency_approver", "administrator"])
+def test_no_list_shows_another_halls_data(
+    client, make_user, hall, role, list_url, other_hall_booking
+):
+    user = make_user(f"city-{role}", role, hall)
+    client.force_login(user)
+    response = client.get(reverse(list_url))
+    assert response.status_code in (200, 403)
+    page = response.content.decode()
+    for foreign in ("郊区", "J01", "jiaoqu-desk"):
+        assert foreign not in page, (role, list_url, foreign)
+
+
 class TestQueryCounts:
     def test_booking_list_does_not_grow_with_rows(self, client, desk, matter, no_rest_window):
         client.force_login(desk)

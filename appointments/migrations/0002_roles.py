@@ -6,7 +6,8 @@ VIEW_ORG = ["duty.view_hall", "duty.view_department", "duty.view_window", "duty.
             "duty.view_phonelineperiod", "duty.view_holidayyear", "duty.view_calendarday"]
 VIEW_BOOKINGS = ["appointments.view_matter", "appointments.view_appointment",
                  "appointments.view_changerequest", "appointments.view_noshowfollowup",
-                 "appointments.view_slot"]
+                 "appointments.view_slot", "appointments.view_contactlog",
+                 "appointments.view_paralleltask", "appointments.view_appointmentevent"]
 WINDOW_STAFF = VIEW_ORG + VIEW_BOOKINGS + [
     "appointments.confirm_appointment", "appointments.hand_over_appointment",
     "appointments.serve_appointment", "appointments.request_change",
