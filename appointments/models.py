@@ -210,6 +210,11 @@ class Appointment(models.Model):
         default=False,
         help_text=_("DB1403/T 6.2.2: not at the applicant's request; needs the agency's approval."),
     )
+    cancel_emergency_reason = models.TextField(
+        _("emergency (cancelled under 8 h)"),
+        blank=True,
+        help_text=_("DB1403/T 6.2.2: recorded by an agency approver; supervision lists these."),
+    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -224,6 +229,10 @@ class Appointment(models.Model):
                 condition=Q(status=Status.CANCELLED, cancelled_at__isnull=False)
                 | (~Q(status=Status.CANCELLED) & Q(cancelled_at__isnull=True)),
                 name="appointment_cancelled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancel_emergency_reason="") | Q(cancelled_by_hall=True),
+                name="appointment_cancel_emergency_by_hall",
             ),
             models.CheckConstraint(
                 condition=Q(status=Status.PENDING)
@@ -253,6 +262,10 @@ class Appointment(models.Model):
             raise ValidationError({"end": _("The end must be after the start.")})
         if (self.status == Status.CANCELLED) != (self.cancelled_at is not None):
             raise ValidationError({"cancelled_at": _("A cancelled booking has a cancel time.")})
+        if self.cancel_emergency_reason and not self.cancelled_by_hall:
+            raise ValidationError(
+                {"cancel_emergency_reason": _("Only a cancellation by the hall is an emergency.")}
+            )
 
     @property
     def is_short_notice(self) -> bool:

@@ -3,6 +3,10 @@
 Every function is keyword-only, takes ``now`` and refuses an illegal move with a
 ``ValidationError`` keyed by the field it concerns (or ``PermissionDenied``), leaving nothing
 half-saved. Views, the admin, commands and tasks call these; none re-implements a rule.
+
+Lock order, everywhere: the booking row first, then its change, follow-up or task rows, then
+slot rows. New bookings lock only their slot row. Keeping to it is what keeps PostgreSQL free of
+deadlocks (tests/test_concurrency.py races the pairs that once deadlocked).
 """
 
 import datetime as dt
@@ -87,15 +91,17 @@ def _jsonable(value):
 
 
 def _lock(appointment: Appointment) -> Appointment:
+    return _lock_id(appointment.pk)
+
+
+def _lock_id(appointment_id: int) -> Appointment:
     # Race: two staff act on the same booking at once (check-in vs cancel, two confirms).
-    # Locking the row makes the second wait and then see the first one's status. Only this
-    # row: locking the joined window and matter rows too would block every new booking's
-    # foreign-key check on them and deadlock against its slot lock.
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("window", "matter")
-        .get(pk=appointment.pk)
-    )
+    # Locking the row makes the second wait and then see the first one's status.
+    # NO KEY: history and contact rows that rivals insert for this booking need only a key-share
+    # lock on it, which must not wait. No joins: PostgreSQL re-checks a waiting row lock against
+    # the row as the winner left it but against the joined rows as they were, so a booking
+    # whose window had just changed would seem to vanish.
+    return Appointment.objects.select_for_update(no_key=True).get(pk=appointment_id)
 
 
 _STATUS_MESSAGES = {
@@ -282,6 +288,26 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
                 )
             }
         )
+
+
+def _move_fields(appointment: Appointment, *, window: Window, slot: SlotTime) -> dict:
+    """Take a place at ``slot`` of ``window`` for a booking that moves, and say what changes.
+
+    A booking that changes window is taken over afresh there (DB1403/T 6.1.3): back to
+    "accepted" to be handed over with the one-time notice, no contact yet; its part of a
+    parallel booking moves too if the new window is of that department, to be confirmed again.
+    Call with the booking locked.
+    """
+    _lock_place(window=window, slot=slot, moving=appointment)
+    fields = {"window": window, "start": slot.start, "end": slot.end, "window_head": window.head}
+    if window.pk != appointment.window_id:
+        fields.update(contact_person=None, responsible_staff=None)
+        if appointment.status == Status.HANDED_OVER:
+            fields.update(status=Status.ACCEPTED, handed_over_at=None)
+        appointment.parallel_tasks.filter(
+            window_id=appointment.window_id, department__in=window.departments.all()
+        ).update(window=window, confirmed_at=None, confirmed_by=None)
+    return fields
 
 
 def _unique_reference() -> str:
@@ -570,19 +596,23 @@ def appointment_give_notice(
     return contact
 
 
-def _agency_clean(reported_to, *, actor, hall_id: int):
-    """The agency approver told of the reassignment: the actor, if an approver, or the named one."""
+def _agency_clean(reported_to, *, actor, window: Window):
+    """The agency approver told of the reassignment: the actor, if an approver of that agency,
+    or the approver named."""
     if reported_to is None and actor.has_perm("appointments.approve_change"):
+        _require_agency_of(actor, window)
         return actor
     if reported_to is None:
         raise _error(
             "reported_to", _("Name the agency approver the window reported to."), "required"
         )
-    _staff_clean(reported_to, hall_id=hall_id, field="reported_to")
-    if not reported_to.has_perm("appointments.approve_change"):
+    _staff_clean(reported_to, hall_id=window.hall_id, field="reported_to")
+    if not reported_to.has_perm("appointments.approve_change") or not _is_agency_of(
+        reported_to, window
+    ):
         raise _error(
             "reported_to",
-            _("%(name)s is not an agency approver.")
+            _("%(name)s is not an approver of this window's agency.")
             % {"name": reported_to.get_full_name() or reported_to},
             "not_approver",
         )
@@ -615,7 +645,7 @@ def appointment_reassign(
         raise _error("window", _("Choose another window or staff member."), "required")
     if responsible_staff is not None:
         _staff_clean(responsible_staff, hall_id=hall_id, field="responsible_staff")
-    agency = _agency_clean(reported_to, actor=actor, hall_id=hall_id)
+    agency = _agency_clean(reported_to, actor=actor, window=appointment.window)
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "reassign")
@@ -625,22 +655,17 @@ def appointment_reassign(
                 _("A change of this booking is under way: decide it before reassigning."),
                 "change_open",
             )
-        old_window = appointment.window
         fields = {}
-        if window is not None and window.pk != old_window.pk:
+        if window is not None and window.pk != appointment.window_id:
             slot = booking_target_clean(
                 matter=appointment.matter, window=window, start=appointment.start, now=now
             )
-            _lock_place(window=window, slot=slot, moving=appointment)
-            fields.update(window=window, end=slot.end, window_head=window.head, contact_person=None)
-            if appointment.status == Status.HANDED_OVER:
-                fields.update(status=Status.ACCEPTED, handed_over_at=None)
+            fields = _move_fields(appointment, window=window, slot=slot)
+        if responsible_staff is not None:
             fields["responsible_staff"] = responsible_staff
-            appointment.parallel_tasks.filter(window=old_window).update(
-                window=window, confirmed_at=None, confirmed_by=None
-            )
-        elif responsible_staff is not None:
-            fields["responsible_staff"] = responsible_staff
+            if appointment.contact_person_id and "contact_person" not in fields:
+                # The person who could not serve no longer answers for the applicant either.
+                fields["contact_person"] = responsible_staff
         note = _("%(reason)s (reported to %(agency)s)") % {
             "reason": reason,
             "agency": agency.get_full_name() or agency.get_username(),
@@ -653,14 +678,15 @@ def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> Par
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, task.window.hall_id)
     profile = getattr(actor, "staff_profile", None)
-    if not actor.is_superuser and (
-        profile is None
-        or (profile.department_id != task.department_id and profile.window_id != task.window_id)
-    ):
+    of_that_department = profile is not None and (
+        profile.department_id == task.department_id or profile.window_id == task.window_id
+    )
+    if not (actor.is_superuser or of_that_department or task.window.head_id == actor.pk):
         raise PermissionDenied(
             _("Only staff of %(department)s confirm its part.") % {"department": task.department}
         )
     with transaction.atomic():
+        _lock_id(task.appointment_id)
         task = ParallelTask.objects.select_for_update().get(pk=task.pk)
         if task.confirmed_at is not None:
             raise _error("task", _("This department has already confirmed."), "done")
@@ -770,23 +796,32 @@ def change_request_create(
     return change
 
 
+def _is_agency_of(user, window: Window) -> bool:
+    """An approver decides for the windows of their own department (agency); one without a
+    department is the hall's own management and decides for every window of the hall."""
+    profile = getattr(user, "staff_profile", None)
+    department_id = profile.department_id if profile is not None else None
+    return not department_id or window.departments.filter(pk=department_id).exists()
+
+
 def _require_agency_of(actor, window: Window) -> None:
-    """An agency approver decides for the departments of their own agency (DB1403/T 6.2.2)."""
+    """DB1403/T 6.2.2: the agency (行政机关) of the window decides."""
     _require_perm(actor, "appointments.approve_change")
     _require_hall(actor, window.hall_id)
-    profile = getattr(actor, "staff_profile", None)
-    department_id = profile.department_id if profile is not None else None
-    if department_id and not window.departments.filter(pk=department_id).exists():
+    if not _is_agency_of(actor, window):
         raise PermissionDenied(_("This window belongs to another agency."))
 
 
-def _lock_change(change: ChangeRequest, state) -> ChangeRequest:
+def _lock_change(change: ChangeRequest, *states) -> ChangeRequest:
+    """Lock the booking, then its change (the lock order), and check the change's state."""
+    appointment = _lock_id(change.appointment_id)
     change = (
         ChangeRequest.objects.select_for_update(of=("self",))
-        .select_related("appointment", "new_window")
+        .select_related("new_window", "original_window")
         .get(pk=change.pk)
     )
-    if change.state != state:
+    change.appointment = appointment
+    if change.state not in states:
         raise _error(
             "state",
             _("This change is “%(state)s”.") % {"state": change.get_state_display()},
@@ -875,6 +910,25 @@ def change_request_reject(
     return change
 
 
+def change_request_withdraw(
+    *, change: ChangeRequest, reason: str, actor, now: dt.datetime
+) -> ChangeRequest:
+    """DB1403/T 6.2.2: staff withdraw a change that is no longer wanted or can no longer be
+    applied (the booking moved, the new time came within 24 h), so that a new one can be asked."""
+    _require_perm(actor, "appointments.request_change")
+    _require_hall(actor, change.original_window.hall_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("decision_note", _("Say why the change is withdrawn."), "required")
+    with transaction.atomic():
+        change = _lock_change(change, ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
+        change.state = ChangeRequest.State.WITHDRAWN
+        change.decided_by, change.decided_at, change.decision_note = actor, now, reason
+        change.save()
+        _log(change.appointment, Action.CHANGE_REJECTED, actor=actor, now=now, note=reason)
+    return change
+
+
 def change_notice_text(*, change: ChangeRequest) -> str:
     """DB1403/T 6.2.2: what the applicant is told of an approved change."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -903,7 +957,7 @@ def change_request_notify_and_apply(
             original_start=change.original_start, now=now
         ):
             raise _late_change_error(change)
-        appointment = _lock(change.appointment)
+        appointment = change.appointment
         _require_status(appointment, OPEN_STATUSES, "change")
         if (appointment.window_id, appointment.start) != (
             change.original_window_id,
@@ -911,7 +965,10 @@ def change_request_notify_and_apply(
         ):
             raise _error(
                 "state",
-                _("The booking has moved since this change was requested; request a new one."),
+                _(
+                    "The booking has moved since this change was requested: withdraw it and "
+                    "request a new one."
+                ),
                 "stale",
             )
         slot = booking_target_clean(
@@ -923,12 +980,12 @@ def change_request_notify_and_apply(
             raise _error(
                 "short_notice_reason",
                 _(
-                    "The new time is now less than 24 h away: request the change again with "
-                    "the reason."
+                    "The new time is now less than 24 h away: withdraw this change and request "
+                    "it again with the reason."
                 ),
                 "short_notice",
             )
-        _lock_place(window=change.new_window, slot=slot, moving=appointment)
+        fields = _move_fields(appointment, window=change.new_window, slot=slot)
         change.state, change.notified_at, change.notice_method = (
             ChangeRequest.State.APPLIED,
             now,
@@ -949,15 +1006,12 @@ def change_request_notify_and_apply(
             actor=actor,
             now=now,
             note=change.reason,
-            window=change.new_window,
-            start=slot.start,
-            end=slot.end,
-            window_head=change.new_window.head,
             short_notice_reason=(
                 ""
                 if booking_lead_is_sufficient(start=slot.start, now=now)
                 else change.short_notice_reason
             ),
+            **fields,
         )
 
 
@@ -1041,10 +1095,10 @@ def no_show_follow_up_record(
         raise _error("outcome", _("Choose an outcome."), "required")
     _method_clean(method)
     with transaction.atomic():
+        appointment = _lock_id(follow_up.appointment_id)
         follow_up = NoShowFollowUp.objects.select_for_update().get(pk=follow_up.pk)
         if follow_up.outcome:
             raise _error("outcome", _("The outcome is already recorded."), "done")
-        appointment = _lock(follow_up.appointment)
         fields = {}
         if outcome in (Outcome.GAVE_UP, Outcome.UNREACHABLE):
             _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
@@ -1059,8 +1113,8 @@ def no_show_follow_up_record(
             reason = _short_notice_clean(
                 start=new_start, now=now, reason=short_notice_reason, actor=actor
             )
-            _lock_place(window=appointment.window, slot=slot, moving=appointment)
-            fields.update(start=slot.start, end=slot.end, short_notice_reason=reason)
+            fields.update(_move_fields(appointment, window=appointment.window, slot=slot))
+            fields["short_notice_reason"] = reason
         if outcome != Outcome.ON_THE_WAY:
             # The booked time is gone: a change requested for it can no longer apply.
             _withdraw_open_changes(
@@ -1146,22 +1200,23 @@ def appointment_cancel_by_staff(
     if not reason:
         raise _error("cancel_reason", _("A booking is not cancelled without a reason."), "required")
     emergency_reason = (emergency_reason or "").strip()
-    if not at_applicants_request:
-        _require_agency_of(actor, appointment.window)
-        if not change_notice_in_time(original_start=appointment.start, now=now):
-            if not emergency_reason:
-                raise _error(
-                    "emergency_reason",
-                    _(
-                        "Less than 8 hours before the start the hall cancels only in an "
-                        "emergency: record it."
-                    ),
-                    "under_8_hours",
-                )
-            reason = f"{reason} ({_('emergency')}: {emergency_reason})"
     with transaction.atomic():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "cancel")
+        emergency = ""
+        if not at_applicants_request:
+            _require_agency_of(actor, appointment.window)
+            if not change_notice_in_time(original_start=appointment.start, now=now):
+                if not emergency_reason:
+                    raise _error(
+                        "emergency_reason",
+                        _(
+                            "Less than 8 hours before the start the hall cancels only in an "
+                            "emergency: record it."
+                        ),
+                        "under_8_hours",
+                    )
+                emergency = emergency_reason
         if appointment.follow_ups.filter(outcome="").exists():
             raise _error(
                 "status",
@@ -1174,9 +1229,10 @@ def appointment_cancel_by_staff(
             Action.CANCELLED,
             actor=actor,
             now=now,
-            note=reason,
+            note="; ".join(filter(None, [reason, emergency])),
             status=Status.CANCELLED,
             cancelled_at=now,
             cancel_reason=reason,
             cancelled_by_hall=not at_applicants_request,
+            cancel_emergency_reason=emergency,
         )

@@ -6,8 +6,10 @@ first CI pass, PostgreSQL (SELECT ... FOR UPDATE on the slot row) in the second.
 
 import datetime as dt
 import threading
+from functools import partial
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from appointments import services
@@ -23,8 +25,9 @@ DAY = dt.timedelta(days=1)
 def race(attempts) -> list[str]:
     """Run the callables at once, each in its own thread and database connection.
 
-    Each outcome is "won", "full" (SlotFullError) or the repr of any other error, so that a
-    deadlock or a crash shows in the assertion.
+    Each outcome is "won", "full" (SlotFullError), "refused" (any other ValidationError: the
+    rival got there first) or the repr of any other error, so that a deadlock or a crash shows
+    in the assertion.
     """
     barrier = threading.Barrier(len(attempts))
     outcomes = [None] * len(attempts)
@@ -36,6 +39,8 @@ def race(attempts) -> list[str]:
             outcomes[i] = "won"
         except SlotFullError:
             outcomes[i] = "full"
+        except ValidationError:
+            outcomes[i] = "refused"
         except Exception as error:
             outcomes[i] = repr(error)
         finally:
@@ -50,7 +55,8 @@ def race(attempts) -> list[str]:
 
 
 def book_online(matter, window, start, i, now):
-    return lambda: services.appointment_book_online(
+    return partial(
+        services.appointment_book_online,
         matter=matter,
         window=window,
         start=start,
@@ -103,3 +109,130 @@ def test_a_move_and_new_bookings_racing_for_the_last_place_give_one_winner(
 
     assert sorted(outcomes) == ["full"] * (ATTEMPTS - 1) + ["won"], outcomes
     assert Appointment.objects.filter(window=no_rest_window, start=target).count() == 2
+
+
+ROUNDS = 4
+
+
+def fresh_booking(matter, window, desk, start):
+    return services.appointment_register(
+        matter=matter,
+        window=window,
+        start=start,
+        applicant_name="张伟",
+        phone="13800138000",
+        channel="onsite",
+        actor=desk,
+        now=start - 3 * DAY,
+    )
+
+
+def assert_one_step_won_cleanly(outcomes):
+    # Whichever came second was refused with a message, or went through after the first: never
+    # a deadlock, a half-saved state or a server error.
+    assert set(outcomes) <= {"won", "refused"} and "won" in outcomes, outcomes
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_approving_a_change_while_the_booking_is_cancelled(
+    matter, no_rest_window, desk, window_staff, approver
+):
+    for round_ in range(ROUNDS):
+        start = START + round_ * dt.timedelta(minutes=30)
+        booking = fresh_booking(matter, no_rest_window, desk, start)
+        change = services.change_request_create(
+            appointment=booking,
+            new_start=start + DAY,
+            reason="升级",
+            actor=window_staff,
+            now=start - 2 * DAY,
+        )
+        outcomes = race(
+            [
+                partial(
+                    services.change_request_approve, change=change, actor=approver, now=start - DAY
+                ),
+                partial(
+                    services.appointment_cancel_by_staff,
+                    appointment=booking,
+                    reason="申请人来电取消",
+                    at_applicants_request=True,
+                    actor=desk,
+                    now=start - DAY,
+                ),
+            ]
+        )
+        assert_one_step_won_cleanly(outcomes)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_applying_a_change_while_the_booking_is_cancelled(
+    matter, no_rest_window, desk, window_staff, approver
+):
+    for round_ in range(ROUNDS):
+        start = START + round_ * dt.timedelta(minutes=30)
+        booking = fresh_booking(matter, no_rest_window, desk, start)
+        change = services.change_request_create(
+            appointment=booking,
+            new_start=start + DAY,
+            reason="升级",
+            actor=window_staff,
+            now=start - 2 * DAY,
+        )
+        services.change_request_approve(change=change, actor=approver, now=start - 2 * DAY)
+        outcomes = race(
+            [
+                partial(
+                    services.change_request_notify_and_apply,
+                    change=change,
+                    method="phone",
+                    actor=window_staff,
+                    now=start - DAY,
+                ),
+                partial(
+                    services.appointment_cancel_by_staff,
+                    appointment=booking,
+                    reason="申请人来电取消",
+                    at_applicants_request=True,
+                    actor=desk,
+                    now=start - DAY,
+                ),
+            ]
+        )
+        assert_one_step_won_cleanly(outcomes)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_confirming_a_parallel_part_while_the_booking_is_reassigned(
+    matter, no_rest_window, desk, head, approver, tax, hall, make_user
+):
+    from duty.models import Window
+
+    tax_window = Window.objects.create(hall=hall, number="B01", name="税务", is_no_rest=True)
+    tax_window.departments.add(tax)
+    other = Window.objects.create(hall=hall, number="A03", name="综合", is_no_rest=True)
+    other.departments.add(*no_rest_window.departments.all())
+    matter.departments.add(tax)
+    matter.windows.add(tax_window, other)
+    tax_staff = make_user("tax", "window_staff", hall, tax_window)
+    for round_ in range(ROUNDS):
+        start = START + round_ * dt.timedelta(minutes=30)
+        booking = fresh_booking(matter, no_rest_window, desk, start)
+        task = booking.parallel_tasks.get(department=tax)
+        outcomes = race(
+            [
+                partial(
+                    services.parallel_task_confirm, task=task, actor=tax_staff, now=start - DAY
+                ),
+                partial(
+                    services.appointment_reassign,
+                    appointment=booking,
+                    window=other,
+                    reason="故障",
+                    reported_to=approver,
+                    actor=head,
+                    now=start - DAY,
+                ),
+            ]
+        )
+        assert outcomes == ["won", "won"], outcomes
