@@ -192,8 +192,16 @@ class ScopedUserAdmin(HallScopedMixin, UserAdmin):
         return readonly
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         user = form.instance
+        # The roles a hall administrator cannot grant are not offered in the form, so saving
+        # would silently take them away: keep the ones the user already holds.
+        kept = (
+            []
+            if request.user.is_superuser or not change
+            else list(user.groups.filter(name__in=SUPERUSER_GRANTED_ROLES))
+        )
+        super().save_related(request, form, formsets, change)
+        user.groups.add(*kept)
         hall_id = user_hall_id(request.user)
         if not StaffProfile.objects.filter(user=user).exists() and hall_id is not None:
             # A new user created by a hall administrator belongs to that hall at once, so the

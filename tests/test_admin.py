@@ -336,3 +336,63 @@ def test_slot_length_is_fixed_while_future_bookings_exist(
     with time_machine.travel(NOW, tick=False):
         make_bookings(matter, no_rest_window, desk, 1)
         assert "slot_minutes" not in client.get(url).context["adminform"].form.fields
+
+
+def test_saving_a_user_keeps_roles_the_editor_cannot_grant(client, district_admin, other_hall):
+    """Roles missing from the form (supervisor, administrator) are not lost on save."""
+    from django.contrib.auth.models import Group
+
+    client.force_login(district_admin)
+    profile = district_admin.staff_profile
+    data = {
+        "username": "jq-admin",
+        "first_name": "周",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "is_staff": "on",
+        "groups": [Group.objects.get(name="desk").pk],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-09-14",
+        "date_joined_1": "10:00:00",
+        "staff_profile-TOTAL_FORMS": "1",
+        "staff_profile-INITIAL_FORMS": "1",
+        "staff_profile-MIN_NUM_FORMS": "0",
+        "staff_profile-MAX_NUM_FORMS": "1",
+        "staff_profile-0-id": profile.pk,
+        "staff_profile-0-user": district_admin.pk,
+        "staff_profile-0-hall": other_hall.pk,
+        "staff_profile-0-window": "",
+        "staff_profile-0-department": "",
+        "staff_profile-0-phone": "",
+    }
+    response = client.post(reverse("admin:auth_user_change", args=[district_admin.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    district_admin.refresh_from_db()
+    assert district_admin.first_name == "周"
+    assert set(district_admin.groups.values_list("name", flat=True)) == {"administrator", "desk"}
+
+
+def test_administrator_closes_a_slot_nobody_has_booked_yet(
+    client, make_user, hall, desk, matter, no_rest_window
+):
+    """A slot closed ahead of time (capacity 0) takes no booking."""
+    city_admin = make_user("city-admin", "administrator", hall)
+    client.force_login(city_admin)
+    add = reverse("admin:appointments_slot_add")
+    data = {
+        "window": no_rest_window.pk,
+        "start_0": "2026-09-16",
+        "start_1": "12:10:00",
+        "capacity": "0",
+    }
+    response = client.post(add, data)
+    assert "start" in response.context["adminform"].form.errors  # 12:10 starts no slot
+    data["start_1"] = "12:00:00"
+    assert client.post(add, data).status_code == 302
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(desk)
+        response = client.post(ADD_URL, form_data(matter, no_rest_window))
+    assert response.context["adminform"].form.errors["start"]
+    assert not Appointment.objects.exists()

@@ -326,3 +326,164 @@ def test_references_are_random_not_sequential():
         counts = Counter(r[position] for r in references)
         assert len(counts) == 31
         assert max(counts.values()) < 2000 / 31 * 2
+
+
+class TestStuckChangesCanBeWithdrawn:
+    def test_change_that_can_no_longer_apply_is_withdrawn_and_asked_again(
+        self, accepted, window_staff, approver
+    ):
+        soon = at(2026, 9, 16, 17, 0)  # 25 h away when requested, 23 h when told
+        change = s.change_request_create(
+            appointment=accepted,
+            new_start=soon,
+            reason="提前办理",
+            actor=window_staff,
+            now=START - 20 * H,
+        )
+        s.change_request_approve(change=change, actor=approver, now=START - 19 * H)
+        with pytest.raises(ValidationError):
+            s.change_request_notify_and_apply(
+                change=change, method="phone", actor=window_staff, now=START - 18 * H
+            )
+        s.change_request_withdraw(
+            change=change, reason="新时间不足24小时", actor=window_staff, now=START - 18 * H
+        )
+        again = s.change_request_create(
+            appointment=accepted,
+            new_start=soon,
+            reason="提前办理",
+            short_notice_reason="申请人要求",
+            actor=window_staff,
+            now=START - 18 * H,
+        )
+        assert again.state == ChangeRequest.State.REQUESTED
+
+    def test_withdrawing_needs_a_reason(self, change, window_staff):
+        with pytest.raises(ValidationError) as excinfo:
+            s.change_request_withdraw(
+                change=change, reason="", actor=window_staff, now=START - 20 * H
+            )
+        assert field_code(excinfo, "decision_note") == "required"
+
+    def test_no_show_outcome_withdraws_the_open_change(self, change, accepted, window_staff):
+        (follow_up,) = s.no_show_follow_ups_open(now=START + 30 * M)
+        s.no_show_follow_up_record(
+            follow_up=follow_up,
+            outcome="gave_up",
+            method="phone",
+            actor=window_staff,
+            now=START + 35 * M,
+        )
+        change.refresh_from_db()
+        assert change.state == ChangeRequest.State.WITHDRAWN
+
+
+class TestChangeLeadTime:
+    """DB1403/T 5.1.1 for changes: exactly 24 h needs no reason, 23 h 59 min does."""
+
+    NEW = at(2026, 9, 16, 12, 30)
+
+    def test_new_time_exactly_24_hours_away(self, accepted, window_staff):
+        change = s.change_request_create(
+            appointment=accepted,
+            new_start=self.NEW,
+            reason="改期",
+            actor=window_staff,
+            now=self.NEW - 24 * H,
+        )
+        assert change.short_notice_reason == ""
+
+    def test_new_time_23_hours_59_minutes_away(self, accepted, window_staff):
+        with pytest.raises(ValidationError) as excinfo:
+            s.change_request_create(
+                appointment=accepted,
+                new_start=self.NEW,
+                reason="改期",
+                actor=window_staff,
+                now=self.NEW - 24 * H + M,
+            )
+        assert field_code(excinfo, "short_notice_reason") == "short_notice"
+
+
+class TestChangeToAnotherWindow:
+    def test_the_new_window_takes_it_over_afresh(
+        self, handed_over, window_staff, approver, hall, department, matter, head
+    ):
+        from duty.models import Window
+
+        other = Window.objects.create(
+            hall=hall, number="A03", name="综合", is_no_rest=True, head=head
+        )
+        other.departments.add(department)
+        matter.windows.add(other)
+        change = s.change_request_create(
+            appointment=handed_over,
+            new_start=NEW_START,
+            new_window=other,
+            reason="A01 整修",
+            actor=window_staff,
+            now=START - 30 * H,
+        )
+        s.change_request_approve(change=change, actor=approver, now=START - 29 * H)
+        appt = s.change_request_notify_and_apply(
+            change=change, method="phone", actor=window_staff, now=START - 28 * H
+        )
+        assert (appt.window, appt.start, appt.status) == (other, NEW_START, Status.ACCEPTED)
+        assert appt.contact_person is None
+
+
+class TestAgencies:
+    """DB1403/T 6.2.2, 6.1.1 a: an approver decides for their own agency's windows."""
+
+    @pytest.fixture
+    def tax_approver(self, make_user, hall):
+        tax = Department.objects.create(hall=hall, name="税务局")
+        user = make_user("tax-approver", "agency_approver", hall)
+        user.staff_profile.department = tax
+        user.staff_profile.save()
+        return user
+
+    def test_other_agency_cannot_reject(self, change, tax_approver):
+        with pytest.raises(PermissionDenied):
+            s.change_request_reject(
+                change=change, note="不同意", actor=tax_approver, now=START - 20 * H
+            )
+
+    def test_other_agency_cannot_record_an_emergency(self, change, approver, tax_approver):
+        s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
+        with pytest.raises(PermissionDenied):
+            s.change_request_record_emergency(
+                change=change, reason="停电", actor=tax_approver, now=START - 2 * H
+            )
+
+    def test_other_agency_cannot_cancel_for_the_hall(self, accepted, tax_approver):
+        with pytest.raises(PermissionDenied):
+            s.appointment_cancel_by_staff(
+                appointment=accepted,
+                reason="停电",
+                at_applicants_request=False,
+                actor=tax_approver,
+                now=START - 20 * H,
+            )
+
+    def test_other_agency_cannot_reassign(self, accepted, tax_approver, window_staff):
+        with pytest.raises(PermissionDenied):
+            s.appointment_reassign(
+                appointment=accepted,
+                responsible_staff=window_staff,
+                reason="病假",
+                actor=tax_approver,
+                now=START - 20 * H,
+            )
+
+    def test_report_must_go_to_the_windows_agency(self, accepted, head, tax_approver, window_staff):
+        with pytest.raises(ValidationError) as excinfo:
+            s.appointment_reassign(
+                appointment=accepted,
+                responsible_staff=window_staff,
+                reason="病假",
+                reported_to=tax_approver,
+                actor=head,
+                now=START - 20 * H,
+            )
+        assert field_code(excinfo, "reported_to") == "not_approver"

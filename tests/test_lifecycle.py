@@ -324,6 +324,30 @@ class TestParallelTasks:
         own.refresh_from_db()
         assert own.window == other_window and own.confirmed_at is None
 
+    def test_part_stays_with_its_department_when_the_booking_moves_elsewhere(
+        self, parallel, department, tax, head, approver, make_user, hall
+    ):
+        tax_window = parallel.parallel_tasks.get(department=tax).window
+        s.appointment_reassign(
+            appointment=parallel,
+            window=tax_window,
+            reason="A01 故障",
+            reported_to=approver,
+            actor=head,
+            now=START - 50 * H,
+        )
+        own = parallel.parallel_tasks.get(department=department)
+        assert own.window.number == "A01"  # a tax window does not take market regulation's part
+        tax_staff = make_user("tax", "window_staff", hall, tax_window)
+        with pytest.raises(PermissionDenied):
+            s.parallel_task_confirm(task=own, actor=tax_staff, now=START - 49 * H)
+
+    def test_window_head_confirms_their_windows_part(self, parallel, tax, head):
+        task = parallel.parallel_tasks.get(department=tax)
+        task.window.head = head
+        task.window.save()
+        assert s.parallel_task_confirm(task=task, actor=head, now=START - 59 * H).confirmed_at
+
     def test_department_without_a_window_cannot_be_booked(self, matter, hall, desk):
         from duty.models import Department
 

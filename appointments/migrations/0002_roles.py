@@ -36,7 +36,7 @@ ROLES = {
     "administrator": VIEW_ORG + VIEW_BOOKINGS
     + [f"{m.split('.')[0]}.{verb}_{m.split('.')[1]}" for m in ADMIN_MODELS
        for verb in ("add", "change", "delete", "view")]
-    + ["appointments.change_slot", "auth.add_user", "auth.change_user", "auth.view_user",
+    + ["appointments.add_slot", "appointments.change_slot", "auth.add_user", "auth.change_user", "auth.view_user",
        "auth.view_group"],
 }
 
