@@ -356,7 +356,7 @@ class ContactLog(models.Model):
         ordering = ["appointment", "at"]
 
     def __str__(self):
-        return f"{self.get_purpose_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_purpose_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class ChangeRequest(models.Model):
@@ -502,7 +502,7 @@ class NoShowFollowUp(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.appointment.reference} {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.appointment.reference} {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
 
 class AppointmentEvent(models.Model):
@@ -551,4 +551,4 @@ class AppointmentEvent(models.Model):
         ordering = ["appointment", "at", "pk"]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_action_display()}"

@@ -679,3 +679,17 @@ def test_history_records_who_did_what_and_when(handed_over, desk, window_staff):
     ]
     arrived = handed_over.events.get(action="arrived")
     assert arrived.changes["status"] == ["handed_over", "arrived"]
+
+
+def test_records_name_themselves_in_shanghai_time(handed_over, window_staff):
+    """Inline rows and lists show when things happened in the hall's time, not UTC."""
+    s.appointment_give_notice(
+        appointment=handed_over,
+        method="phone",
+        time_reconfirmed=True,
+        actor=window_staff,
+        now=at(2026, 9, 13, 20, 5),
+    )
+    event = handed_over.events.get(action="notice_given")
+    assert str(event).startswith("2026-09-13 20:05")
+    assert str(handed_over.contacts.get()).endswith("2026-09-13 20:05")
