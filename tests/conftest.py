@@ -9,6 +9,7 @@ from appointments.services import (
     appointment_book_online,
     appointment_hand_over,
     appointment_register,
+    change_request_create,
 )
 from duty.models import Department, Hall, StaffProfile, Window
 from duty.services import hall_calendar_set_defaults, holiday_year_import
@@ -137,6 +138,7 @@ def supervisor(make_user, hall):
 # A Wednesday lunch break: no-rest service at a working day's rest period.
 START = at(2026, 9, 16, 12, 0)
 THREE_DAYS_BEFORE = START - dt.timedelta(hours=72)
+NEW_START = START + dt.timedelta(days=1)
 
 
 @pytest.fixture
@@ -175,4 +177,16 @@ def handed_over(accepted, desk, window_staff):
         contact_person=window_staff,
         actor=desk,
         now=THREE_DAYS_BEFORE + dt.timedelta(hours=1),
+    )
+
+
+@pytest.fixture
+def change(accepted, window_staff):
+    """A change of the accepted booking to the next day, waiting for approval (6.2.2)."""
+    return change_request_create(
+        appointment=accepted,
+        new_start=NEW_START,
+        reason="系统升级",
+        actor=window_staff,
+        now=START - dt.timedelta(hours=30),
     )

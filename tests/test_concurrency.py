@@ -134,8 +134,9 @@ def assert_one_step_won_cleanly(outcomes):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_approving_a_change_while_the_booking_is_cancelled(
-    matter, no_rest_window, desk, window_staff, approver
+@pytest.mark.parametrize("step", ["approve", "apply"])
+def test_a_change_decided_while_the_booking_is_cancelled(
+    step, matter, no_rest_window, desk, window_staff, approver
 ):
     for round_ in range(ROUNDS):
         start = START + round_ * dt.timedelta(minutes=30)
@@ -147,59 +148,28 @@ def test_approving_a_change_while_the_booking_is_cancelled(
             actor=window_staff,
             now=start - 2 * DAY,
         )
-        outcomes = race(
-            [
-                partial(
-                    services.change_request_approve, change=change, actor=approver, now=start - DAY
-                ),
-                partial(
-                    services.appointment_cancel_by_staff,
-                    appointment=booking,
-                    reason="申请人来电取消",
-                    at_applicants_request=True,
-                    actor=desk,
-                    now=start - DAY,
-                ),
-            ]
-        )
-        assert_one_step_won_cleanly(outcomes)
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_applying_a_change_while_the_booking_is_cancelled(
-    matter, no_rest_window, desk, window_staff, approver
-):
-    for round_ in range(ROUNDS):
-        start = START + round_ * dt.timedelta(minutes=30)
-        booking = fresh_booking(matter, no_rest_window, desk, start)
-        change = services.change_request_create(
+        if step == "approve":
+            decide = partial(
+                services.change_request_approve, change=change, actor=approver, now=start - DAY
+            )
+        else:
+            services.change_request_approve(change=change, actor=approver, now=start - 2 * DAY)
+            decide = partial(
+                services.change_request_notify_and_apply,
+                change=change,
+                method="phone",
+                actor=window_staff,
+                now=start - DAY,
+            )
+        cancel = partial(
+            services.appointment_cancel_by_staff,
             appointment=booking,
-            new_start=start + DAY,
-            reason="升级",
-            actor=window_staff,
-            now=start - 2 * DAY,
+            reason="申请人来电取消",
+            at_applicants_request=True,
+            actor=desk,
+            now=start - DAY,
         )
-        services.change_request_approve(change=change, actor=approver, now=start - 2 * DAY)
-        outcomes = race(
-            [
-                partial(
-                    services.change_request_notify_and_apply,
-                    change=change,
-                    method="phone",
-                    actor=window_staff,
-                    now=start - DAY,
-                ),
-                partial(
-                    services.appointment_cancel_by_staff,
-                    appointment=booking,
-                    reason="申请人来电取消",
-                    at_applicants_request=True,
-                    actor=desk,
-                    now=start - DAY,
-                ),
-            ]
-        )
-        assert_one_step_won_cleanly(outcomes)
+        assert_one_step_won_cleanly(race([decide, cancel]))
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

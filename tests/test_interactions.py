@@ -12,22 +12,10 @@ from appointments.models import Appointment, ChangeRequest, Slot, Status, new_re
 from appointments.slots import window_availability
 from duty.models import Department
 
-from .conftest import START, at, field_code
+from .conftest import NEW_START, START, at, field_code
 
-NEW_START = at(2026, 9, 17, 12, 0)
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
-
-
-@pytest.fixture
-def change(accepted, window_staff):
-    return s.change_request_create(
-        appointment=accepted,
-        new_start=NEW_START,
-        reason="系统升级",
-        actor=window_staff,
-        now=START - 30 * H,
-    )
 
 
 class TestCancellationClosesWhatDependsOnIt:

@@ -15,7 +15,7 @@ from appointments.models import (
 )
 from duty.models import Window
 
-from .conftest import START, at, field_code
+from .conftest import NEW_START, START, at, field_code
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -392,20 +392,6 @@ class TestAtTheWindow:
     def test_serving_without_arrival_is_refused(self, handed_over, window_staff):
         with pytest.raises(ValidationError):
             s.appointment_serve(appointment=handed_over, actor=window_staff, now=START)
-
-
-NEW_START = at(2026, 9, 17, 12, 0)
-
-
-@pytest.fixture
-def change(accepted, window_staff):
-    return s.change_request_create(
-        appointment=accepted,
-        new_start=NEW_START,
-        reason="系统升级",
-        actor=window_staff,
-        now=START - 30 * H,
-    )
 
 
 class TestChanges:
