@@ -645,9 +645,9 @@ def appointment_reassign(
         raise _error("window", _("Choose another window or staff member."), "required")
     if responsible_staff is not None:
         _staff_clean(responsible_staff, hall_id=hall_id, field="responsible_staff")
-    agency = _agency_clean(reported_to, actor=actor, window=appointment.window)
     with transaction.atomic():
         appointment = _lock(appointment)
+        agency = _agency_clean(reported_to, actor=actor, window=appointment.window)
         _require_status(appointment, OPEN_STATUSES, "reassign")
         if _open_changes(appointment).exists():
             raise _error(
@@ -677,17 +677,19 @@ def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> Par
     """DB1403/T 6.1.1 b: each department's window confirms its own part of a parallel booking."""
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, task.window.hall_id)
-    profile = getattr(actor, "staff_profile", None)
-    of_that_department = profile is not None and (
-        profile.department_id == task.department_id or profile.window_id == task.window_id
-    )
-    if not (actor.is_superuser or of_that_department or task.window.head_id == actor.pk):
-        raise PermissionDenied(
-            _("Only staff of %(department)s confirm its part.") % {"department": task.department}
-        )
     with transaction.atomic():
         _lock_id(task.appointment_id)
-        task = ParallelTask.objects.select_for_update().get(pk=task.pk)
+        # Judged on the locked row: a reassignment may just have moved the part to a new window.
+        task = ParallelTask.objects.select_for_update().select_related("window").get(pk=task.pk)
+        profile = getattr(actor, "staff_profile", None)
+        of_that_department = profile is not None and (
+            profile.department_id == task.department_id or profile.window_id == task.window_id
+        )
+        if not (actor.is_superuser or of_that_department or task.window.head_id == actor.pk):
+            raise PermissionDenied(
+                _("Only staff of %(department)s confirm its part.")
+                % {"department": task.department}
+            )
         if task.confirmed_at is not None:
             raise _error("task", _("This department has already confirmed."), "done")
         task.confirmed_at, task.confirmed_by = now, actor

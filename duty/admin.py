@@ -15,7 +15,7 @@ from .models import (
     Window,
 )
 from .roles import Role
-from .scoping import hall_lookup_for, scope_to_user, user_hall_id
+from .scoping import hall_lookup_for, scope_to_user, user_hall_id, user_keeps_shared_data
 
 admin.site.site_header = _("Appointment and no-rest service")
 admin.site.site_title = _("Appointment and no-rest service")
@@ -56,16 +56,6 @@ class ServicePeriodInline(ScopedTabularInline):
 
 class PhoneLinePeriodInline(ScopedTabularInline):
     model = PhoneLinePeriod
-
-
-def is_city_administrator(user) -> bool:
-    """Superusers and the city hall's administrators keep what all halls share."""
-    profile = getattr(user, "staff_profile", None)
-    return user.is_superuser or bool(
-        profile is not None
-        and profile.hall.is_city_hall
-        and user.groups.filter(name=Role.ADMINISTRATOR).exists()
-    )
 
 
 @admin.register(Hall)
@@ -133,13 +123,13 @@ class SharedCalendarAdmin(admin.ModelAdmin):
     """The holiday table is national: every hall reads it, the city administrators keep it."""
 
     def has_add_permission(self, request):
-        return is_city_administrator(request.user) and super().has_add_permission(request)
+        return user_keeps_shared_data(request.user) and super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return is_city_administrator(request.user) and super().has_change_permission(request, obj)
+        return user_keeps_shared_data(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return is_city_administrator(request.user) and super().has_delete_permission(request, obj)
+        return user_keeps_shared_data(request.user) and super().has_delete_permission(request, obj)
 
 
 @admin.register(HolidayYear)

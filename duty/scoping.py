@@ -20,15 +20,24 @@ def user_hall_id(user) -> int | None:
     return profile.hall_id if profile is not None else None
 
 
-def user_sees_all_halls(user) -> bool:
+def _city_hall_role(user, role: Role) -> bool:
+    """A superuser, or a member of the city hall holding ``role``."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
     profile = getattr(user, "staff_profile", None)
-    return bool(
-        profile is not None and profile.hall.is_city_hall and user_has_role(user, Role.SUPERVISOR)
-    )
+    return bool(profile is not None and profile.hall.is_city_hall and user_has_role(user, role))
+
+
+def user_sees_all_halls(user) -> bool:
+    """The city hall's supervisors (and superusers) see every hall."""
+    return _city_hall_role(user, Role.SUPERVISOR)
+
+
+def user_keeps_shared_data(user) -> bool:
+    """The city hall's administrators (and superusers) keep what all halls share: holidays."""
+    return _city_hall_role(user, Role.ADMINISTRATOR)
 
 
 def visible_halls(user) -> QuerySet[Hall]:
