@@ -11,18 +11,18 @@ deadlocks (tests/test_concurrency.py races the pairs that once deadlocked).
 
 import datetime as dt
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, Model, OuterRef
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from phonenumber_field.phonenumber import PhoneNumber, to_python
+from phonenumber_field.phonenumber import PhoneNumber
 
 from duty.calendar import local, phone_line_is_open
 from duty.models import Window
 from duty.scoping import user_hall_id
+from sms.phones import phone_clean
 
 from .models import (
     LIVE_STATUSES,
@@ -175,21 +175,6 @@ def citizen_may_cancel(*, start: dt.datetime, now: dt.datetime) -> bool:
     return start - now >= dt.timedelta(hours=settings.CITIZEN_CANCEL_MIN_HOURS)
 
 
-def phone_clean(value, *, mobile_only: bool) -> PhoneNumber:
-    """A Chinese phone number in any common format; online bookings need a mobile number."""
-    number = to_python(value, region="CN") if value not in (None, "") else None
-    if not isinstance(number, PhoneNumber) or not number.is_valid():
-        raise _error("phone", _("Enter a valid phone number, e.g. 138 0013 8000."), "invalid_phone")
-    if mobile_only and phonenumbers.number_type(number) not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
-        raise _error(
-            "phone", _("Enter a mobile number: the confirmation is sent by SMS."), "not_mobile"
-        )
-    return number
-
-
 def _method_clean(method: str, allowed=tuple(ContactMethod)) -> str:
     if method not in allowed:
         raise _error(
@@ -248,6 +233,8 @@ def booking_target_clean(
         raise _error("start", _("Enter a date and time."), "invalid_start")
     if start <= now:
         raise _error("start", _("%(time)s has already passed.") % {"time": _show(start)}, "past")
+    if start > now + dt.timedelta(days=366):
+        raise _error("start", _("Bookings are taken at most a year ahead."), "too_far")
     slot = slot_at(window=window, start=start)
     if slot is None:
         raise _error(
@@ -428,6 +415,44 @@ def appointment_register(
     )
 
 
+def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datetime) -> None:
+    """Local practice against hoarding (not in DB1403/T): a mobile number holds at most
+    ONLINE_OPEN_BOOKINGS_PER_PHONE open bookings, and one booking per matter per day.
+
+    Race: two bookings of one number at once could both pass the count; the citizen path runs
+    this under the lock of the number's verification code (``verification_code_use``).
+    """
+    open_bookings = Appointment.objects.filter(
+        phone=phone, status__in=OPEN_STATUSES, start__gt=now
+    ).count()
+    if open_bookings >= settings.ONLINE_OPEN_BOOKINGS_PER_PHONE:
+        raise _error(
+            "phone",
+            _(
+                "This number already has %(count)s open bookings; cancel one or wait until it "
+                "has been served before booking again."
+            )
+            % {"count": open_bookings},
+            "too_many_bookings",
+        )
+    day = local(slot.start).date()
+    tz = timezone.get_default_timezone()
+    day_start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    if Appointment.objects.filter(
+        phone=phone,
+        matter=matter,
+        status__in=LIVE_STATUSES,
+        start__gte=day_start,
+        start__lt=day_start + dt.timedelta(days=1),
+    ).exists():
+        raise _error(
+            "start",
+            _("This number already has a booking for “%(matter)s” on %(day)s.")
+            % {"matter": matter, "day": formats.date_format(day, "Y-m-d")},
+            "same_matter_same_day",
+        )
+
+
 def appointment_book_online(
     *,
     matter: Matter,
@@ -442,9 +467,20 @@ def appointment_book_online(
 
     DB1403/T 5.1.1: at least 24 h ahead, no exception; 5.1.3 c: status "waiting for the window
     to confirm" until staff reconfirm by phone or SMS. A mobile number is required.
+    Citizens reach this through ``appointments.citizen.citizen_booking_create``, which first
+    proves that they hold the number.
     """
+    horizon = dt.timedelta(days=settings.BOOKING_HORIZON_DAYS)
     name = _name_clean(applicant_name)
     number = phone_clean(phone, mobile_only=True)
+    _require_aware(now)
+    if isinstance(start, dt.datetime) and timezone.is_aware(start) and start > now + horizon:
+        raise _error(
+            "start",
+            _("Bookings open %(days)s days ahead; choose an earlier time.")
+            % {"days": settings.BOOKING_HORIZON_DAYS},
+            "too_far",
+        )
     slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
     if not booking_lead_is_sufficient(start=start, now=now):
         raise _error(
@@ -452,13 +488,7 @@ def appointment_book_online(
             _("Online bookings must be made at least 24 hours ahead; choose a later time."),
             "short_notice",
         )
-    if start > now + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS):
-        raise _error(
-            "start",
-            _("Bookings open %(days)s days ahead; choose an earlier time.")
-            % {"days": settings.BOOKING_HORIZON_DAYS},
-            "too_far",
-        )
+    _online_limits_check(matter=matter, phone=number, slot=slot, now=now)
     return _create(
         matter=matter,
         window=window,

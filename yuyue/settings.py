@@ -22,6 +22,12 @@ def envint(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def envrate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit written "requests/seconds", e.g. "20/600"."""
+    requests, seconds = os.environ.get(name, default).split("/")
+    return int(requests), int(seconds)
+
+
 DEBUG = envbool("DEBUG", "1")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -42,10 +48,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "phonenumber_field",
     "django_q",
+    "ninja",
     "duty",
     "appointments",
     "complaints",
     "evaluation",
+    "sms",
 ]
 
 MIDDLEWARE = [
@@ -178,3 +186,26 @@ NO_SHOW_FOLLOW_UP_MINUTES = 30
 CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 # How far ahead citizens may book (days).
 BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
+
+# --- Citizen booking: SMS, verification codes and abuse limits ------------------------------
+# console (log), file (one file per message in SMS_FILE_PATH), db (outbox table), http (gateway).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "db")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "sms-outbox"))
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_HTTP_KEY = os.environ.get("SMS_HTTP_KEY", "")
+SMS_HTTP_TIMEOUT = envint("SMS_HTTP_TIMEOUT", 5)
+VERIFICATION_CODE_MINUTES = envint("VERIFICATION_CODE_MINUTES", 5)
+VERIFICATION_CODE_MAX_TRIES = envint("VERIFICATION_CODE_MAX_TRIES", 5)
+VERIFICATION_CODE_RESEND_SECONDS = envint("VERIFICATION_CODE_RESEND_SECONDS", 60)
+VERIFICATION_CODES_PER_NUMBER_PER_HOUR = envint("VERIFICATION_CODES_PER_NUMBER_PER_HOUR", 5)
+VERIFICATION_CODES_PER_ADDRESS_PER_HOUR = envint("VERIFICATION_CODES_PER_ADDRESS_PER_HOUR", 20)
+# A citizen who proved their number may act on their bookings for this long without a new code.
+CITIZEN_SESSION_MINUTES = envint("CITIZEN_SESSION_MINUTES", 30)
+# Open (not yet served or cancelled) online bookings one mobile number may hold.
+ONLINE_OPEN_BOOKINGS_PER_PHONE = envint("ONLINE_OPEN_BOOKINGS_PER_PHONE", 3)
+# Requests per client address (count/seconds), counted in the cache (Redis when REDIS_URL is set).
+RATE_LIMIT_VERIFICATION = envrate("RATE_LIMIT_VERIFICATION", "10/600")
+RATE_LIMIT_BOOKING = envrate("RATE_LIMIT_BOOKING", "20/600")
+RATE_LIMIT_LOOKUP = envrate("RATE_LIMIT_LOOKUP", "60/600")
+# Behind a reverse proxy, the client address is the last hop it appends to X-Forwarded-For.
+TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "0")

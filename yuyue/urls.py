@@ -3,8 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from appointments.api import api
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]
 urlpatterns += i18n_patterns(path("admin/", admin.site.urls), prefix_default_language=False)

@@ -1,0 +1,425 @@
+"""The JSON API for the hall's WeChat mini-program and other clients (/api/v1/).
+
+django-ninja: the OpenAPI document comes from the same type hints that validate the input, and
+it answers invalid input with 422 and field errors, as the API promises. Every rule is in the
+service functions; this module only translates between JSON and them.
+"""
+
+import datetime as dt
+from typing import Annotated
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Query, Schema
+from pydantic import AfterValidator
+
+from duty.calendar import TimeKind
+from duty.models import DayType, Window
+from sms.services import verification_code_send
+from yuyue.ratelimit import client_address, rate_limit_allows
+
+from .citizen import (
+    BookingNotFound,
+    citizen_booking_by_code,
+    citizen_booking_by_token,
+    citizen_booking_cancel,
+    citizen_booking_create,
+    citizen_booking_token,
+)
+from .models import Appointment, Matter
+from .services import SlotFullError
+from .slots import windows_availability
+
+api = NinjaAPI(
+    title="预约+无休 API",
+    version="1",
+    description=(
+        "Citizen booking for the government service hall's off-hours and holiday service "
+        "(DB1403/T). Times are ISO 8601; a time without an offset is read as Asia/Shanghai."
+    ),
+    urls_namespace="api-v1",
+)
+
+MAX_ID = 2**31 - 1
+MAX_RANGE_DAYS = 31
+
+
+class RateLimited(Exception):
+    pass
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]
+Phone = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_no_nul)]
+Code = Annotated[str, Field(min_length=1, max_length=10), AfterValidator(_no_nul)]
+Content = Annotated[str, Field(max_length=500), AfterValidator(_no_nul)]
+Token = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _field_errors(error: ValidationError, location: str) -> list[dict]:
+    items = error.error_dict.items() if hasattr(error, "error_dict") else [("__all__", [error])]
+    return [
+        {"loc": [location, field], "msg": str(message), "type": item.code or "invalid"}
+        for field, errors in items
+        for item in errors
+        for message in item.messages
+    ]
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, error: ValidationError):
+    if isinstance(error, SlotFullError):
+        return api.create_response(request, {"detail": _field_errors(error, "body")}, status=409)
+    return api.create_response(request, {"detail": _field_errors(error, "body")}, status=422)
+
+
+@api.exception_handler(BookingNotFound)
+def _not_found(request, error):
+    return api.create_response(request, {"detail": _("No booking matches.")}, status=404)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request, error):
+    return api.create_response(
+        request, {"detail": _("Too many requests; try again in a few minutes.")}, status=429
+    )
+
+
+def _limit(request: HttpRequest, scope: str, limit: tuple[int, int]) -> None:
+    if not rate_limit_allows(
+        scope=scope, key=client_address(request), limit=limit, now=timezone.now()
+    ):
+        raise RateLimited
+
+
+class ErrorOut(Schema):
+    detail: str | list[dict]
+
+
+# --- matters ----------------------------------------------------------------------------------
+
+
+class HallOut(Schema):
+    id: int
+    name: str
+    address: str
+    phone: str
+
+
+class WindowOut(Schema):
+    id: int
+    number: str
+    name: str
+    is_no_rest: bool
+
+
+class MatterOut(Schema):
+    id: int
+    name: str
+    hall: HallOut
+    departments: list[str]
+    materials: list[str] = Field(description="What to bring (the one-time notice, 一次性告知).")
+    notes: str
+    duration_minutes: int
+    windows: list[WindowOut]
+
+
+def _matters():
+    return (
+        Matter.objects.filter(is_active=True)
+        .select_related("hall")
+        .prefetch_related("departments")
+        .prefetch_related(
+            _active_windows_prefetch(),
+        )
+        .order_by("hall_id", "name")
+    )
+
+
+def _active_windows_prefetch():
+    return Prefetch("windows", queryset=Window.objects.filter(is_active=True).order_by("number"))
+
+
+def _matter_out(matter: Matter) -> dict:
+    return {
+        "id": matter.pk,
+        "name": matter.name,
+        "hall": matter.hall,
+        "departments": [d.name for d in matter.departments.all()],
+        "materials": matter.material_list,
+        "notes": matter.notes,
+        "duration_minutes": matter.duration_minutes,
+        "windows": list(matter.windows.all()),
+    }
+
+
+@api.get("/matters/", response=list[MatterOut], tags=["matters"])
+def matter_list(request, hall: Id | None = None, q: Annotated[str, Field(max_length=50)] = ""):
+    """The matters that can be booked, with the materials to bring."""
+    matters = _matters()
+    if hall is not None:
+        matters = matters.filter(hall_id=hall)
+    if q.strip():
+        matters = matters.filter(name__icontains=q.strip().replace("\x00", ""))
+    return [_matter_out(m) for m in matters]
+
+
+@api.get("/matters/{matter_id}/", response={200: MatterOut, 404: ErrorOut}, tags=["matters"])
+def matter_detail(request, matter_id: Id):
+    matter = _matters().filter(pk=matter_id).first()
+    if matter is None:
+        return 404, {"detail": _("No such matter.")}
+    return _matter_out(matter)
+
+
+# --- availability -----------------------------------------------------------------------------
+
+
+class SlotOut(Schema):
+    window: int
+    window_name: str
+    start: dt.datetime
+    end: dt.datetime
+    capacity: int
+    remaining: int
+    time_kind: TimeKind = Field(
+        description="working hours, off-hours on a working day, weekend or statutory holiday"
+    )
+    holiday_name: str
+
+
+class AvailabilityQuery(Schema):
+    matter: Id
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+
+
+def _time_kind(slot) -> TimeKind:
+    if slot.day_type == DayType.HOLIDAY:
+        return TimeKind.HOLIDAY
+    if slot.day_type == DayType.WEEKEND:
+        return TimeKind.WEEKEND
+    return TimeKind.OFF_HOURS if slot.is_off_hours else TimeKind.WORKING
+
+
+def _range_clean(date_from: dt.date, date_to: dt.date, today: dt.date) -> None:
+    if date_to < date_from:
+        raise ValidationError({"to": _("“to” must not be before “from”.")})
+    if (date_to - date_from).days >= MAX_RANGE_DAYS:
+        raise ValidationError(
+            {"to": _("Ask for at most %(days)s days.") % {"days": MAX_RANGE_DAYS}}
+        )
+    if date_to > today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 1):
+        raise ValidationError(
+            {
+                "to": _("Bookings open %(days)s days ahead.")
+                % {"days": settings.BOOKING_HORIZON_DAYS}
+            }
+        )
+
+
+@api.get(
+    "/availability/",
+    response={200: list[SlotOut], 404: ErrorOut, 422: ErrorOut},
+    tags=["availability"],
+)
+def availability(request, filters: Query[AvailabilityQuery]):
+    """Slots of the matter's windows from 24 h ahead, with places left (DB1403/T 4, 5.1.1)."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    _range_clean(filters.date_from, filters.date_to, today)
+    matter = Matter.objects.filter(pk=filters.matter, is_active=True).first()
+    if matter is None:
+        return 404, {"detail": _("No such matter.")}
+    windows = list(matter.windows.filter(is_active=True).order_by("number"))
+    names = {w.pk: str(w) for w in windows}
+    slots = windows_availability(
+        windows=windows,
+        start_date=max(filters.date_from, today),
+        end_date=filters.date_to,
+        not_before=now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS),
+    )
+    return [
+        {
+            "window": a.slot.window_id,
+            "window_name": names[a.slot.window_id],
+            "start": a.slot.start,
+            "end": a.slot.end,
+            "capacity": a.capacity,
+            "remaining": a.remaining,
+            "time_kind": _time_kind(a.slot),
+            "holiday_name": a.slot.holiday_name,
+        }
+        for a in slots
+    ]
+
+
+# --- verification codes -----------------------------------------------------------------------
+
+
+class CodeIn(Schema):
+    phone: Phone
+
+
+class CodeOut(Schema):
+    detail: str
+    expires_in: int = Field(description="seconds")
+
+
+@api.post(
+    "/verification-codes/",
+    response={202: CodeOut, 422: ErrorOut, 429: ErrorOut},
+    tags=["verification"],
+)
+def verification_code_create(request, payload: CodeIn):
+    """Send a 6-digit code by SMS to prove the mobile number (valid 5 minutes, single use)."""
+    _limit(request, "verification", settings.RATE_LIMIT_VERIFICATION)
+    verification_code_send(
+        phone=payload.phone, client_address=client_address(request), now=timezone.now()
+    )
+    return 202, {
+        "detail": _("A code has been sent by SMS."),
+        "expires_in": settings.VERIFICATION_CODE_MINUTES * 60,
+    }
+
+
+# --- appointments -----------------------------------------------------------------------------
+
+
+class AppointmentIn(Schema):
+    matter: Id
+    window: Id
+    start: dt.datetime
+    name: Name
+    phone: Phone
+    code: Code
+    content: Content = ""
+
+
+class AppointmentOut(Schema):
+    reference: str
+    status: str
+    status_label: str
+    matter: str
+    window: str
+    hall: str
+    address: str
+    start: dt.datetime
+    end: dt.datetime
+    materials: list[str]
+    may_cancel_until: dt.datetime
+
+
+class AppointmentCreatedOut(AppointmentOut):
+    token: str = Field(description="Keep it: it looks the booking up and cancels it.")
+
+
+class ProofIn(Schema):
+    token: Token = ""
+    phone: Phone | None = None
+    code: Code | None = None
+
+
+def _appointment_out(appointment: Appointment) -> dict:
+    hall = appointment.window.hall
+    return {
+        "reference": appointment.reference,
+        "status": appointment.status,
+        "status_label": str(appointment.get_status_display()),
+        "matter": appointment.matter.name,
+        "window": str(appointment.window),
+        "hall": hall.name,
+        "address": hall.address,
+        "start": appointment.start,
+        "end": appointment.end,
+        "materials": appointment.matter.material_list,
+        "may_cancel_until": appointment.start
+        - dt.timedelta(hours=settings.CITIZEN_CANCEL_MIN_HOURS),
+    }
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if timezone.is_naive(moment):
+        return timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment
+
+
+@api.post(
+    "/appointments/",
+    response={201: AppointmentCreatedOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    tags=["appointments"],
+)
+def appointment_create(request, payload: AppointmentIn):
+    """Book a slot with a verified mobile number; the booking waits for the window to confirm
+    (DB1403/T 5.1.3 c). 409 when the slot is full, 422 with field errors for bad input."""
+    _limit(request, "booking", settings.RATE_LIMIT_BOOKING)
+    matter = Matter.objects.filter(pk=payload.matter).first()
+    window = Window.objects.filter(pk=payload.window).select_related("hall").first()
+    if matter is None:
+        raise ValidationError({"matter": _("No such matter.")})
+    if window is None:
+        raise ValidationError({"window": _("No such window.")})
+    appointment = citizen_booking_create(
+        matter=matter,
+        window=window,
+        start=_aware(payload.start),
+        applicant_name=payload.name,
+        phone=payload.phone,
+        code=payload.code,
+        content=payload.content,
+        now=timezone.now(),
+    )
+    return 201, {
+        **_appointment_out(appointment),
+        "token": citizen_booking_token(appointment=appointment),
+    }
+
+
+def _find(reference: str, token: str, phone: str | None, code: str | None) -> Appointment:
+    if token:
+        return citizen_booking_by_token(reference=reference, token=token)
+    if phone and code:
+        return citizen_booking_by_code(
+            reference=reference, phone=phone, code=code, now=timezone.now()
+        )
+    raise BookingNotFound
+
+
+Reference = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z0-9]+$")]
+
+
+@api.get(
+    "/appointments/{reference}/",
+    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    tags=["appointments"],
+)
+def appointment_detail(request, reference: Reference, proof: Query[ProofIn]):
+    """A booking, shown to the holder of its token, or of its mobile number and a fresh code."""
+    _limit(request, "lookup", settings.RATE_LIMIT_LOOKUP)
+    return _appointment_out(_find(reference, proof.token, proof.phone, proof.code))
+
+
+@api.post(
+    "/appointments/{reference}/cancel",
+    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    tags=["appointments"],
+)
+def appointment_cancel(request, reference: Reference, proof: ProofIn):
+    """Cancel up to CITIZEN_CANCEL_MIN_HOURS (2 h) before the start; the place is freed."""
+    _limit(request, "lookup", settings.RATE_LIMIT_LOOKUP)
+    appointment = _find(reference, proof.token, proof.phone, proof.code)
+    appointment = citizen_booking_cancel(appointment=appointment, now=timezone.now())
+    return _appointment_out(appointment)

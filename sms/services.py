@@ -1,0 +1,252 @@
+"""Sending text messages and proving that a citizen holds a mobile number.
+
+Codes follow common practice for government service SMS: 6 digits, valid
+VERIFICATION_CODE_MINUTES (5), single use, dead after VERIFICATION_CODE_MAX_TRIES (5) wrong tries,
+and a limited number of sends per number and per client address per hour.
+"""
+
+import datetime as dt
+import logging
+import secrets
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from .backends import DeliveryError, get_backend
+from .models import Message, VerificationCode
+from .phones import phone_clean
+
+logger = logging.getLogger(__name__)
+
+CODE_LENGTH = 6
+
+
+def _code_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"code": ValidationError(message, code=code)})
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def sms_send(
+    *,
+    phone,
+    text: str,
+    purpose: str,
+    now: dt.datetime,
+    appointment=None,
+    logged_text: str | None = None,
+) -> Message:
+    """Queue a message; it is delivered by the worker once the surrounding transaction commits.
+
+    ``logged_text`` replaces ``text`` in the log when the text holds a secret (a code).
+    """
+    message = Message.objects.create(
+        phone=phone,
+        text=text if logged_text is None else logged_text,
+        purpose=purpose,
+        appointment=appointment,
+        created_at=now,
+    )
+    transaction.on_commit(partial(async_task, "sms.tasks.message_deliver_task", message.pk))
+    return message
+
+
+def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = None) -> Message:
+    """Send one queued message through the configured backend, at most once.
+
+    The message is claimed by a conditional update, so a repeated or concurrent task finds it
+    no longer queued and sends nothing. A message whose booking was deleted is still sent: it
+    does not depend on the booking. ``text`` overrides the logged text (codes are not logged).
+    """
+    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+        status=Message.Status.SENDING
+    )
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None or not claimed:
+        logger.info("SMS %s not sent: missing or not queued any more.", message_id)
+        return message
+    backend = get_backend()
+    message.backend = backend.name
+    try:
+        message.gateway_id = backend.send(
+            message_id=message.pk,
+            phone=message.phone.as_e164,
+            text=message.text if text is None else text,
+        )
+    except DeliveryError as error:
+        logger.warning("SMS %s failed: %s", message.pk, error)
+        message.status, message.error = Message.Status.FAILED, str(error)
+    else:
+        message.status, message.sent_at, message.error = Message.Status.SENT, now, ""
+    message.save(update_fields=["status", "backend", "gateway_id", "error", "sent_at"])
+    return message
+
+
+# --- verification codes -----------------------------------------------------------------------
+
+
+def _code_hash(phone, code: str) -> str:
+    return salted_hmac("sms.verification", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def _limit_error(until: dt.datetime) -> ValidationError:
+    return ValidationError(
+        {
+            "phone": ValidationError(
+                _("Too many codes were requested; try again after %(time)s.")
+                % {"time": formats.time_format(timezone.localtime(until), "H:i")},
+                code="too_many_codes",
+            )
+        }
+    )
+
+
+def _send_limits_check(*, phone, client_address: str | None, now: dt.datetime) -> None:
+    hour_ago = now - dt.timedelta(hours=1)
+    by_number = list(
+        VerificationCode.objects.filter(phone=phone, created_at__gt=hour_ago)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+    )
+    if by_number:
+        wait_until = by_number[0] + dt.timedelta(seconds=settings.VERIFICATION_CODE_RESEND_SECONDS)
+        if now < wait_until:
+            raise ValidationError(
+                {
+                    "phone": ValidationError(
+                        _("A code was just sent; wait %(seconds)s seconds before asking again.")
+                        % {"seconds": int((wait_until - now).total_seconds()) + 1},
+                        code="resend_too_soon",
+                    )
+                }
+            )
+    if len(by_number) >= settings.VERIFICATION_CODES_PER_NUMBER_PER_HOUR:
+        raise _limit_error(by_number[-1] + dt.timedelta(hours=1))
+    if client_address:
+        by_address = list(
+            VerificationCode.objects.filter(
+                client_address=client_address, created_at__gt=hour_ago
+            ).values_list("created_at", flat=True)
+        )
+        if len(by_address) >= settings.VERIFICATION_CODES_PER_ADDRESS_PER_HOUR:
+            raise _limit_error(min(by_address) + dt.timedelta(hours=1))
+
+
+def verification_code_send(*, phone, client_address: str | None, now: dt.datetime) -> Message:
+    """Send a fresh 6-digit code to a mobile number; older codes of the number stop counting.
+
+    Limits: one send per VERIFICATION_CODE_RESEND_SECONDS, VERIFICATION_CODES_PER_NUMBER_PER_HOUR
+    per number and VERIFICATION_CODES_PER_ADDRESS_PER_HOUR per client address. The message is
+    sent at once (the citizen is waiting for it); a failed send is reported, not hidden.
+    """
+    number = phone_clean(phone, mobile_only=True)
+    code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
+    minutes = settings.VERIFICATION_CODE_MINUTES
+    with transaction.atomic():
+        _send_limits_check(phone=number, client_address=client_address, now=now)
+        VerificationCode.objects.create(
+            phone=number,
+            code_hash=_code_hash(number, code),
+            client_address=client_address or None,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+        text = _(
+            "Your verification code is %(code)s, valid for %(minutes)s minutes. "
+            "If you did not ask for it, ignore this message."
+        )
+        message = Message.objects.create(
+            phone=number,
+            text=text % {"code": "******", "minutes": minutes},
+            purpose=Message.Purpose.VERIFICATION,
+            created_at=now,
+        )
+    message = message_deliver(
+        message_id=message.pk, now=now, text=text % {"code": code, "minutes": minutes}
+    )
+    if message.status != Message.Status.SENT:
+        raise ValidationError(
+            {
+                "phone": ValidationError(
+                    _("The code could not be sent just now; try again in a minute."),
+                    code="sms_failed",
+                )
+            }
+        )
+    return message
+
+
+def _latest_code(number, *, lock: bool) -> VerificationCode | None:
+    codes = VerificationCode.objects.filter(phone=number).order_by("-created_at", "-pk")
+    if lock:
+        codes = codes.select_for_update()
+    return codes.first()
+
+
+def verification_code_check(*, phone, code, now: dt.datetime) -> VerificationCode:
+    """Check ``code`` against the number's newest code; a wrong try is counted and kept.
+
+    Does not use the code up: ``verification_code_use`` does, in the transaction of what the
+    code allows, so that a booking that fails (the slot just filled) leaves the code usable.
+    """
+    number = phone_clean(phone, mobile_only=True)
+    entered = str(code).strip() if isinstance(code, str | int) else ""
+    with transaction.atomic():
+        # Race: two tries of one code at once must both be counted, not both read the old count.
+        latest = _latest_code(number, lock=True)
+        error = _usable_error(latest, now)
+        if error is None and not (
+            entered.isdigit()
+            and len(entered) == CODE_LENGTH
+            and constant_time_compare(latest.code_hash, _code_hash(number, entered))
+        ):
+            latest.failed_attempts += 1
+            latest.save(update_fields=["failed_attempts"])
+            left = settings.VERIFICATION_CODE_MAX_TRIES - latest.failed_attempts
+            error = (
+                _code_error(
+                    _("The code is wrong; %(left)s tries left.") % {"left": left}, "wrong_code"
+                )
+                if left > 0
+                else _code_error(
+                    _("The code is wrong and has now expired; request a new code."), "code_dead"
+                )
+            )
+    if error is not None:
+        raise error
+    return latest
+
+
+def _usable_error(latest: VerificationCode | None, now: dt.datetime) -> ValidationError | None:
+    if latest is None:
+        return _code_error(_("Request a code first."), "no_code")
+    if latest.used_at is not None:
+        return _code_error(_("This code has been used; request a new code."), "code_used")
+    if latest.failed_attempts >= settings.VERIFICATION_CODE_MAX_TRIES:
+        return _code_error(_("Too many wrong tries; request a new code."), "code_dead")
+    if now >= latest.expires_at:
+        return _code_error(_("The code has expired; request a new code."), "code_expired")
+    return None
+
+
+def verification_code_use(*, verification: VerificationCode, now: dt.datetime) -> None:
+    """Use up a checked code, inside the transaction of what it allows (single use).
+
+    Race: the same code sent twice at once. The row lock makes the second wait, and it then
+    finds the code used. The lock also serialises everything done with one number's code.
+    """
+    latest = _latest_code(verification.phone, lock=True)
+    if latest is None or latest.pk != verification.pk:
+        raise _code_error(_("A newer code was sent; enter the newest code."), "code_superseded")
+    error = _usable_error(latest, now)
+    if error is not None:
+        raise error
+    latest.used_at = now
+    latest.save(update_fields=["used_at"])

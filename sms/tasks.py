@@ -1,0 +1,9 @@
+"""Thin django-q2 tasks: they take ids and call services."""
+
+from django.utils import timezone
+
+from .services import message_deliver
+
+
+def message_deliver_task(message_id: int) -> None:
+    message_deliver(message_id=message_id, now=timezone.now())
