@@ -14,7 +14,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from pydantic import AfterValidator
 
 from duty.calendar import TimeKind
@@ -181,7 +181,7 @@ def matter_list(request, hall: Id | None = None, q: Annotated[str, Field(max_len
 def matter_detail(request, matter_id: Id):
     matter = _matters().filter(pk=matter_id).first()
     if matter is None:
-        return 404, {"detail": _("No such matter.")}
+        return Status(404, {"detail": _("No such matter.")})
     return _matter_out(matter)
 
 
@@ -243,7 +243,7 @@ def availability(request, filters: Query[AvailabilityQuery]):
     _range_clean(filters.date_from, filters.date_to, today)
     matter = Matter.objects.filter(pk=filters.matter, is_active=True).first()
     if matter is None:
-        return 404, {"detail": _("No such matter.")}
+        return Status(404, {"detail": _("No such matter.")})
     windows = list(matter.windows.filter(is_active=True).order_by("number"))
     names = {w.pk: str(w) for w in windows}
     slots = windows_availability(
@@ -290,10 +290,13 @@ def verification_code_create(request, payload: CodeIn):
     verification_code_send(
         phone=payload.phone, client_address=client_address(request), now=timezone.now()
     )
-    return 202, {
-        "detail": _("A code has been sent by SMS."),
-        "expires_in": settings.VERIFICATION_CODE_MINUTES * 60,
-    }
+    return Status(
+        202,
+        {
+            "detail": _("A code has been sent by SMS."),
+            "expires_in": settings.VERIFICATION_CODE_MINUTES * 60,
+        },
+    )
 
 
 # --- appointments -----------------------------------------------------------------------------
@@ -382,10 +385,10 @@ def appointment_create(request, payload: AppointmentIn):
         content=payload.content,
         now=timezone.now(),
     )
-    return 201, {
-        **_appointment_out(appointment),
-        "token": citizen_booking_token(appointment=appointment),
-    }
+    return Status(
+        201,
+        {**_appointment_out(appointment), "token": citizen_booking_token(appointment=appointment)},
+    )
 
 
 def _find(reference: str, token: str, phone: str | None, code: str | None) -> Appointment:

@@ -7,7 +7,8 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 
 
 def phone_clean(value, *, mobile_only: bool, field: str = "phone") -> PhoneNumber:
-    """A Chinese phone number in any common format; SMS needs a mobile number."""
+    """A phone number in any common format (Chinese unless it has a country code); SMS needs a
+    mainland Chinese mobile number."""
     number = None
     if isinstance(value, str | PhoneNumber) and str(value).strip() and len(str(value)) <= 40:
         number = to_python(value, region="CN")
@@ -19,9 +20,13 @@ def phone_clean(value, *, mobile_only: bool, field: str = "phone") -> PhoneNumbe
                 )
             }
         )
-    if mobile_only and phonenumbers.number_type(number) not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    if mobile_only and (
+        number.country_code != 86
+        or phonenumbers.number_type(number)
+        not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
     ):
         raise ValidationError(
             {

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,33 @@ def at(year, month, day, hour=0, minute=0, second=0) -> dt.datetime:
 def field_code(excinfo, field: str) -> str:
     """The code of the first error a ValidationError carries for ``field``."""
     return excinfo.value.error_dict[field][0].code
+
+
+class SmsInbox:
+    """The `file` SMS backend's folder, read as a phone would."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def messages(self, phone: str = "") -> list[str]:
+        files = sorted(self.folder.glob("*.txt")) if self.folder.exists() else []
+        texts = [f.read_text(encoding="utf-8") for f in files]
+        return [t for t in texts if not phone or t.startswith(f"To: {phone}\n")]
+
+    def last_code(self, phone: str) -> str:
+        """The code in the newest message to ``phone`` (E.164, e.g. +8613800138000)."""
+        for text in reversed(self.messages(phone)):
+            found = re.search(r"\b(\d{6})\b", text)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no code was sent to {phone}")
+
+
+@pytest.fixture(autouse=True)
+def sms_inbox(settings, tmp_path) -> SmsInbox:
+    settings.SMS_BACKEND = "file"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms")
+    return SmsInbox(tmp_path / "sms")
 
 
 @pytest.fixture(autouse=True)
