@@ -174,7 +174,7 @@ def test_code_is_sent_by_sms_and_stored_only_hashed(api, sms_inbox, frozen):
 
 
 def test_code_requests_are_limited_per_number_per_hour(api, sms_inbox, frozen, settings):
-    for attempt in range(settings.VERIFICATION_CODES_PER_NUMBER_PER_HOUR):
+    for _attempt in range(settings.VERIFICATION_CODES_PER_NUMBER_PER_HOUR):
         get_code(api, sms_inbox)
         frozen.shift(dt.timedelta(seconds=settings.VERIFICATION_CODE_RESEND_SECONDS))
     response = post(api, "/api/v1/verification-codes/", {"phone": MOBILE})
