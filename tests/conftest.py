@@ -42,7 +42,7 @@ class SmsInbox:
     def last_code(self, phone: str) -> str:
         """The code in the newest message to ``phone`` (E.164, e.g. +8613800138000)."""
         for text in reversed(self.messages(phone)):
-            found = re.search(r"\b(\d{6})\b", text)
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", text)
             if found:
                 return found.group(1)
         raise AssertionError(f"no code was sent to {phone}")
