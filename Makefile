@@ -20,6 +20,12 @@ BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.
 $(BROWSER):
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
 
+# axe-core (npm) checks the citizen pages' accessibility in the browser tests.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 # Web server and django-q2 worker on SQLite; demo data is loaded once and kept afterwards.
 run: install
 	$(PY) manage.py migrate --noinput
@@ -33,7 +39,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 # The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
-suite: install $(BROWSER)
+suite: install $(BROWSER) $(AXE)
 	$(VENV)/bin/pytest
 
 test: lint suite
