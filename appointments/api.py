@@ -58,7 +58,19 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _representable(value: dt.datetime) -> dt.datetime:
+    """A time that UTC and the hall's clock can both show (year 1 at +14:00 is year 0 in UTC,
+    and showing it in an error message would crash with OverflowError)."""
+    try:
+        moment = value if timezone.is_aware(value) else timezone.make_aware(value)
+        moment.astimezone(dt.UTC).astimezone(timezone.get_default_timezone())
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    return value
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Moment = Annotated[dt.datetime, AfterValidator(_representable)]
 Name = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]
 Phone = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_no_nul)]
 Code = Annotated[str, Field(min_length=1, max_length=10), AfterValidator(_no_nul)]
@@ -305,7 +317,7 @@ def verification_code_create(request, payload: CodeIn):
 class AppointmentIn(Schema):
     matter: Id
     window: Id
-    start: dt.datetime
+    start: Moment
     name: Name
     phone: Phone
     code: Code
