@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = _("Appointments")
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the signal receivers

@@ -11,16 +11,15 @@ import datetime as dt
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.utils import formats
 from django.utils.translation import gettext as _
 
-from duty.calendar import local
 from duty.models import Window
 from sms.models import Message
 from sms.phones import phone_clean
 from sms.services import sms_send, verification_code_check, verification_code_use
 
 from .models import Appointment, Matter
+from .notifications import booking_context
 from .services import appointment_book_online, appointment_cancel_by_citizen
 
 TOKEN_SALT = "appointments.citizen-token"
@@ -61,26 +60,14 @@ def citizen_booking_create(
             now=now,
         )
         sms_send(
-            phone=appointment.phone,
-            text=booking_received_text(appointment=appointment),
             purpose=Message.Purpose.BOOKING_RECEIVED,
+            phone=appointment.phone,
+            context=booking_context(appointment=appointment),
             appointment=appointment,
+            dedupe_key=f"received:{appointment.pk}",
             now=now,
         )
     return appointment
-
-
-def booking_received_text(*, appointment: Appointment) -> str:
-    return _(
-        "Booking %(reference)s received: %(matter)s, %(time)s, window %(window)s, %(hall)s. "
-        "The window will confirm it with you (DB1403/T 5.1.3 c). Free of charge."
-    ) % {
-        "reference": appointment.reference,
-        "matter": appointment.matter,
-        "time": formats.date_format(local(appointment.start), "Y-m-d H:i"),
-        "window": appointment.window,
-        "hall": appointment.window.hall,
-    }
 
 
 def citizen_booking_token(*, appointment: Appointment) -> str:
@@ -143,14 +130,11 @@ def citizen_booking_cancel(*, appointment: Appointment, now: dt.datetime) -> App
     with transaction.atomic():
         appointment = appointment_cancel_by_citizen(appointment=appointment, now=now)
         sms_send(
-            phone=appointment.phone,
-            text=_("Booking %(reference)s (%(time)s) is cancelled.")
-            % {
-                "reference": appointment.reference,
-                "time": formats.date_format(local(appointment.start), "Y-m-d H:i"),
-            },
             purpose=Message.Purpose.BOOKING_CANCELLED,
+            phone=appointment.phone,
+            context=booking_context(appointment=appointment),
             appointment=appointment,
+            dedupe_key=f"cancelled:{appointment.pk}",
             now=now,
         )
     return appointment

@@ -22,7 +22,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 from duty.calendar import local, phone_line_is_open
 from duty.models import Window
 from duty.scoping import user_hall_id
+from sms.models import Message
 from sms.phones import phone_clean
+from sms.services import sms_send
 
 from .models import (
     LIVE_STATUSES,
@@ -39,6 +41,7 @@ from .models import (
     Status,
     new_reference,
 )
+from .notifications import change_context
 from .slots import SlotTime, slot_at
 
 Action = AppointmentEvent.Action
@@ -899,6 +902,16 @@ def change_request_approve(
             now=now,
             note="; ".join(filter(None, [note, change.emergency_reason])),
         )
+        # DB1403/T 6.2.2: the notice goes out at once; it is applied when the SMS is sent.
+        sms_send(
+            purpose=Message.Purpose.CHANGE_NOTICE,
+            phone=change.appointment.phone,
+            context=change_context(change=change),
+            appointment=change.appointment,
+            change_request=change,
+            dedupe_key=f"change:{change.pk}",
+            now=now,
+        )
     return change
 
 
@@ -983,6 +996,16 @@ def change_request_notify_and_apply(
     _require_perm(actor, "appointments.request_change")
     _require_hall(actor, change.original_window.hall_id)
     _method_clean(method)
+    return _change_apply(change=change, method=method, actor=actor, now=now)
+
+
+def change_request_apply_on_sms(*, change: ChangeRequest, now: dt.datetime) -> Appointment:
+    """DB1403/T 6.2.2: the approved change's SMS notice went out at ``now`` (its send time); the
+    change takes effect if that is at least 8 h before the original time (or an emergency)."""
+    return _change_apply(change=change, method=ContactMethod.SMS, actor=None, now=now)
+
+
+def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime) -> Appointment:
     with transaction.atomic():
         change = _lock_change(change, ChangeRequest.State.APPROVED)
         if not change.is_emergency and not change_notice_in_time(

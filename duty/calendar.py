@@ -132,3 +132,43 @@ def working_days_add(*, start: dt.date, days: int) -> dt.date:
                 if not remaining:
                     break
     return day
+
+
+def regular_periods_by_hall(hall_ids) -> dict[int, list[tuple[dt.time, dt.time]]]:
+    """Each hall's regular working hours on a working day, from one query."""
+    result: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for hall_id, start, end in (
+        ServicePeriod.objects.filter(
+            hall_id__in=set(hall_ids),
+            day_type=DayType.WORKDAY,
+            kind=ServicePeriod.Kind.REGULAR,
+        )
+        .order_by("start")
+        .values_list("hall_id", "start", "end")
+    ):
+        result.setdefault(hall_id, []).append((start, end))
+    return result
+
+
+def working_time_between(
+    *,
+    periods: list[tuple[dt.time, dt.time]],
+    days: dict[dt.date, DayInfo],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> dt.timedelta:
+    """Working time (regular hours of working days) between two moments, for deadlines in
+    working hours ("confirmed within 2 working hours"). ``days`` must cover both dates."""
+    start, end = local(start), local(end)
+    total = dt.timedelta()
+    tz = timezone.get_default_timezone()
+    day = start.date()
+    while day <= end.date():
+        if days[day].is_workday:
+            for period_start, period_end in periods:
+                lower = max(start, dt.datetime.combine(day, period_start, tzinfo=tz))
+                upper = min(end, dt.datetime.combine(day, period_end, tzinfo=tz))
+                if upper > lower:
+                    total += upper - lower
+        day += dt.timedelta(days=1)
+    return total

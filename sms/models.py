@@ -1,5 +1,7 @@
-"""Text messages sent to applicants, the outbox of the `db` backend, and verification codes."""
+"""Text messages to applicants (with their templates and delivery status), alerts to staff, the
+outbox of the `db` backend, and verification codes."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -15,12 +17,15 @@ class Message(models.Model):
         VERIFICATION = "verification", _("verification code")
         BOOKING_RECEIVED = "booking_received", _("booking received")
         BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
+        REMINDER = "reminder", _("reminder the day before")
+        CHANGE_NOTICE = "change_notice", _("change notice")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("not sent (no longer applies)")
 
     phone = PhoneNumberField(_("mobile number"))
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
@@ -34,14 +39,31 @@ class Message(models.Model):
         related_name="sms_messages",
         verbose_name=_("appointment"),
     )
+    # Kept when the booking is deleted: a message for a booking that no longer exists is
+    # skipped, not sent.
+    booking_reference = models.CharField(_("booking reference"), max_length=12, blank=True)
+    change_request = models.ForeignKey(
+        "appointments.ChangeRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sms_messages",
+        verbose_name=_("change"),
+    )
+    # One message per purpose and occasion (e.g. "reminder:<booking>:<start>"): a sweep or task
+    # that runs twice finds it taken and sends nothing more.
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
     backend = models.CharField(_("backend"), max_length=20, blank=True)
     gateway_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
     error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("text message")
@@ -100,3 +122,80 @@ class VerificationCode(models.Model):
 
     def __str__(self):
         return f"{self.phone} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MessageTemplate(models.Model):
+    """The text of one kind of message, editable by administrators ({placeholders} checked)."""
+
+    purpose = models.CharField(
+        _("purpose"), max_length=30, choices=Message.Purpose.choices, unique=True
+    )
+    text = models.TextField(_("text"))
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["purpose"]
+
+    def __str__(self):
+        return self.get_purpose_display()
+
+    def clean(self):
+        from .templates import template_clean
+
+        template_clean(purpose=self.purpose, text=self.text)
+
+
+class Alert(models.Model):
+    """Something a staff member must act on, shown in the console until they mark it read."""
+
+    hall_lookup = "hall"
+
+    class Kind(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", _("online booking not confirmed in time")
+        UNCONFIRMED_24H = "unconfirmed_24h", _("online booking still unconfirmed 24 h before")
+        NOT_HANDED_OVER = "not_handed_over", _("booking not handed over to a window")
+        NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
+        SMS_FAILED = "sms_failed", _("text message failed")
+        CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        verbose_name=_("recipient"),
+    )
+    hall = models.ForeignKey(
+        "duty.Hall", on_delete=models.CASCADE, related_name="alerts", verbose_name=_("hall")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        verbose_name=_("appointment"),
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    dedupe_key = models.CharField(max_length=160, unique=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.get_kind_display()

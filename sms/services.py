@@ -12,7 +12,8 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -21,6 +22,8 @@ from django_q.tasks import async_task
 from .backends import DeliveryError, get_backend
 from .models import Message, VerificationCode
 from .phones import phone_clean
+from .signals import message_sent
+from .templates import message_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,46 +37,115 @@ def _code_error(message: str, code: str) -> ValidationError:
 # --- sending ----------------------------------------------------------------------------------
 
 
+def _deliver_on_commit(message_id: int) -> None:
+    transaction.on_commit(partial(async_task, "sms.tasks.message_deliver_task", message_id))
+
+
 def sms_send(
     *,
-    phone,
-    text: str,
     purpose: str,
+    phone,
+    context: dict,
     now: dt.datetime,
     appointment=None,
-    logged_text: str | None = None,
-) -> Message:
-    """Queue a message; it is delivered by the worker once the surrounding transaction commits.
-
-    ``logged_text`` replaces ``text`` in the log when the text holds a secret (a code).
-    """
-    message = Message.objects.create(
-        phone=phone,
-        text=text if logged_text is None else logged_text,
-        purpose=purpose,
-        appointment=appointment,
-        created_at=now,
-    )
-    transaction.on_commit(partial(async_task, "sms.tasks.message_deliver_task", message.pk))
+    change_request=None,
+    dedupe_key: str | None = None,
+) -> Message | None:
+    """Write the message from its template and queue it; the worker delivers it once the
+    surrounding transaction commits. With ``dedupe_key``, a second call for the same occasion
+    writes nothing and returns None (a task or sweep run twice sends once)."""
+    if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                phone=phone,
+                text=message_text(purpose=purpose, context=context),
+                purpose=purpose,
+                appointment=appointment,
+                booking_reference=getattr(appointment, "reference", ""),
+                change_request=change_request,
+                dedupe_key=dedupe_key,
+                created_at=now,
+            )
+    except IntegrityError:
+        # Race: the same occasion queued by two workers at once; the other one won.
+        return None
+    _deliver_on_commit(message.pk)
     return message
+
+
+def messages_queue(*, messages: list[Message]) -> int:
+    """Write many prepared messages at once (sweeps); those whose ``dedupe_key`` exists are
+    left out. One delivery task is queued for all of them. Returns how many were new."""
+    if not messages:
+        return 0
+    keys = [m.dedupe_key for m in messages]
+    existing = set(Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    fresh = [m for m in messages if m.dedupe_key not in existing]
+    Message.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
+    if fresh:
+        transaction.on_commit(partial(async_task, "sms.tasks.messages_deliver_due_task"))
+    return len(fresh)
+
+
+def _skip_reason(message: Message) -> str:
+    """Why a queued message no longer applies (booking gone or cancelled, change decided)."""
+    from appointments.models import ChangeRequest, Status
+
+    if message.booking_reference and message.appointment_id is None:
+        return "booking deleted"
+    appointment = message.appointment
+    if (
+        appointment is not None
+        and appointment.status == Status.CANCELLED
+        and message.purpose != Message.Purpose.BOOKING_CANCELLED
+    ):
+        return "booking cancelled"
+    if message.purpose == Message.Purpose.CHANGE_NOTICE and (
+        message.change_request is None
+        or message.change_request.state != ChangeRequest.State.APPROVED
+    ):
+        return "change no longer approved"
+    return ""
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.SMS_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
 def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = None) -> Message:
     """Send one queued message through the configured backend, at most once.
 
-    The message is claimed by a conditional update, so a repeated or concurrent task finds it
-    no longer queued and sends nothing. A message whose booking was deleted is still sent: it
-    does not depend on the booking. ``text`` overrides the logged text (codes are not logged).
+    The message is claimed by a conditional update (queued and due → sending), so a repeated
+    or concurrent task finds it taken and sends nothing. A message that no longer applies is
+    skipped with a log line. A gateway timeout or 5xx is retried with exponential backoff
+    (SMS_MAX_ATTEMPTS, SMS_RETRY_BASE_SECONDS), then marked failed; a 4xx fails at once, and so
+    does a verification code (the citizen asks for a new one).
+    ``text`` replaces the stored text when sending (verification codes are stored masked).
     """
-    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING
+    claimed = (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(status=Message.Status.SENDING)
     )
-    message = Message.objects.filter(pk=message_id).first()
+    message = (
+        Message.objects.select_related("appointment", "change_request")
+        .filter(pk=message_id)
+        .first()
+    )
     if message is None or not claimed:
-        logger.info("SMS %s not sent: missing or not queued any more.", message_id)
+        logger.info("SMS %s not sent: missing, not queued or not due.", message_id)
+        return message
+    reason = _skip_reason(message)
+    if reason:
+        logger.info("SMS %s skipped: %s.", message.pk, reason)
+        message.status, message.error = Message.Status.SKIPPED, reason
+        message.save(update_fields=["status", "error"])
         return message
     backend = get_backend()
     message.backend = backend.name
+    message.attempts += 1
     try:
         message.gateway_id = backend.send(
             message_id=message.pk,
@@ -81,12 +153,57 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
             text=message.text if text is None else text,
         )
     except DeliveryError as error:
-        logger.warning("SMS %s failed: %s", message.pk, error)
-        message.status, message.error = Message.Status.FAILED, str(error)
+        message.error = str(error)
+        retry = error.transient and message.purpose != Message.Purpose.VERIFICATION
+        if retry and message.attempts < settings.SMS_MAX_ATTEMPTS:
+            logger.warning(
+                "SMS %s attempt %s failed, will retry: %s", message.pk, message.attempts, error
+            )
+            message.status = Message.Status.QUEUED
+            message.next_attempt_at = now + _retry_delay(message.attempts)
+        else:
+            logger.error("SMS %s failed: %s", message.pk, error)
+            message.status, message.next_attempt_at = Message.Status.FAILED, None
     else:
         message.status, message.sent_at, message.error = Message.Status.SENT, now, ""
-    message.save(update_fields=["status", "backend", "gateway_id", "error", "sent_at"])
+        message.next_attempt_at = None
+        # The console, file and db backends hand the message over for good; a gateway's
+        # delivery receipt would set this later.
+        message.delivered_at = now if backend.name != "http" else None
+    message.save(
+        update_fields=[
+            "status",
+            "backend",
+            "gateway_id",
+            "error",
+            "sent_at",
+            "delivered_at",
+            "attempts",
+            "next_attempt_at",
+        ]
+    )
+    if message.status == Message.Status.SENT:
+        message_sent.send(sender=Message, message=message)
     return message
+
+
+def messages_deliver_due(*, now: dt.datetime, limit: int = 1000) -> int:
+    """Deliver every queued message that is due (new ones and retries); return how many were
+    tried. Messages stuck in "sending" for SMS_STUCK_MINUTES (a worker died mid-send) are
+    marked failed: they may or may not have gone out, and sending again could duplicate."""
+    Message.objects.filter(
+        status=Message.Status.SENDING,
+        created_at__lt=now - dt.timedelta(minutes=settings.SMS_STUCK_MINUTES),
+    ).update(status=Message.Status.FAILED, error="interrupted while sending")
+    due = list(
+        Message.objects.filter(status=Message.Status.QUEUED, created_at__lte=now)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        message_deliver(message_id=message_id, now=now)
+    return len(due)
 
 
 # --- verification codes -----------------------------------------------------------------------
@@ -158,18 +275,17 @@ def verification_code_send(*, phone, client_address: str | None, now: dt.datetim
             created_at=now,
             expires_at=now + dt.timedelta(minutes=minutes),
         )
-        text = _(
-            "Your verification code is %(code)s, valid for %(minutes)s minutes. "
-            "If you did not ask for it, ignore this message."
-        )
+        purpose = Message.Purpose.VERIFICATION
         message = Message.objects.create(
             phone=number,
-            text=text % {"code": "******", "minutes": minutes},
-            purpose=Message.Purpose.VERIFICATION,
+            text=message_text(purpose=purpose, context={"code": "******", "minutes": minutes}),
+            purpose=purpose,
             created_at=now,
         )
     message = message_deliver(
-        message_id=message.pk, now=now, text=text % {"code": code, "minutes": minutes}
+        message_id=message.pk,
+        now=now,
+        text=message_text(purpose=purpose, context={"code": code, "minutes": minutes}),
     )
     if message.status != Message.Status.SENT:
         raise ValidationError(

@@ -2,8 +2,12 @@
 
 from django.utils import timezone
 
-from .services import message_deliver
+from .services import message_deliver, messages_deliver_due
 
 
 def message_deliver_task(message_id: int) -> None:
     message_deliver(message_id=message_id, now=timezone.now())
+
+
+def messages_deliver_due_task() -> int:
+    return messages_deliver_due(now=timezone.now())

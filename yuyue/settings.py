@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "duty.context_processors.calendar_warnings",
+                "yuyue.context_processors.staff_status",
             ],
         },
     },
@@ -209,3 +210,21 @@ RATE_LIMIT_BOOKING = envrate("RATE_LIMIT_BOOKING", "20/600")
 RATE_LIMIT_LOOKUP = envrate("RATE_LIMIT_LOOKUP", "60/600")
 # Behind a reverse proxy, the client address is the last hop it appends to X-Forwarded-For.
 TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "0")
+
+# --- Background work (django-q2) ------------------------------------------------------------
+# SMS delivery: tries per message, first retry delay (doubling), when "sending" counts as stuck.
+SMS_MAX_ATTEMPTS = envint("SMS_MAX_ATTEMPTS", 5)
+SMS_RETRY_BASE_SECONDS = envint("SMS_RETRY_BASE_SECONDS", 60)
+SMS_STUCK_MINUTES = envint("SMS_STUCK_MINUTES", 10)
+# Reminder to the applicant: at this local time, this many days before the booking.
+REMINDER_TIME = os.environ.get("REMINDER_TIME", "18:00")
+REMINDER_DAYS_BEFORE = envint("REMINDER_DAYS_BEFORE", 1)
+# DB1403/T 5.1.3 c, 6.1.1 a: an online booking unconfirmed after this many working hours alerts
+# the window head; still unconfirmed 24 h before its start, the agency approver.
+UNCONFIRMED_ALERT_WORKING_HOURS = envint("UNCONFIRMED_ALERT_WORKING_HOURS", 2)
+UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
+# DB1403/T 6.1.3: a booking not handed over to a window this many minutes after it was accepted
+# alerts the desk.
+HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
+# Staff pages warn when the worker has not written its heartbeat for this long.
+WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)

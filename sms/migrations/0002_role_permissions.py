@@ -1,4 +1,5 @@
-"""Every staff role may read the SMS log of its hall's bookings (delivery status per booking)."""
+"""Every staff role reads the SMS log of its hall's bookings and its own alerts; administrators
+edit the message templates."""
 
 from django.db import migrations
 
@@ -14,14 +15,21 @@ def grant(apps, schema_editor):
     app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    view = Permission.objects.get(content_type__app_label="sms", codename="view_message")
+    def perms(*codenames):
+        return Permission.objects.filter(content_type__app_label="sms", codename__in=codenames)
+
     for group in Group.objects.filter(name__in=ROLES):
-        group.permissions.add(view)
+        group.permissions.add(*perms("view_message", "view_alert"))
+    for group in Group.objects.filter(name="administrator"):
+        group.permissions.add(*perms("view_messagetemplate", "change_messagetemplate",
+                                     "add_messagetemplate", "delete_messagetemplate"))
 
 
 def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    Permission.objects.filter(content_type__app_label="sms", codename="view_message").delete()
+    for group in Group.objects.filter(name__in=ROLES):
+        group.permissions.remove(*Permission.objects.filter(content_type__app_label="sms"))
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,43 @@
+"""What the applicant is told by SMS, and when (DB1403/T 5.1.3 c, 6.1.3, 6.2.2)."""
+
+from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from duty.calendar import local
+
+from .models import Appointment, ChangeRequest
+
+
+def show_time(moment) -> str:
+    return formats.date_format(local(moment), "Y-m-d H:i")
+
+
+def booking_context(*, appointment: Appointment) -> dict:
+    """The placeholders every booking message may use."""
+    hall = appointment.window.hall
+    return {
+        "reference": appointment.reference,
+        "name": appointment.applicant_name,
+        "matter": appointment.matter.name,
+        "time": show_time(appointment.start),
+        "window": str(appointment.window),
+        "hall": hall.name,
+        "address": hall.address,
+        "phone": hall.phone,
+        "materials": "、".join(appointment.matter.material_list) or "-",
+        "cancel": _(
+            "under “My booking” on the booking site up to %(hours)s h before, or call %(phone)s"
+        )
+        % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS, "phone": hall.phone or "-"},
+    }
+
+
+def change_context(*, change: ChangeRequest) -> dict:
+    return {
+        **booking_context(appointment=change.appointment),
+        "old_time": show_time(change.original_start),
+        "new_time": show_time(change.new_start),
+        "new_window": str(change.new_window),
+        "reason": change.reason,
+    }

@@ -1,0 +1,49 @@
+"""Reactions to what other apps report."""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.utils.translation import gettext as _
+
+from sms.models import Alert, Message
+from sms.signals import message_sent
+
+from .notifications import show_time
+from .services import change_request_apply_on_sms
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(message_sent, dispatch_uid="appointments.apply_change_on_notice")
+def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
+    """DB1403/T 6.2.2: the approved change takes effect when its SMS notice has gone out,
+    judged at the message's send time. If that is too late, whoever approved it is alerted."""
+    if message.purpose != Message.Purpose.CHANGE_NOTICE or message.change_request is None:
+        return
+    change = message.change_request
+    try:
+        change_request_apply_on_sms(change=change, now=message.sent_at)
+    except ValidationError as error:
+        logger.warning("Change %s not applied after its SMS: %s", change.pk, error.messages)
+        recipient = change.decided_by_id or change.requested_by_id
+        if recipient:
+            Alert.objects.get_or_create(
+                dedupe_key=f"change_not_applied:{change.pk}",
+                defaults={
+                    "recipient_id": recipient,
+                    "hall_id": change.original_window.hall_id,
+                    "kind": Alert.Kind.CHANGE_NOT_APPLIED,
+                    "appointment_id": change.appointment_id,
+                    "text": _(
+                        "The change of %(ref)s to %(time)s was not applied after its SMS: "
+                        "%(reason)s"
+                    )
+                    % {
+                        "ref": message.booking_reference,
+                        "time": show_time(change.new_start),
+                        "reason": " ".join(error.messages),
+                    },
+                    "created_at": message.sent_at,
+                },
+            )

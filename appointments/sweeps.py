@@ -1,0 +1,306 @@
+"""The sweeps that watch the clock (DB1403/T 5.1.3 c, 6.1.1 a, 6.1.3, 6.2.3).
+
+Each takes ``now``, is safe to run again (alerts and messages carry a dedupe key), and does a
+fixed number of queries for the whole sweep plus a bounded amount per item that is due — never
+per booking in the database. The worker runs them on a schedule (``setup_schedules``); an
+operator can run one by hand with ``manage.py sweep NAME --now …``.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from duty.calendar import days_info, local, regular_periods_by_hall, working_time_between
+from duty.roles import Role
+from sms.models import Alert, Message
+from sms.services import messages_queue
+from sms.templates import message_text
+
+from .models import Appointment, Channel, Status
+from .notifications import booking_context, show_time
+from .services import OPEN_STATUSES, no_show_follow_ups_open
+
+
+@dataclass
+class SweepResult:
+    alerts: int = 0
+    messages: int = 0
+    follow_ups: int = 0
+
+
+def alerts_create(*, alerts: list[Alert]) -> int:
+    """Write alerts whose dedupe key is new; return how many were."""
+    if not alerts:
+        return 0
+    existing = set(
+        Alert.objects.filter(dedupe_key__in=[a.dedupe_key for a in alerts]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    fresh = {a.dedupe_key: a for a in alerts if a.dedupe_key not in existing}
+    Alert.objects.bulk_create(fresh.values(), ignore_conflicts=True, batch_size=500)
+    return len(fresh)
+
+
+def _staff_with_role(role: Role, hall_ids):
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, groups__name=role.value, staff_profile__hall_id__in=set(hall_ids)
+        )
+        .select_related("staff_profile")
+        .distinct()
+    )
+
+
+# --- 6.2.3: no-shows --------------------------------------------------------------------------
+
+
+def no_show_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 6.2.3: 30 minutes after the start without arrival, open a follow-up for the
+    window's contact person and alert them; the task stays in the console until its outcome is
+    recorded."""
+    follow_ups = no_show_follow_ups_open(now=now)
+    alerts = [
+        Alert(
+            recipient_id=f.assigned_to_id,
+            hall_id=f.appointment.window.hall_id,
+            kind=Alert.Kind.NO_SHOW_DUE,
+            appointment_id=f.appointment_id,
+            text=_("%(name)s did not come at %(time)s (%(ref)s): contact them now.")
+            % {
+                "name": f.appointment.applicant_name,
+                "time": show_time(f.slot_start),
+                "ref": f.appointment.reference,
+            },
+            created_at=now,
+            dedupe_key=f"noshow:{f.pk}",
+        )
+        for f in follow_ups
+        if f.assigned_to_id
+    ]
+    return SweepResult(alerts=alerts_create(alerts=alerts), follow_ups=len(follow_ups))
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def reminder_due_at(*, start: dt.datetime) -> dt.datetime:
+    """REMINDER_TIME (18:00) local, REMINDER_DAYS_BEFORE (1) days before the booking."""
+    hour, minute = (int(part) for part in settings.REMINDER_TIME.split(":"))
+    day = local(start).date() - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=timezone.get_default_timezone())
+
+
+def reminder_sweep(*, now: dt.datetime) -> SweepResult:
+    """Remind the applicant at 18:00 the day before: time, window and address, materials, how
+    to cancel (DB1403/T 6.1.3: everything in one go). A booking made after that time is
+    reminded at once; a moved booking is reminded again for its new time."""
+    hour, minute = (int(part) for part in settings.REMINDER_TIME.split(":"))
+    now_local = local(now)
+    last_day = now_local.date() + dt.timedelta(days=settings.REMINDER_DAYS_BEFORE)
+    if now_local.time() < dt.time(hour, minute):
+        last_day -= dt.timedelta(days=1)
+    until = dt.datetime.combine(
+        last_day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_default_timezone()
+    )
+    due = (
+        Appointment.objects.filter(status__in=OPEN_STATUSES, start__gt=now, start__lt=until)
+        .select_related("matter", "window__hall")
+        .order_by("start")
+    )
+    messages = [
+        Message(
+            phone=appointment.phone,
+            purpose=Message.Purpose.REMINDER,
+            text=message_text(
+                purpose=Message.Purpose.REMINDER, context=booking_context(appointment=appointment)
+            ),
+            appointment=appointment,
+            booking_reference=appointment.reference,
+            dedupe_key=f"reminder:{appointment.pk}:{appointment.start:%Y%m%d%H%M}",
+            created_at=now,
+        )
+        for appointment in due
+        # Landlines (desk bookings by phone) cannot take an SMS.
+        if _is_mobile(appointment.phone)
+    ]
+    return SweepResult(messages=messages_queue(messages=messages))
+
+
+def _is_mobile(number) -> bool:
+    import phonenumbers
+
+    return phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
+# --- 5.1.3 c, 6.1.1 a: online bookings waiting for the window --------------------------------
+
+
+def unconfirmed_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 5.1.3 c and 6.1.1 a: an online booking not confirmed within
+    UNCONFIRMED_ALERT_WORKING_HOURS working hours alerts the window head; still unconfirmed
+    UNCONFIRMED_AGENCY_ALERT_HOURS before its start, the agency's approvers."""
+    pending = list(
+        Appointment.objects.filter(channel=Channel.ONLINE, status=Status.PENDING, start__gt=now)
+        .select_related("window")
+        .prefetch_related("window__departments")
+    )
+    if not pending:
+        return SweepResult()
+    hall_ids = {a.window.hall_id for a in pending}
+    periods = regular_periods_by_hall(hall_ids)
+    days = days_info(min(local(a.created_at).date() for a in pending), local(now).date())
+    limit = dt.timedelta(hours=settings.UNCONFIRMED_ALERT_WORKING_HOURS)
+    agency_at = dt.timedelta(hours=settings.UNCONFIRMED_AGENCY_ALERT_HOURS)
+    approvers = list(_staff_with_role(Role.AGENCY_APPROVER, hall_ids))
+    alerts = []
+    for appointment in pending:
+        window = appointment.window
+        waited = working_time_between(
+            periods=periods.get(window.hall_id, []),
+            days=days,
+            start=appointment.created_at,
+            end=now,
+        )
+        head_id = appointment.window_head_id or window.head_id
+        if waited >= limit and head_id:
+            alerts.append(
+                _booking_alert(
+                    appointment,
+                    head_id,
+                    Alert.Kind.UNCONFIRMED,
+                    now,
+                    _(
+                        "Online booking %(ref)s (%(time)s) has waited %(hours)s working hours "
+                        "for the window to confirm it."
+                    ),
+                    hours=settings.UNCONFIRMED_ALERT_WORKING_HOURS,
+                )
+            )
+        if appointment.start - now <= agency_at:
+            departments = {d.pk for d in window.departments.all()}
+            for approver in approvers:
+                profile = approver.staff_profile
+                if profile.hall_id == window.hall_id and (
+                    profile.department_id is None or profile.department_id in departments
+                ):
+                    alerts.append(
+                        _booking_alert(
+                            appointment,
+                            approver.pk,
+                            Alert.Kind.UNCONFIRMED_24H,
+                            now,
+                            _(
+                                "Online booking %(ref)s (%(time)s) is still not confirmed by "
+                                "window %(window)s, less than 24 h before it."
+                            ),
+                        )
+                    )
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
+def _booking_alert(appointment, recipient_id, kind, now, text, **extra) -> Alert:
+    return Alert(
+        recipient_id=recipient_id,
+        hall_id=appointment.window.hall_id,
+        kind=kind,
+        appointment=appointment,
+        text=text
+        % {
+            "ref": appointment.reference,
+            "time": show_time(appointment.start),
+            "window": appointment.window,
+            **extra,
+        },
+        created_at=now,
+        dedupe_key=f"{kind}:{appointment.pk}:{recipient_id}",
+    )
+
+
+# --- 6.1.3: hand-over -------------------------------------------------------------------------
+
+
+def hand_over_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 6.1.3: a booking accepted HAND_OVER_ALERT_MINUTES ago and not yet handed over
+    to its window alerts the desk clerk who took it, or the hall's desk."""
+    cutoff = now - dt.timedelta(minutes=settings.HAND_OVER_ALERT_MINUTES)
+    waiting = list(
+        Appointment.objects.filter(
+            status=Status.ACCEPTED, accepted_at__lte=cutoff, start__gt=now - dt.timedelta(days=1)
+        ).select_related("window", "received_by")
+    )
+    if not waiting:
+        return SweepResult()
+    desk = list(_staff_with_role(Role.DESK, {a.window.hall_id for a in waiting}))
+    desk_ids = {user.pk for user in desk}
+    alerts = []
+    for appointment in waiting:
+        if appointment.received_by_id in desk_ids:
+            recipients = [appointment.received_by_id]
+        else:
+            recipients = [
+                u.pk for u in desk if u.staff_profile.hall_id == appointment.window.hall_id
+            ]
+        alerts += [
+            _booking_alert(
+                appointment,
+                recipient,
+                Alert.Kind.NOT_HANDED_OVER,
+                now,
+                _("Booking %(ref)s (%(time)s) has not been handed over to window %(window)s."),
+            )
+            for recipient in recipients
+        ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
+def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
+    """A text message that finally failed alerts the desk of its booking's hall, who then
+    calls the applicant instead."""
+    failed = list(
+        Message.objects.filter(
+            status=Message.Status.FAILED,
+            appointment__isnull=False,
+            created_at__gte=now - dt.timedelta(days=2),
+        ).select_related("appointment__window")
+    )
+    if not failed:
+        return SweepResult()
+    desk = list(_staff_with_role(Role.DESK, {m.appointment.window.hall_id for m in failed}))
+    alerts = [
+        Alert(
+            recipient_id=user.pk,
+            hall_id=message.appointment.window.hall_id,
+            kind=Alert.Kind.SMS_FAILED,
+            appointment=message.appointment,
+            text=_("The %(purpose)s SMS for %(ref)s could not be sent: call %(phone)s.")
+            % {
+                "purpose": message.get_purpose_display(),
+                "ref": message.appointment.reference,
+                "phone": message.phone,
+            },
+            created_at=now,
+            dedupe_key=f"smsfailed:{message.pk}:{user.pk}",
+        )
+        for message in failed
+        for user in desk
+        if user.staff_profile.hall_id == message.appointment.window.hall_id
+    ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
+SWEEPS = {
+    "no_shows": no_show_sweep,
+    "reminders": reminder_sweep,
+    "unconfirmed": unconfirmed_sweep,
+    "hand_over": hand_over_sweep,
+    "failed_sms": failed_messages_alert,
+}

@@ -1,0 +1,106 @@
+"""Message texts: defaults in the code (translated), overridable by administrators.
+
+Templates use {placeholders}. Each purpose has a fixed set it may use and some it must use; a
+template with anything else is refused when saved, so a sweep never fails on a bad template.
+"""
+
+import logging
+from string import Formatter
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Message, MessageTemplate
+
+logger = logging.getLogger(__name__)
+Purpose = Message.Purpose
+
+BOOKING = {"reference", "name", "matter", "time", "window", "hall", "address", "phone"}
+PLACEHOLDERS = {
+    Purpose.VERIFICATION: {"code", "minutes"},
+    Purpose.BOOKING_RECEIVED: BOOKING,
+    Purpose.BOOKING_CANCELLED: BOOKING,
+    Purpose.REMINDER: BOOKING | {"materials", "cancel"},
+    Purpose.CHANGE_NOTICE: BOOKING | {"old_time", "new_time", "new_window", "reason"},
+}
+REQUIRED = {
+    Purpose.VERIFICATION: {"code"},
+    Purpose.BOOKING_RECEIVED: {"reference"},
+    Purpose.BOOKING_CANCELLED: {"reference"},
+    Purpose.REMINDER: {"time"},
+    Purpose.CHANGE_NOTICE: {"new_time"},
+}
+DEFAULTS = {
+    Purpose.VERIFICATION: gettext_lazy(
+        "Your verification code is {code}, valid for {minutes} minutes. "
+        "If you did not ask for it, ignore this message."
+    ),
+    Purpose.BOOKING_RECEIVED: gettext_lazy(
+        "Booking {reference} received: {matter}, {time}, window {window}, {hall}. "
+        "The window will confirm it with you. Free of charge."
+    ),
+    Purpose.BOOKING_CANCELLED: gettext_lazy("Booking {reference} ({time}) is cancelled."),
+    Purpose.REMINDER: gettext_lazy(
+        "Reminder: {matter} at {time}, window {window}, {hall}, {address}. Please bring: "
+        "{materials}. Reference {reference}. To cancel: {cancel}. Free of charge."
+    ),
+    Purpose.CHANGE_NOTICE: gettext_lazy(
+        "Your booking {reference} is changed from {old_time} to {new_time}, window "
+        "{new_window}. Reason: {reason}. Questions: {phone}."
+    ),
+}
+
+
+def _fields(text: str) -> set[str]:
+    try:
+        return {
+            field for _literal, field, _spec, _conv in Formatter().parse(text) if field is not None
+        }
+    except ValueError as error:
+        raise ValidationError(
+            {
+                "text": _("The template is malformed (%(error)s); use {placeholder}.")
+                % {"error": error}
+            }
+        ) from error
+
+
+def template_clean(*, purpose: str, text: str) -> None:
+    """Refuse a template that uses an unknown placeholder or lacks a required one."""
+    fields = _fields(text or "")
+    allowed = PLACEHOLDERS.get(purpose, set())
+    unknown = sorted(fields - allowed)
+    if unknown:
+        raise ValidationError(
+            {
+                "text": _("Unknown placeholder(s): %(unknown)s. Allowed: %(allowed)s.")
+                % {
+                    "unknown": ", ".join(f"{{{f}}}" for f in unknown),
+                    "allowed": ", ".join(f"{{{f}}}" for f in sorted(allowed)),
+                }
+            }
+        )
+    missing = sorted(REQUIRED.get(purpose, set()) - fields)
+    if missing:
+        raise ValidationError(
+            {
+                "text": _("The template must contain %(missing)s.")
+                % {"missing": ", ".join(f"{{{f}}}" for f in missing)}
+            }
+        )
+
+
+def message_text(*, purpose: str, context: dict) -> str:
+    """The text for ``purpose``: the administrators' template if there is one, else the
+    default, with ``context`` filled in (every allowed placeholder must be in it)."""
+    template = MessageTemplate.objects.filter(purpose=purpose).values_list("text", flat=True)
+    values = {key: context.get(key, "") for key in PLACEHOLDERS[purpose]}
+    text = template.first()
+    if text:
+        try:
+            return text.format_map(values)
+        except (KeyError, ValueError, IndexError, AttributeError):
+            # Saved around the check (e.g. by SQL): the default text still goes out.
+            logger.error("Message template %s is invalid; the default text is used.", purpose)
+    return str(DEFAULTS[purpose]).format_map(values)
