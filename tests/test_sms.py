@@ -1,5 +1,6 @@
 """SMS backends and delivery: every message logged with its status, sent at most once."""
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -10,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from sms.models import Message, OutboxMessage
-from sms.services import message_deliver
+from sms.services import message_deliver, messages_deliver_due
 from tests.conftest import at
 
 NOW = at(2026, 9, 13, 20, 0)
@@ -89,19 +90,54 @@ def test_http_backend_signs_and_records_the_gateway_id(db, gateway):
     }
 
 
-@pytest.mark.parametrize("status", [500, 503, 400])
-def test_gateway_errors_mark_the_message_failed(db, gateway, status):
+@pytest.mark.parametrize("status", [500, 503])
+def test_gateway_5xx_is_retried_with_backoff_then_failed(db, gateway, settings, status):
+    settings.SMS_MAX_ATTEMPTS, settings.SMS_RETRY_BASE_SECONDS = 3, 60
     gateway.answer = status
     message = message_deliver(message_id=queued().pk, now=NOW)
-    assert message.status == Message.Status.FAILED
+    assert (message.status, message.attempts) == (Message.Status.QUEUED, 1)
+    assert message.next_attempt_at == NOW + dt.timedelta(seconds=60)
+    # Not due yet: nothing is tried.
+    assert messages_deliver_due(now=NOW + dt.timedelta(seconds=59)) == 0
+    assert messages_deliver_due(now=NOW + dt.timedelta(seconds=60)) == 1
+    message.refresh_from_db()
+    assert message.next_attempt_at == NOW + dt.timedelta(seconds=60 + 120)
+    messages_deliver_due(now=NOW + dt.timedelta(seconds=180))
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.FAILED, 3)
     assert str(status) in message.error
+    assert len(gateway.received) == 3
 
 
-def test_unreachable_gateway_marks_the_message_failed(db, settings):
+def test_gateway_recovering_delivers_on_retry(db, gateway):
+    gateway.answer = 503
+    message = message_deliver(message_id=queued().pk, now=NOW)
+    gateway.answer = 200
+    messages_deliver_due(now=message.next_attempt_at)
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT and message.attempts == 2
+
+
+def test_gateway_4xx_fails_at_once(db, gateway):
+    gateway.answer = 400
+    message = message_deliver(message_id=queued().pk, now=NOW)
+    assert (message.status, message.attempts) == (Message.Status.FAILED, 1)
+    assert "400" in message.error
+
+
+def test_unreachable_gateway_is_retried(db, settings):
     settings.SMS_BACKEND = "http"
     settings.SMS_HTTP_URL, settings.SMS_HTTP_KEY = "http://127.0.0.1:9/none", "k"
     message = message_deliver(message_id=queued().pk, now=NOW)
-    assert message.status == Message.Status.FAILED and "unreachable" in message.error
+    assert message.status == Message.Status.QUEUED and "unreachable" in message.error
+
+
+def test_a_message_stuck_in_sending_is_failed_not_resent(db, sms_inbox, settings):
+    message = queued()
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING)
+    messages_deliver_due(now=NOW + dt.timedelta(minutes=settings.SMS_STUCK_MINUTES + 1))
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED and sms_inbox.messages() == []
 
 
 def test_a_message_is_never_sent_twice(db, sms_inbox):
