@@ -1052,7 +1052,8 @@ def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime
             purpose=ContactLog.Purpose.CHANGE_NOTICE,
             method=method,
             at=now,
-            by=actor,
+            # A notice sent by SMS on approval is sent in the approver's name.
+            by=actor or change.decided_by,
             text=change_notice_text(change=change),
         )
         return _update(

@@ -177,7 +177,7 @@ def _codes(server: Server, phones: list[str]) -> dict[str, str]:
         for path in sorted(server.sms_folder.glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             to = text.split("\n", 1)[0].removeprefix("To: ")
-            found = re.search(r"\b(\d{6})\b", text)
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", text)
             if to in wanted and found:
                 codes[wanted[to]] = found.group(1)
         time.sleep(0.05)

@@ -115,6 +115,8 @@ else:
 
 Q_CLUSTER = {
     "name": "yuyue",
+    # The queue's name; the same site may run separate queues (tests use their own).
+    "cluster_name": os.environ.get("Q_CLUSTER_QUEUE", "yuyue"),
     "workers": envint("Q_WORKERS", 2),
     "timeout": 60,
     "retry": 120,
