@@ -11,16 +11,22 @@ The register is the hall's official form, so it is always written in the hall's 
 """
 
 import datetime as dt
+import logging
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.db import transaction
 from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
+from django_q.tasks import async_task
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -31,9 +37,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from duty.models import Department, Hall, Window
 from duty.names import person_name
-from duty.scoping import scope_to_user
+from duty.scoping import scope_to_user, visible_halls
 
-from .models import Appointment, Channel, Status
+from .models import Appointment, Channel, RegisterExport, Status
+
+logger = logging.getLogger(__name__)
 
 
 class By:
@@ -389,3 +397,91 @@ def register_export(*, register: RegisterFilter, out, user=None, progress=None) 
         out=out,
         progress=progress,
     )
+
+
+# --- the export as a job: asked for on the web, written in the background ----------------------
+
+
+def register_export_allowed(*, user, hall_id: int) -> bool:
+    """Who may export a hall's register: staff who may read its bookings (hall scoping)."""
+    return (
+        user.is_active
+        and user.is_staff
+        and user.has_perm("appointments.view_appointment")
+        and visible_halls(user).filter(pk=hall_id).exists()
+    )
+
+
+def register_export_request(*, register: RegisterFilter, actor, now: dt.datetime) -> RegisterExport:
+    """DB1403/T 附录A: queue a register export; the worker writes it (register_export_run).
+
+    The task is queued once the job row is committed, so the worker always finds it.
+    """
+    if not register_export_allowed(user=actor, hall_id=register.hall_id):
+        raise PermissionDenied(_("You are not allowed to export this hall's register."))
+    job = RegisterExport.objects.create(
+        hall_id=register.hall_id, requested_by=actor, requested_at=now, params=register.to_json()
+    )
+    transaction.on_commit(
+        lambda: async_task("appointments.tasks.register_export_task", job.pk, group="register")
+    )
+    return job
+
+
+def register_export_run(*, export_id: int, now: dt.datetime) -> RegisterExport:
+    """DB1403/T 附录A: write a queued export, recording its progress; safe to run twice (a job
+    already written or failed is left as it is)."""
+    with transaction.atomic():
+        # Race: the broker delivers the task twice (a retry after a timeout). The row lock lets
+        # one run take the job; the other then sees it is no longer queued.
+        job = RegisterExport.objects.select_for_update().get(pk=export_id)
+        if job.state != RegisterExport.State.QUEUED:
+            return job
+        job.state, job.started_at = RegisterExport.State.RUNNING, now
+        job.save(update_fields=["state", "started_at"])
+    register = RegisterFilter.from_json(job.params)
+    user = job.requested_by
+    try:
+        if not register_export_allowed(user=user, hall_id=register.hall_id):
+            raise PermissionDenied(_("You are not allowed to export this hall's register."))
+        queryset = register_queryset(register=register, user=user)
+        total = queryset.count()
+        RegisterExport.objects.filter(pk=job.pk).update(rows_total=total)
+
+        def progress(written: int) -> None:
+            RegisterExport.objects.filter(pk=job.pk).update(rows_written=written)
+
+        with tempfile.TemporaryFile() as out:
+            written = register_write(
+                rows=register_rows(queryset),
+                subtitle=register_subtitle(register=register),
+                out=out,
+                progress=progress,
+            )
+            out.seek(0)
+            job.refresh_from_db()
+            job.file.save(register_file_name(register=register, job_id=job.pk), File(out))
+        job.state, job.rows_written, job.rows_total = RegisterExport.State.DONE, written, written
+    except Exception as error:  # the job must say it failed rather than stay "being written"
+        logger.exception("Register export %s failed", job.pk)
+        job.refresh_from_db()
+        job.state, job.error = RegisterExport.State.FAILED, str(error) or error.__class__.__name__
+    # The moment writing ended, not the one it started at: a long export takes minutes.
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def register_file_name(*, register: RegisterFilter, job_id: int | None = None) -> str:
+    """The file's name on disk (ASCII; the download gets a Chinese one)."""
+    code = Hall.objects.values_list("code", flat=True).get(pk=register.hall_id)
+    suffix = f"-{job_id}" if job_id else ""
+    return f"register-{code}-{register.date_from}-{register.date_to}{suffix}.xlsx"
+
+
+def register_download_name(*, register: RegisterFilter) -> str:
+    """The name a downloaded register is saved under: 预约服务登记表-<hall>-<from>-<to>.xlsx."""
+    hall = Hall.objects.values_list("name", flat=True).get(pk=register.hall_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Appointment service register")
+    return f"{title}-{hall}-{register.date_from}-{register.date_to}.xlsx"

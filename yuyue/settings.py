@@ -138,6 +138,10 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static-collected"
+# Files the system writes (register exports). Never served as public URLs: downloads go through
+# permission-checked staff views.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -178,3 +182,5 @@ NO_SHOW_FOLLOW_UP_MINUTES = 30
 CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 # How far ahead citizens may book (days).
 BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
+# 附录A: a register export from the web with more rows than this runs as a background job.
+REGISTER_EXPORT_SYNC_MAX_ROWS = envint("REGISTER_EXPORT_SYNC_MAX_ROWS", 2000)
