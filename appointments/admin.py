@@ -35,6 +35,7 @@ from .models import (
     ParallelTask,
     RegisterExport,
     Slot,
+    Status,
 )
 from .register import (
     RegisterFilter,
@@ -144,10 +145,25 @@ class EventInline(ReadOnlyInline):
             "",
             "<div>{}: {} → {}</div>",
             (
-                (names.get(field, field), old if old not in (None, "") else "—", new or "—")
+                (names.get(field, field), _change_value(field, old), _change_value(field, new))
                 for field, (old, new) in obj.changes.items()
             ),
         )
+
+
+def _change_value(field: str, value) -> str:
+    """A value kept in the history as people read it: labels, local times without seconds."""
+    if value in (None, ""):
+        return "—"
+    choices = {"status": Status, "channel": Channel}
+    if field in choices and value in choices[field].values:
+        return str(choices[field](value).label)
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and "T" in value:
+        try:
+            return local(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
+    return str(value)
 
 
 class ContactInline(ReadOnlyInline):
@@ -436,13 +452,14 @@ class AppointmentAdmin(HallScopedAdmin):
                 % {"step": spec.label, "status": appointment.get_status_display()},
             )
             return HttpResponseRedirect(record_url)
-        form = spec.form(request.POST or None, appointment=appointment)
+        data = request.POST if request.method == "POST" else None  # an empty POST is still one
+        form = spec.form(data, appointment=appointment)
         if request.method == "POST" and form.is_valid():
             try:
                 spec.run(appointment, form.cleaned_data, request.user, now)
             except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                for key, errors in error.message_dict.items():
+                    form.add_error(spec.field_for(key, form), errors)
             except PermissionDenied as error:
                 form.add_error(None, str(error))
             else:

@@ -393,6 +393,13 @@ class Step:
     run: Callable
     offered: Callable[[Appointment, dt.datetime], bool]
     clause: str
+    # Service error keys that mean one of this form's fields ("start" of a reassignment is the
+    # time the chosen window does not serve).
+    error_fields: tuple[tuple[str, str], ...] = ()
+
+    def field_for(self, key: str, form: forms.Form) -> str | None:
+        key = dict(self.error_fields).get(key, key)
+        return key if key in form.fields else None
 
 
 OPEN = services.OPEN_STATUSES
@@ -453,6 +460,7 @@ STEPS = [
         ),
         lambda a, now: a.status in OPEN,
         "6.1.1 a",
+        error_fields=(("start", "window"),),
     ),
     Step(
         "check_in",
@@ -491,6 +499,7 @@ STEPS = [
         ),
         lambda a, now: a.status in OPEN and _open_change(a, REQ, APPROVED) is None,
         "6.2.2",
+        error_fields=(("start", "new_start"), ("window", "new_window")),
     ),
     Step(
         "approve_change",

@@ -439,9 +439,9 @@ def register_export_run(*, export_id: int, now: dt.datetime) -> RegisterExport:
             return job
         job.state, job.started_at = RegisterExport.State.RUNNING, now
         job.save(update_fields=["state", "started_at"])
-    register = RegisterFilter.from_json(job.params)
     user = job.requested_by
     try:
+        register = RegisterFilter.from_json(job.params)
         if not register_export_allowed(user=user, hall_id=register.hall_id):
             raise PermissionDenied(_("You are not allowed to export this hall's register."))
         queryset = register_queryset(register=register, user=user)
