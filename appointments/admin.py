@@ -350,6 +350,7 @@ class AppointmentAdmin(HallScopedAdmin):
         if matter is not None:
             extra_context["matter"] = matter
             extra_context["free_slots"] = console.free_slots(matter=matter, now=timezone.now())
+            extra_context["chosen"] = (request.GET.get("window"), request.GET.get("start"))
         return super().add_view(request, form_url, extra_context)
 
     def get_fields(self, request, obj=None):

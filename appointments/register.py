@@ -202,6 +202,23 @@ class _BodyCell(Cell):
     __slots__ = ("style_id", "has_style")
 
 
+LINE_HEIGHT = 15  # points per line of 11 pt text
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines ``text`` takes in a wrapped column ``width`` characters wide (a CJK
+    character is two wide)."""
+    if not text:
+        return 1
+    if len(text) * 2 < width and "\n" not in text:
+        return 1
+    total = 0
+    for line in text.split("\n"):
+        wide = sum(2 if ord(ch) > 0x2E7F else 1 for ch in line)
+        total += max(1, -(-wide // max(width - 1, 1)))
+    return total
+
+
 def _placed_row(values, row_idx):
     """The write-only sheet's row builder for rows made only of finished cells: it places them.
     (openpyxl's own first tries each cell as a plain value and replaces every styled cell.)"""
@@ -281,7 +298,11 @@ def _remarks(remarks, status, short_notice_reason, cancel_reason) -> str:
         lines.append(_("Accepted under 24 h: %(reason)s") % {"reason": short_notice_reason})
     if status in (Status.CANCELLED, Status.NO_SHOW):
         note = str(Status(status).label)
-        lines.append(f"{note}: {cancel_reason}" if cancel_reason else note)
+        lines.append(
+            _("%(status)s: %(reason)s") % {"status": note, "reason": cancel_reason}
+            if cancel_reason
+            else note
+        )
     return "\n".join(lines)
 
 
@@ -376,8 +397,14 @@ def _write(rows, subtitle, out, progress, progress_every) -> int:
     ws._values_to_row = _placed_row  # every row from here on is made of finished cells
     cell, text_cell = styles.body_cell, styles.text_cell
     number_style, date_style, time_style = styles.number, styles.date, styles.datetime
+    widths = {key: width for key, _top, _sub, width in COLUMNS}
     written = 0
     for number, registered, name, phone, start, what, staff, remarks in register_cells(rows):
+        # Spreadsheets do not grow a written row to fit its wrapped text: say how tall it is.
+        lines = max(_lines(what, widths["matter"]), _lines(remarks, widths["remarks"]))
+        row_idx = FIRST_BODY_ROW + number - 1
+        if lines > 1:
+            ws.row_dimensions[row_idx].height = LINE_HEIGHT * lines
         ws.append(
             [
                 cell(number_style, number, "n"),
@@ -390,6 +417,8 @@ def _write(rows, subtitle, out, progress, progress_every) -> int:
                 text_cell(remarks),
             ]
         )
+        if lines > 1:
+            del ws.row_dimensions[row_idx]  # written; keep memory flat
         written = number
         if progress is not None and written % progress_every == 0:
             progress(written)

@@ -149,8 +149,10 @@ class TestValues:
         desk.first_name, desk.last_name = "敏", "王"
         desk.save()
         book(matter, no_rest_window, desk, content="设立个体户", remarks="带委托书")
-        row = body(export(hall))[0]
+        ws = export(hall)
+        row = body(ws)[0]
         assert row[5] == "个体工商户设立登记\n设立个体户"
+        assert ws.row_dimensions[5].height == 30  # two lines tall: wrapped text is seen whole
         assert row[6] == "王敏"  # the name, family name first; never the login
         assert row[7] == "带委托书"
 
