@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
@@ -52,7 +53,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def follow_up_due(queryset, *, now: dt.datetime):
     """DB1403/T 6.2.3: bookings whose no-show follow-up is open, or due and not yet opened
     (the sweep has not run since)."""
-    cutoff = now - dt.timedelta(minutes=services.settings.NO_SHOW_FOLLOW_UP_MINUTES)
+    cutoff = now - dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_MINUTES)
     open_follow_up = NoShowFollowUp.objects.filter(appointment=OuterRef("pk"), outcome="")
     return queryset.filter(
         Exists(open_follow_up) | Q(status__in=services.AWAITING_ARRIVAL, start__lte=cutoff)

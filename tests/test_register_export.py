@@ -241,3 +241,48 @@ class TestScoping:
         )
         response = client.get(reverse("admin:appointments_register_download", args=[job.pk]))
         assert response.status_code == 302 and "login" in response["Location"]
+
+
+class TestListActionLimits:
+    def test_bookings_of_two_halls_are_refused(
+        self, client, supervisor, three, other_hall, make_user, matter, frozen
+    ):
+        """A city supervisor sees every hall, but a register is per hall."""
+        from duty.models import Department, Window
+
+        department = Department.objects.create(hall=other_hall, name="市场监督管理局")
+        window = Window.objects.create(hall=other_hall, number="J01", name="郊区", is_no_rest=True)
+        window.departments.add(department)
+        from appointments.models import Matter
+
+        jq_matter = Matter.objects.create(hall=other_hall, name="郊区事项")
+        jq_matter.departments.add(department)
+        jq_matter.windows.add(window)
+        foreign = appointment_register(
+            matter=jq_matter,
+            window=window,
+            start=START,
+            applicant_name="郊区申请人",
+            phone="13800138000",
+            channel="onsite",
+            actor=make_user("jq-desk", "desk", other_hall),
+            now=THREE_DAYS_BEFORE,
+        )
+        client.force_login(supervisor)
+        response = client.post(
+            LIST_URL,
+            {"action": "export_register", "_selected_action": [three[0].pk, foreign.pk]},
+            follow=True,
+        )
+        assert response.get("Content-Type") != XLSX
+        assert any("同一服务中心" in str(m) for m in response.context["messages"])
+
+    def test_too_many_rows_are_sent_to_the_register_page(
+        self, client, desk, three, settings, frozen
+    ):
+        settings.REGISTER_ACTION_MAX_ROWS = 2
+        client.force_login(desk)
+        response = client.post(
+            LIST_URL, {"action": "export_register", "select_across": "1", "_selected_action": [1]}
+        )
+        assert response.status_code == 302 and response["Location"] == REGISTER_URL

@@ -184,3 +184,5 @@ CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
 # 附录A: a register export from the web with more rows than this runs as a background job.
 REGISTER_EXPORT_SYNC_MAX_ROWS = envint("REGISTER_EXPORT_SYNC_MAX_ROWS", 2000)
+# 附录A: the list's export action takes at most this many bookings (the job keeps their ids).
+REGISTER_ACTION_MAX_ROWS = envint("REGISTER_ACTION_MAX_ROWS", 20000)
