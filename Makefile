@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run lint suite test messages bench
+.PHONY: install run lint suite test messages bench bench-export
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -52,3 +52,7 @@ messages: install
 # Benchmarks (results go to docs/PERFORMANCE.md by hand, with the machine).
 bench: install
 	$(PY) bench/booking.py
+
+# The register (附录A) export against CSV and xlsxwriter at 1 000, 10 000 and 100 000 rows.
+bench-export: install
+	$(PY) bench/export_register.py

@@ -1,16 +1,29 @@
 """A basic, hall-scoped admin. Bookings are created and moved only through the services."""
 
+import datetime as dt
+import io
+
+import phonenumbers
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from duty.admin import HallScopedAdmin, ScopedTabularInline
-from duty.calendar import day_info
+from duty.calendar import day_info, local
+from duty.names import staff_name
+from duty.scoping import scope_to_user
 
-from . import services
+from . import console, services
 from .models import (
     Appointment,
     AppointmentEvent,
@@ -20,9 +33,33 @@ from .models import (
     Matter,
     NoShowFollowUp,
     ParallelTask,
+    RegisterExport,
     Slot,
+    Status,
+)
+from .register import (
+    RegisterFilter,
+    register_download_name,
+    register_export,
+    register_export_allowed,
+    register_export_request,
+    register_queryset,
 )
 from .slots import slot_at
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+admin.site.index_template = "admin/console_index.html"
+
+
+def _name_column(field: str, label):
+    """A list/detail column showing a user by name (王敏), not by login."""
+
+    @admin.display(description=label, ordering=f"{field}__first_name")
+    def column(self, obj):
+        return staff_name(getattr(obj, field)) or "—"
+
+    column.__name__ = f"{field}_name"
+    return column
 
 
 @admin.register(Matter)
@@ -89,21 +126,61 @@ class ReadOnlyInline(ScopedTabularInline):
 
 
 class EventInline(ReadOnlyInline):
+    """The booking's history: who changed what, when."""
+
     model = AppointmentEvent
-    fields = ["at", "actor", "action", "changes", "note"]
+    fields = ["at", "actor_name", "action", "changes_display", "note"]
     readonly_fields = fields
+    actor_name = _name_column("actor", _("by"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("changes"))
+    def changes_display(self, obj):
+        if not obj.changes:
+            return "—"
+        names = {f.name: f.verbose_name for f in Appointment._meta.fields}
+        return format_html_join(
+            "",
+            "<div>{}: {} → {}</div>",
+            (
+                (names.get(field, field), _change_value(field, old), _change_value(field, new))
+                for field, (old, new) in obj.changes.items()
+            ),
+        )
+
+
+def _change_value(field: str, value) -> str:
+    """A value kept in the history as people read it: labels, local times without seconds."""
+    if value in (None, ""):
+        return "—"
+    choices = {"status": Status, "channel": Channel}
+    if field in choices and value in choices[field].values:
+        return str(choices[field](value).label)
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and "T" in value:
+        try:
+            return local(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
+    return str(value)
 
 
 class ContactInline(ReadOnlyInline):
     model = ContactLog
-    fields = ["at", "by", "purpose", "method", "time_reconfirmed", "text", "outcome"]
+    fields = ["at", "by_name", "purpose", "method", "time_reconfirmed", "text", "outcome"]
     readonly_fields = fields
+    by_name = _name_column("by", _("by"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
 
 
 class ParallelTaskInline(ReadOnlyInline):
     model = ParallelTask
-    fields = ["department", "window", "confirmed_at", "confirmed_by"]
+    fields = ["department", "window", "confirmed_at", "confirmed_by_name"]
     readonly_fields = fields
+    confirmed_by_name = _name_column("confirmed_by", _("confirmed by"))
 
 
 class ChangeRequestInline(ReadOnlyInline):
@@ -115,8 +192,9 @@ class ChangeRequestInline(ReadOnlyInline):
 
 class FollowUpInline(ReadOnlyInline):
     model = NoShowFollowUp
-    fields = ["slot_start", "due_at", "assigned_to", "outcome", "recorded_at", "note"]
+    fields = ["slot_start", "due_at", "assigned_to_name", "outcome", "recorded_at", "note"]
     readonly_fields = fields
+    assigned_to_name = _name_column("assigned_to", _("assigned to"))
 
 
 class AppointmentRegisterForm(forms.ModelForm):
@@ -186,17 +264,31 @@ class AppointmentAdmin(HallScopedAdmin):
         "matter",
         "channel",
         "is_short_notice",
+        "received_by_name",
     ]
     list_filter = [
+        console.AppointmentDayFilter,
+        console.AttentionFilter,
         "status",
         "channel",
         ("window", admin.RelatedOnlyFieldListFilter),
+        ("matter__departments", admin.RelatedOnlyFieldListFilter),
         "outside_phone_hours",
     ]
     search_fields = ["reference", "applicant_name", "phone"]
+    search_help_text = _("Name, reference, or phone number in any format (138 0013 8000).")
     date_hierarchy = "start"
-    list_select_related = ["matter", "window"]
+    list_select_related = ["matter", "window", "received_by"]
     inlines = [ParallelTaskInline, ContactInline, ChangeRequestInline, FollowUpInline, EventInline]
+    actions = ["export_register"]
+    # Staff on the record page are shown by name; the rest of the record as it is stored.
+    STAFF_FIELDS = ["received_by", "window_head", "responsible_staff", "contact_person"]
+    received_by_name = _name_column("received_by", _("received by"))
+    window_head_name = _name_column("window_head", _("window head (overall responsibility)"))
+    responsible_staff_name = _name_column(
+        "responsible_staff", _("receiving staff (direct responsibility)")
+    )
+    contact_person_name = _name_column("contact_person", _("contact person"))
 
     @admin.display(description=_("contact phone"), ordering="phone")
     def phone_display(self, obj):
@@ -211,6 +303,22 @@ class AppointmentAdmin(HallScopedAdmin):
     def is_short_notice(self, obj):
         return obj.is_short_notice
 
+    def get_search_results(self, request, queryset, search_term):
+        """A phone number matches in any format: "138 0013 8000", "+86 13800138000" and
+        "13800138000" are all the stored +8613800138000."""
+        term = search_term.strip()
+        if term and set(term) <= set("0123456789 +-()") and sum(c.isdigit() for c in term) >= 7:
+            try:
+                number = phonenumbers.parse(term, "CN")
+            except phonenumbers.NumberParseException:
+                number = None
+            if number is not None and phonenumbers.is_possible_number(number):
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                return queryset.filter(Q(phone=e164) | Q(reference=term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # --- registration (the add page) ---------------------------------------------------------
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = AppointmentRegisterForm
@@ -219,16 +327,46 @@ class AppointmentAdmin(HallScopedAdmin):
             return form
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def get_changeform_initial_data(self, request):
+        """The slot chosen on the registration screen fills the window and the time."""
+        initial = super().get_changeform_initial_data(request)
+        start = request.GET.get("start")
+        if start:
+            try:
+                moment = local(dt.datetime.fromisoformat(start))
+            except ValueError:
+                moment = None
+            if moment is not None:
+                initial["start"] = moment.replace(tzinfo=None)
+        return initial
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """DB1403/T 5.1.3 a/b: choose the matter, see its windows with their free slots, fill in
+        the applicant and save."""
+        extra_context = dict(extra_context or {})
+        matter_id = request.GET.get("matter") or request.POST.get("matter")
+        matters = scope_to_user(Matter.objects.filter(is_active=True), request.user)
+        matter = matters.filter(pk=matter_id).first() if str(matter_id).isdigit() else None
+        if matter is not None:
+            extra_context["matter"] = matter
+            extra_context["free_slots"] = console.free_slots(matter=matter, now=timezone.now())
+            extra_context["chosen"] = (request.GET.get("window"), request.GET.get("start"))
+        return super().add_view(request, form_url, extra_context)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return AppointmentRegisterForm.Meta.fields
-        return [f.name for f in Appointment._meta.fields if f.name != "id"]
+        return [
+            f"{f.name}_name" if f.name in self.STAFF_FIELDS else f.name
+            for f in Appointment._meta.fields
+            if f.name != "id"
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         # Lifecycle fields change only through the services; an edit here would skip their rules.
-        return [f.name for f in Appointment._meta.fields if f.name != "id"]
+        return self.get_fields(request, obj)
 
     def get_inlines(self, request, obj):
         # The history and contacts exist only once the booking does.
@@ -243,8 +381,8 @@ class AppointmentAdmin(HallScopedAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # Lifecycle steps go through the services (the desk console issue adds them as actions);
-        # the change page is a read-only record.
+        # Lifecycle steps go through the services (the step pages below); the change page is a
+        # read-only record.
         return False
 
     def save_model(self, request, obj, form, change):
@@ -261,6 +399,228 @@ class AppointmentAdmin(HallScopedAdmin):
                 )
                 % {"day": day.isoformat()},
             )
+
+    # --- lifecycle steps ---------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        appointment = self.get_object(request, object_id)
+        if appointment is not None:
+            extra_context["steps"] = console.steps_offered(
+                appointment=appointment, user=request.user, now=timezone.now()
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/step/<str:step>/",
+                self.admin_site.admin_view(self.step_view),
+                name="appointments_appointment_step",
+            ),
+            path(
+                "register/",
+                self.admin_site.admin_view(self.register_view),
+                name="appointments_register",
+            ),
+            path(
+                "register/<int:export_id>/",
+                self.admin_site.admin_view(self.export_status_view),
+                name="appointments_register_status",
+            ),
+            path(
+                "register/<int:export_id>/download/",
+                self.admin_site.admin_view(self.export_download_view),
+                name="appointments_register_download",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def step_view(self, request, object_id, step):
+        """One lifecycle step on one booking: a small form that calls the step's service."""
+        spec = console.STEPS_BY_NAME.get(step)
+        appointment = self.get_object(request, object_id)  # hall-scoped: None if not visible
+        if spec is None or appointment is None:
+            raise Http404
+        if not request.user.has_perm(spec.perm):
+            raise PermissionDenied
+        record_url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+        now = timezone.now()
+        if not spec.offered(appointment, now):
+            messages.error(
+                request,
+                _("“%(step)s” is not possible for this booking now (%(status)s).")
+                % {"step": spec.label, "status": appointment.get_status_display()},
+            )
+            return HttpResponseRedirect(record_url)
+        data = request.POST if request.method == "POST" else None  # an empty POST is still one
+        form = spec.form(data, appointment=appointment)
+        if request.method == "POST" and form.is_valid():
+            try:
+                spec.run(appointment, form.cleaned_data, request.user, now)
+            except ValidationError as error:
+                for key, errors in error.message_dict.items():
+                    form.add_error(spec.field_for(key, form), errors)
+            except PermissionDenied as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("%(step)s: done.") % {"step": spec.label})
+                return HttpResponseRedirect(record_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": appointment,
+            "title": spec.label,
+            "subtitle": str(appointment),
+            "step": spec,
+            "form": form,
+            "media": self.media + form.media,
+            "record_url": record_url,
+        }
+        if spec.name == "notice":
+            context["notice_text"] = services.one_time_notice_text(appointment=appointment)
+        if spec.name in ("approve_change", "reject_change", "apply_change"):
+            context["change"] = appointment.change_requests.filter(
+                state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
+            ).first()
+        return TemplateResponse(request, "admin/appointments/appointment/step.html", context)
+
+    # --- the register (附录A) ----------------------------------------------------------------
+
+    def _register_response(self, request, register: RegisterFilter, count: int):
+        """Write a small register at once; queue a large one and show its progress."""
+        if count <= settings.REGISTER_EXPORT_SYNC_MAX_ROWS:
+            buffer = io.BytesIO()
+            register_export(register=register, out=buffer, user=request.user)
+            response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+            response["Content-Disposition"] = content_disposition_header(
+                True, register_download_name(register=register)
+            )
+            return response
+        job = register_export_request(register=register, actor=request.user, now=timezone.now())
+        return HttpResponseRedirect(reverse("admin:appointments_register_status", args=[job.pk]))
+
+    @admin.action(description=_("Export the register (Excel)"))
+    def export_register(self, request, queryset):
+        """DB1403/T 附录A: the selected bookings (or, with “select all”, everything the list's
+        filters show) as a register."""
+        halls = set(queryset.order_by().values_list("window__hall_id", flat=True).distinct()[:2])
+        if len(halls) != 1:
+            messages.error(request, _("Choose bookings of one hall: a register is per hall."))
+            return None
+        if queryset.count() > settings.REGISTER_ACTION_MAX_ROWS:
+            # The job keeps the chosen bookings' ids; a whole month goes by its filter instead.
+            messages.error(
+                request,
+                _(
+                    "More than %(max)s bookings: export them from the register page by period "
+                    "and filters."
+                )
+                % {"max": settings.REGISTER_ACTION_MAX_ROWS},
+            )
+            return HttpResponseRedirect(reverse("admin:appointments_register"))
+        hall_id = halls.pop()
+        if not register_export_allowed(user=request.user, hall_id=hall_id):
+            raise PermissionDenied
+        rows = list(queryset.order_by("start", "pk").values_list("pk", "start"))
+        days = [local(start).date() for _pk, start in rows]
+        register = RegisterFilter(
+            hall_id=hall_id,
+            date_from=min(days),
+            date_to=max(days),
+            ids=tuple(pk for pk, _start in rows),
+        )
+        count = register_queryset(register=register, user=request.user).count()
+        if count < len(rows):
+            messages.warning(
+                request,
+                _(
+                    "%(n)s selected bookings are not in the register yet (online bookings "
+                    "waiting for confirmation)."
+                )
+                % {"n": len(rows) - count},
+            )
+        return self._register_response(request, register, count)
+
+    # The list's filters that the register form understands, for "Export the register" links.
+    LIST_TO_REGISTER = {
+        "status__exact": "status",
+        "channel__exact": "channel",
+        "window__id__exact": "window",
+        "matter__departments__id__exact": "department",
+    }
+
+    def register_view(self, request):
+        """DB1403/T 附录A: choose the hall, period and filters of a register and export it."""
+        if not request.user.has_perm("appointments.view_appointment"):
+            raise PermissionDenied
+        initial = {
+            register_key: request.GET[list_key]
+            for list_key, register_key in self.LIST_TO_REGISTER.items()
+            if request.GET.get(list_key)
+        }
+        today = timezone.localdate()
+        initial.setdefault("date_from", today.replace(day=1))
+        initial.setdefault("date_to", today)
+        form = console.RegisterExportForm(request.POST or None, user=request.user, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            register = form.register()
+            if not register_export_allowed(user=request.user, hall_id=register.hall_id):
+                raise PermissionDenied
+            count = register_queryset(register=register, user=request.user).count()
+            return self._register_response(request, register, count)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Export the register (附录A)"),
+            "form": form,
+            "media": self.media + form.media,
+            "exports": RegisterExport.objects.filter(requested_by=request.user).select_related(
+                "hall"
+            )[:10],
+            "sync_max": settings.REGISTER_EXPORT_SYNC_MAX_ROWS,
+        }
+        return TemplateResponse(request, "admin/appointments/register_export.html", context)
+
+    def _own_export(self, request, export_id) -> RegisterExport:
+        # Only the person who asked sees an export (and only while they may see the hall).
+        exports = scope_to_user(RegisterExport.objects.select_related("hall"), request.user)
+        job = get_object_or_404(exports, pk=export_id, requested_by=request.user)
+        if not register_export_allowed(user=request.user, hall_id=job.hall_id):
+            raise PermissionDenied
+        return job
+
+    def export_status_view(self, request, export_id):
+        job = self._own_export(request, export_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Register export"),
+            "job": job,
+            "register": RegisterFilter.from_json(job.params),
+            "refresh": job.state in (RegisterExport.State.QUEUED, RegisterExport.State.RUNNING),
+        }
+        return TemplateResponse(request, "admin/appointments/register_status.html", context)
+
+    def export_download_view(self, request, export_id):
+        job = self._own_export(request, export_id)
+        if job.state != RegisterExport.State.DONE or not job.file:
+            raise Http404
+        register = RegisterFilter.from_json(job.params)
+        return FileResponse(
+            job.file.open("rb"),
+            as_attachment=True,
+            filename=register_download_name(register=register),
+            content_type=XLSX,
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        params = {key: value for key, value in request.GET.items() if key in self.LIST_TO_REGISTER}
+        extra_context["register_url"] = reverse("admin:appointments_register") + (
+            f"?{urlencode(params)}" if params else ""
+        )
+        return super().changelist_view(request, extra_context)
 
 
 class RecordAdmin(HallScopedAdmin):

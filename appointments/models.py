@@ -552,3 +552,51 @@ class AppointmentEvent(models.Model):
 
     def __str__(self):
         return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+
+class RegisterExport(models.Model):
+    """A register (DB1403/T 附录A) exported in the background: what it holds, how far it got,
+    and the file. Only the person who asked downloads it, through a permission-checked view."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("being written")
+        DONE = "done", _("ready")
+        FAILED = "failed", _("failed")
+
+    hall_lookup = "hall"
+
+    hall = models.ForeignKey(
+        Hall, on_delete=models.CASCADE, related_name="+", verbose_name=_("hall")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    params = models.JSONField(_("filter"), default=dict)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default="queued")
+    rows_total = models.PositiveIntegerField(_("rows in total"), null=True, blank=True)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), upload_to="registers/%Y/%m/", blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("register export")
+        verbose_name_plural = _("register exports")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.hall} {timezone.localtime(self.requested_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_written * 100 // self.rows_total)

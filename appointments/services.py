@@ -12,6 +12,7 @@ deadlocks (tests/test_concurrency.py races the pairs that once deadlocked).
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, Model, OuterRef
@@ -21,6 +22,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from duty.calendar import local, phone_line_is_open
 from duty.models import Window
+from duty.names import staff_name
 from duty.scoping import user_hall_id
 from sms.models import Message
 from sms.phones import phone_clean
@@ -86,6 +88,8 @@ def _show(moment: dt.datetime) -> str:
 def _jsonable(value):
     if isinstance(value, dt.datetime):
         return local(value).isoformat()
+    if isinstance(value, AbstractBaseUser):
+        return staff_name(value)  # the history names people, not logins
     if isinstance(value, Model):
         return str(value)
     if isinstance(value, PhoneNumber):

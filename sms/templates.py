@@ -60,7 +60,9 @@ def _fields(text: str) -> set[str]:
     except ValueError as error:
         raise ValidationError(
             {
-                "text": _("The template is malformed (%(error)s); use {placeholder}.")
+                "text": _(
+                    "The template is malformed (%(error)s): write each placeholder in braces."
+                )
                 % {"error": error}
             }
         ) from error

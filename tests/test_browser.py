@@ -1,5 +1,6 @@
 """The console in a real browser (headless Chromium via Playwright): a desk clerk logs in,
-registers an on-site booking (DB1403/T 5.1.3 a) and sees a refused one explained in Chinese.
+registers an on-site booking (DB1403/T 5.1.3 a) and sees a refused one explained in Chinese;
+takes a phone booking from the free slots and downloads the register (5.1.3 b, 附录A).
 
 Screenshots go to tests/artifacts/ for a person to look at.
 """
@@ -8,6 +9,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.db import connections
 from django.utils import timezone
@@ -22,6 +24,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def browser_page():
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium): browser tests skipped"
+        if os.environ.get("CI"):
+            pytest.fail(message.replace("skipped", "cannot run in CI"))
+        pytest.skip(message)
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # around it are synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -96,3 +103,57 @@ def test_desk_registers_a_booking_in_the_browser(
     assert appointment.received_by == desk
     assert appointment.start == lunch
     expect(page.locator("#result_list")).to_contain_text(appointment.reference)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_desk_registers_a_phone_booking_and_downloads_the_register(
+    live_server, browser_page, desk, matter, no_rest_window, regular_window
+):
+    """DB1403/T 5.1.3 b and 附录A: the desk takes a phone booking from the free slots of the
+    matter's windows, then downloads the register with it in it."""
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "desk")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    expect(page.locator("#desk-summary")).to_contain_text("预约电话")
+    page.screenshot(path=ARTIFACTS / "desk-front-page.png", full_page=True)
+
+    # Matter → its windows with their free slots → one slot fills window and time.
+    page.click("text=登记现场或电话预约")
+    page.select_option("#pick-matter", str(matter.pk))
+    expect(page.locator("#free-slots")).to_contain_text(no_rest_window.number)
+    start = first_off_hours_slot(no_rest_window, days_ahead=3)
+    page.click(f'a.slot[data-window="{no_rest_window.pk}"][data-start="{local_iso(start)}"]')
+    expect(page.locator("#id_window")).to_have_value(str(no_rest_window.pk))
+    expect(page.locator("#id_start_1")).to_have_value(timezone.localtime(start).strftime("%H:%M"))
+    page.select_option("#id_channel", "phone")
+    page.fill("#id_applicant_name", "𠮷田")
+    page.fill("#id_phone", "+86 139 0013 9000")
+    page.fill("#id_content", "=设立个体工商户")
+    page.screenshot(path=ARTIFACTS / "register-phone-booking.png", full_page=True)
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    appointment = Appointment.objects.get()
+    assert appointment.channel == "phone" and appointment.start == start
+
+    # The register for the coming week, downloaded at once.
+    page.goto(f"{live_server.url}/admin/appointments/appointment/register/")
+    today = timezone.localdate()
+    page.fill("#id_date_from", today.isoformat())
+    page.fill("#id_date_to", (today + dt.timedelta(days=10)).isoformat())
+    page.screenshot(path=ARTIFACTS / "register-export-form.png", full_page=True)
+    with page.expect_download() as download_info:
+        page.click("#register-form input[type=submit]")
+    path = ARTIFACTS / "register.xlsx"
+    download_info.value.save_as(path)
+    assert download_info.value.suggested_filename.endswith(".xlsx")
+    ws = openpyxl.load_workbook(path).active
+    assert ws["A1"].value == "预约服务登记表"
+    assert [c.value for c in ws[5]][2:4] == ["𠮷田", "139 0013 9000"]
+    assert ws["F5"].data_type == "s" and ws["F5"].value.startswith("个体工商户设立登记")
+    assert ws["G5"].value == "desk"  # the fixture's desk is named after its login
+
+
+def local_iso(moment) -> str:
+    return timezone.localtime(moment).isoformat()

@@ -149,6 +149,10 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static-collected"
+# Files the system writes (register exports). Never served as public URLs: downloads go through
+# permission-checked staff views.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -230,3 +234,7 @@ UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
 HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
 # Staff pages warn when the worker has not written its heartbeat for this long.
 WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
+# 附录A: a register export from the web with more rows than this runs as a background job.
+REGISTER_EXPORT_SYNC_MAX_ROWS = envint("REGISTER_EXPORT_SYNC_MAX_ROWS", 2000)
+# 附录A: the list's export action takes at most this many bookings (the job keeps their ids).
+REGISTER_ACTION_MAX_ROWS = envint("REGISTER_ACTION_MAX_ROWS", 20000)
