@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run lint suite test messages bench bench-export
+.PHONY: install run lint suite test messages bench bench-export bench-load bench-sweeps
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py load_demo
+	$(PY) manage.py setup_schedules
 	@echo "Staff console: http://127.0.0.1:$(PORT)/admin/  (Ctrl-C stops web and worker)"
 	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
@@ -46,7 +47,7 @@ test: lint suite
 
 # Refresh the translation catalogue and compile it (the .mo is committed).
 messages: install
-	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
+	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=node_modules
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 # Benchmarks (results go to docs/PERFORMANCE.md by hand, with the machine).
@@ -56,3 +57,11 @@ bench: install
 # The register (附录A) export against CSV and xlsxwriter at 1 000, 10 000 and 100 000 rows.
 bench-export: install
 	$(PY) bench/export_register.py
+
+# The citizen API under gunicorn on PostgreSQL (creates and drops the database yuyue_bench).
+bench-load: install
+	$(PY) bench/booking_load.py
+
+# The background sweeps over 1 000 and 100 000 bookings (queries and time).
+bench-sweeps: install
+	$(PY) bench/sweeps.py
