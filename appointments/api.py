@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema, Status
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 
 from duty.calendar import TimeKind
 from duty.models import DayType, Window
@@ -200,7 +200,9 @@ def matter_detail(request, matter_id: Id):
 # --- availability -----------------------------------------------------------------------------
 
 
-class SlotOut(Schema):
+class SlotOut(BaseModel):
+    # A plain pydantic model: ninja's Schema reads every field of every slot through its
+    # Django-aware getter, which cost as much as computing the slots (bench/booking_load.py).
     window: int
     window_name: str
     start: dt.datetime
