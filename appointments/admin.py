@@ -22,6 +22,7 @@ from duty.admin import HallScopedAdmin, ScopedTabularInline
 from duty.calendar import day_info, local
 from duty.names import staff_name
 from duty.scoping import scope_to_user
+from sms.models import Message
 
 from . import console, services
 from .models import (
@@ -197,6 +198,16 @@ class FollowUpInline(ReadOnlyInline):
     assigned_to_name = _name_column("assigned_to", _("assigned to"))
 
 
+class MessageInline(ReadOnlyInline):
+    """The text messages of this booking with their delivery status."""
+
+    model = Message
+    fk_name = "appointment"
+    fields = ["created_at", "purpose", "status", "attempts", "sent_at", "delivered_at", "error"]
+    readonly_fields = fields
+    verbose_name_plural = _("text messages")
+
+
 class AppointmentRegisterForm(forms.ModelForm):
     """The desk's registration form: it books through ``appointment_register``."""
 
@@ -279,7 +290,14 @@ class AppointmentAdmin(HallScopedAdmin):
     search_help_text = _("Name, reference, or phone number in any format (138 0013 8000).")
     date_hierarchy = "start"
     list_select_related = ["matter", "window", "received_by"]
-    inlines = [ParallelTaskInline, ContactInline, ChangeRequestInline, FollowUpInline, EventInline]
+    inlines = [
+        ParallelTaskInline,
+        ContactInline,
+        ChangeRequestInline,
+        FollowUpInline,
+        MessageInline,
+        EventInline,
+    ]
     actions = ["export_register"]
     # Staff on the record page are shown by name; the rest of the record as it is stored.
     STAFF_FIELDS = ["received_by", "window_head", "responsible_staff", "contact_person"]

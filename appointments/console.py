@@ -24,6 +24,7 @@ from duty.calendar import local, phone_line_is_open
 from duty.models import Department, Hall, Window
 from duty.names import staff_name
 from duty.scoping import scope_to_user, user_hall_id, visible_halls
+from sms.models import Message
 
 from . import services
 from .models import (
@@ -172,6 +173,18 @@ def desk_summary(*, user, now: dt.datetime) -> DeskSummary | None:
             params["when"] = "from_today"
             queryset = queryset.filter(start__gte=day_bounds(local(now).date())[0])
         counts.append(Tally(str(label), queryset.count(), list_url(**params)))
+    if user.has_perm("sms.view_message"):
+        failed = scope_to_user(
+            Message.objects.filter(status=Message.Status.FAILED, appointment__start__gte=now),
+            user,
+        )
+        counts.append(
+            Tally(
+                str(_("text messages that failed: call the applicant")),
+                failed.count(),
+                reverse("admin:sms_message_changelist") + "?status__exact=failed&booking=upcoming",
+            )
+        )
     days = []
     today = local(now).date()
     for offset, key, label in ((0, "today", _("Today")), (1, "tomorrow", _("Tomorrow"))):

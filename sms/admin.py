@@ -21,6 +21,19 @@ class ReadOnlyMixin:
         return False
 
 
+class BookingFilter(admin.SimpleListFilter):
+    title = _("booking")
+    parameter_name = "booking"
+
+    def lookups(self, request, model_admin):
+        return [("upcoming", _("not yet past"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "upcoming":
+            return queryset.filter(appointment__start__gte=timezone.now())
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyMixin, HallScopedAdmin):
     """The SMS log, read-only: what went to which booking's applicant, and whether it went.
@@ -40,7 +53,7 @@ class MessageAdmin(ReadOnlyMixin, HallScopedAdmin):
         "sent_at",
         "error",
     ]
-    list_filter = ["status", "purpose", "backend"]
+    list_filter = ["status", BookingFilter, "purpose", "backend"]
     search_fields = ["appointment__reference", "booking_reference"]
     list_select_related = ["appointment"]
     date_hierarchy = "created_at"

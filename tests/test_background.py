@@ -366,3 +366,25 @@ class TestSweepsStayFlat:
         self.seed(matter, no_rest_window, 2000)
         with django_assert_num_queries(len(few.captured_queries)):
             sweep(now=now)
+
+
+def test_failed_messages_show_on_the_booking_and_the_desk_front_page(client, desk, accepted):
+    """Delivery status per booking; failed messages listed for the desk to call instead."""
+    Message.objects.create(
+        phone=accepted.phone,
+        text="提醒",
+        purpose=Message.Purpose.REMINDER,
+        appointment=accepted,
+        booking_reference=accepted.reference,
+        status=Message.Status.FAILED,
+        error="gateway answered 503",
+        created_at=START - dt.timedelta(days=1),
+    )
+    client.force_login(desk)
+    with time_machine.travel(START - dt.timedelta(hours=20), tick=False):
+        summary = client.get("/admin/").context["summary"]
+        [tally] = [t for t in summary.counts if "短信" in t.label]
+        assert tally.count == 1
+        assert client.get(tally.url).context["cl"].result_count == 1
+        page = client.get(f"/admin/appointments/appointment/{accepted.pk}/change/")
+    assert "gateway answered 503" in page.content.decode()
