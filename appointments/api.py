@@ -9,13 +9,14 @@ import datetime as dt
 from typing import Annotated
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema, Status
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, TypeAdapter
 
 from duty.calendar import TimeKind
 from duty.models import DayType, Window
@@ -32,7 +33,7 @@ from .citizen import (
 )
 from .models import Appointment, Matter
 from .services import SlotFullError
-from .slots import windows_availability
+from .slots import availability_version, windows_availability
 
 api = NinjaAPI(
     title="预约+无休 API",
@@ -215,6 +216,9 @@ class SlotOut(BaseModel):
     holiday_name: str
 
 
+SLOTS_JSON = TypeAdapter(list[SlotOut])
+
+
 class AvailabilityQuery(Schema):
     matter: Id
     date_from: dt.date = Field(alias="from")
@@ -255,6 +259,14 @@ def availability(request, filters: Query[AvailabilityQuery]):
     now = timezone.now()
     today = timezone.localdate(now)
     _range_clean(filters.date_from, filters.date_to, today)
+    not_before = now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
+    key = (
+        f"availability:{availability_version()}:{filters.matter}:{filters.date_from}:"
+        f"{filters.date_to}:{not_before:%Y%m%d%H%M}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return HttpResponse(cached, content_type="application/json")
     matter = Matter.objects.filter(pk=filters.matter, is_active=True).first()
     if matter is None:
         return Status(404, {"detail": _("No such matter.")})
@@ -264,21 +276,26 @@ def availability(request, filters: Query[AvailabilityQuery]):
         windows=windows,
         start_date=max(filters.date_from, today),
         end_date=filters.date_to,
-        not_before=now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS),
+        not_before=not_before,
     )
-    return [
-        {
-            "window": a.slot.window_id,
-            "window_name": names[a.slot.window_id],
-            "start": a.slot.start,
-            "end": a.slot.end,
-            "capacity": a.capacity,
-            "remaining": a.remaining,
-            "time_kind": _time_kind(a.slot),
-            "holiday_name": a.slot.holiday_name,
-        }
-        for a in slots
-    ]
+    body = SLOTS_JSON.dump_json(
+        [
+            SlotOut(
+                window=a.slot.window_id,
+                window_name=names[a.slot.window_id],
+                start=a.slot.start,
+                end=a.slot.end,
+                capacity=a.capacity,
+                remaining=a.remaining,
+                time_kind=_time_kind(a.slot),
+                holiday_name=a.slot.holiday_name,
+            )
+            for a in slots
+        ]
+    )
+    # Within the minute the answer is the same (the 24 h boundary moves by minutes).
+    cache.set(key, body, timeout=120)
+    return HttpResponse(body, content_type="application/json")
 
 
 # --- verification codes -----------------------------------------------------------------------

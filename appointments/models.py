@@ -222,7 +222,11 @@ class Appointment(models.Model):
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         ordering = ["start", "pk"]
-        indexes = [models.Index(fields=["window", "start", "status"])]
+        indexes = [
+            models.Index(fields=["window", "start", "status"]),
+            # The citizen limits (open bookings per number) and "My booking" look up by number.
+            models.Index(fields=["phone", "start"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=F("end")), name="appointment_ordered"),
             models.CheckConstraint(

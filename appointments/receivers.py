@@ -3,14 +3,19 @@
 import logging
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from duty.models import CalendarDay, HolidayYear, ServicePeriod, Window
 from sms.models import Alert, Message
 from sms.signals import message_sent
 
+from .models import Appointment, Matter, Slot
 from .notifications import show_time
 from .services import change_request_apply_on_sms
+from .slots import availability_changed
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +52,20 @@ def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
                     "created_at": message.sent_at,
                 },
             )
+
+
+AVAILABILITY_INPUTS = (Appointment, Slot, Window, ServicePeriod, CalendarDay, HolidayYear, Matter)
+
+
+def _availability_input_changed(sender, **kwargs) -> None:
+    transaction.on_commit(availability_changed)
+
+
+for model in AVAILABILITY_INPUTS:
+    post_save.connect(_availability_input_changed, sender=model, dispatch_uid=f"avail-save-{model}")
+    post_delete.connect(
+        _availability_input_changed, sender=model, dispatch_uid=f"avail-delete-{model}"
+    )
+m2m_changed.connect(
+    _availability_input_changed, sender=Matter.windows.through, dispatch_uid="avail-matter-windows"
+)

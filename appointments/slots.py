@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
@@ -171,3 +172,28 @@ def window_availability(
     return windows_availability(
         windows=[window], start_date=start_date, end_date=end_date, not_before=not_before
     )
+
+
+# --- caching what the citizen API shows ---------------------------------------------------------
+# Availability is read far more often than it changes. The API caches its answers under a version
+# that every change to bookings, slots, windows, matters or the calendar bumps once committed
+# (appointments/receivers.py). A booking is still judged on the locked, recounted slot, so a
+# cached answer can at worst show a place that has just gone.
+
+AVAILABILITY_VERSION_KEY = "availability:version"
+
+
+def availability_version() -> int:
+    version = cache.get(AVAILABILITY_VERSION_KEY)
+    if version is None:
+        cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)
+        version = cache.get(AVAILABILITY_VERSION_KEY, 1)
+    return version
+
+
+def availability_changed() -> None:
+    """Make every cached availability answer stale (call once the change is committed)."""
+    try:
+        cache.incr(AVAILABILITY_VERSION_KEY)
+    except ValueError:
+        cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)

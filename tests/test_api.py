@@ -130,11 +130,13 @@ def test_availability_counts_places_left(api, sms_inbox, matter, no_rest_window,
 
 
 def test_availability_query_count_does_not_grow_with_days_or_windows(
-    api, matter, hall, department, frozen, django_assert_num_queries
+    api, matter, hall, department, frozen, django_assert_num_queries, django_assert_max_num_queries
 ):
+    from appointments.slots import availability_version
     from duty.models import Window
 
-    with django_assert_num_queries(7) as one:
+    availability_version()  # the cache's version counter exists, as it does after the first call
+    with django_assert_max_num_queries(14) as one:
         slots_at(api, matter, START.date())
     for number in range(3, 13):
         window = Window.objects.create(
@@ -413,3 +415,24 @@ def test_cancel_is_refused_under_two_hours_before(api, made, frozen):
     assert response.status_code == 422
     assert Appointment.objects.get().status == Status.PENDING
     frozen.move_to(START - dt.timedelta(hours=2, minutes=1))
+
+
+def test_availability_answers_are_cached_until_something_changes(
+    api,
+    sms_inbox,
+    matter,
+    no_rest_window,
+    frozen,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    """A repeated question is answered from the cache without touching the tables; a booking
+    makes the cached answers stale once it commits."""
+    slots_at(api, matter, START.date())
+    with django_assert_max_num_queries(3):  # the cache's own queries (database cache)
+        again = slots_at(api, matter, START.date())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert book(api, sms_inbox, matter, no_rest_window).status_code == 201
+    [slot] = [s for s in slots_at(api, matter, START.date()) if s["start"] == START.isoformat()]
+    assert slot["remaining"] == 1
+    assert [s for s in again if s["start"] == START.isoformat()][0]["remaining"] == 2
