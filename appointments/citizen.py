@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 
 from duty.models import Window
 from sms.models import Message
-from sms.phones import phone_clean
-from sms.services import sms_send, verification_code_check, verification_code_use
+from sms.services import sms_send, verified_number
 
 from .models import Appointment, Matter
 from .notifications import booking_context
@@ -42,14 +41,11 @@ def citizen_booking_create(
 ) -> Appointment:
     """Book online after proving the mobile number with an SMS code (DB1403/T 5.1.1, 5.1.3 c).
 
-    A wrong code counts as a try even though the booking is refused. The code is used up only
-    when the booking is made: if the slot filled meanwhile the citizen picks another time with
-    the same code.
+    One transaction: the code is used up only if the booking is made, so if the slot filled
+    meanwhile the citizen picks another time with the same code. A wrong code counts as a try.
     """
-    verification = verification_code_check(phone=phone, code=code, now=now)
-    with transaction.atomic():
-        # Lock order: the number's code row, then the slot row (in appointment_book_online).
-        verification_code_use(verification=verification, now=now)
+    # Lock order: the number's code row, then the slot row (in appointment_book_online).
+    with verified_number(phone=phone, code=code, now=now):
         appointment = appointment_book_online(
             matter=matter,
             window=window,
@@ -105,10 +101,8 @@ def citizen_booking_by_code(*, reference, phone, code, now: dt.datetime) -> Appo
 
     The code is used up either way, so one code cannot be used to try many references.
     """
-    number = phone_clean(phone, mobile_only=True)
-    verification = verification_code_check(phone=number, code=code, now=now)
-    with transaction.atomic():
-        verification_code_use(verification=verification, now=now)
+    with verified_number(phone=phone, code=code, now=now) as number:
+        pass  # the code is spent before anything is looked up: a miss must not give it back
     appointment = _by_reference(reference)
     if appointment.phone != number:
         raise BookingNotFound

@@ -427,7 +427,7 @@ def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datet
     ONLINE_OPEN_BOOKINGS_PER_PHONE open bookings, and one booking per matter per day.
 
     Race: two bookings of one number at once could both pass the count; the citizen path runs
-    this under the lock of the number's verification code (``verification_code_use``).
+    this under the lock of the number's verification code (``sms.services.verified_number``).
     """
     open_bookings = Appointment.objects.filter(
         phone=phone, status__in=OPEN_STATUSES, start__gt=now

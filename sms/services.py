@@ -8,6 +8,7 @@ and a limited number of sends per number and per client address per hour.
 import datetime as dt
 import logging
 import secrets
+from contextlib import contextmanager
 from functools import partial
 
 from django.conf import settings
@@ -306,38 +307,59 @@ def _latest_code(number, *, lock: bool) -> VerificationCode | None:
     return codes.first()
 
 
-def verification_code_check(*, phone, code, now: dt.datetime) -> VerificationCode:
-    """Check ``code`` against the number's newest code; a wrong try is counted and kept.
+class _WrongCode(Exception):
+    def __init__(self, code_id: int):
+        self.code_id = code_id
 
-    Does not use the code up: ``verification_code_use`` does, in the transaction of what the
-    code allows, so that a booking that fails (the slot just filled) leaves the code usable.
+
+def _entered_matches(latest: VerificationCode, number, code) -> bool:
+    entered = str(code).strip() if isinstance(code, str | int) else ""
+    return (
+        entered.isdigit()
+        and len(entered) == CODE_LENGTH
+        and constant_time_compare(latest.code_hash, _code_hash(number, entered))
+    )
+
+
+def _wrong_try_record(code_id: int) -> ValidationError:
+    """Count a wrong try (committed on its own, whatever happens to the request)."""
+    with transaction.atomic():
+        # Race: two wrong tries at once must both be counted, not both read the old count.
+        latest = VerificationCode.objects.select_for_update().get(pk=code_id)
+        latest.failed_attempts += 1
+        latest.save(update_fields=["failed_attempts"])
+    left = settings.VERIFICATION_CODE_MAX_TRIES - latest.failed_attempts
+    if left > 0:
+        return _code_error(
+            _("The code is wrong; %(left)s tries left.") % {"left": left}, "wrong_code"
+        )
+    return _code_error(_("The code is wrong and has now expired; request a new code."), "code_dead")
+
+
+@contextmanager
+def verified_number(*, phone, code, now: dt.datetime):
+    """Run the block in one transaction in which the number's newest code is used up.
+
+    The code is single use: if the block fails (the slot filled meanwhile) the transaction rolls
+    back and the code stays usable; if it succeeds, the code is spent with it. A wrong code is
+    counted in a transaction of its own and raised. The code row's lock also serialises
+    everything done at once with one number (the per-number booking limits rely on it).
+    Yields the number, cleaned.
     """
     number = phone_clean(phone, mobile_only=True)
-    entered = str(code).strip() if isinstance(code, str | int) else ""
-    with transaction.atomic():
-        # Race: two tries of one code at once must both be counted, not both read the old count.
-        latest = _latest_code(number, lock=True)
-        error = _usable_error(latest, now)
-        if error is None and not (
-            entered.isdigit()
-            and len(entered) == CODE_LENGTH
-            and constant_time_compare(latest.code_hash, _code_hash(number, entered))
-        ):
-            latest.failed_attempts += 1
-            latest.save(update_fields=["failed_attempts"])
-            left = settings.VERIFICATION_CODE_MAX_TRIES - latest.failed_attempts
-            error = (
-                _code_error(
-                    _("The code is wrong; %(left)s tries left.") % {"left": left}, "wrong_code"
-                )
-                if left > 0
-                else _code_error(
-                    _("The code is wrong and has now expired; request a new code."), "code_dead"
-                )
-            )
-    if error is not None:
-        raise error
-    return latest
+    try:
+        with transaction.atomic():
+            latest = _latest_code(number, lock=True)
+            error = _usable_error(latest, now)
+            if error is not None:
+                raise error
+            if not _entered_matches(latest, number, code):
+                raise _WrongCode(latest.pk)
+            latest.used_at = now
+            latest.save(update_fields=["used_at"])
+            yield number
+    except _WrongCode as wrong:
+        raise _wrong_try_record(wrong.code_id) from None
 
 
 def _usable_error(latest: VerificationCode | None, now: dt.datetime) -> ValidationError | None:
@@ -350,19 +372,3 @@ def _usable_error(latest: VerificationCode | None, now: dt.datetime) -> Validati
     if now >= latest.expires_at:
         return _code_error(_("The code has expired; request a new code."), "code_expired")
     return None
-
-
-def verification_code_use(*, verification: VerificationCode, now: dt.datetime) -> None:
-    """Use up a checked code, inside the transaction of what it allows (single use).
-
-    Race: the same code sent twice at once. The row lock makes the second wait, and it then
-    finds the code used. The lock also serialises everything done with one number's code.
-    """
-    latest = _latest_code(verification.phone, lock=True)
-    if latest is None or latest.pk != verification.pk:
-        raise _code_error(_("A newer code was sent; enter the newest code."), "code_superseded")
-    error = _usable_error(latest, now)
-    if error is not None:
-        raise error
-    latest.used_at = now
-    latest.save(update_fields=["used_at"])
