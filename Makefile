@@ -32,7 +32,8 @@ run: install
 	$(PY) manage.py createcachetable
 	$(PY) manage.py load_demo
 	$(PY) manage.py setup_schedules
-	@echo "Staff console: http://127.0.0.1:$(PORT)/admin/  (Ctrl-C stops web and worker)"
+	@echo "Citizen site: http://127.0.0.1:$(PORT)/  API: /api/v1/docs  Staff console: /admin/"
+	@echo "(Ctrl-C stops web and worker)"
 	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 lint: install
