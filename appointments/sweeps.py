@@ -9,6 +9,7 @@ operator can run one by hand with ``manage.py sweep NAME --now …``.
 import datetime as dt
 from dataclasses import dataclass
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -133,8 +134,6 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
 
 
 def _is_mobile(number) -> bool:
-    import phonenumbers
-
     return phonenumbers.number_type(number) in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
