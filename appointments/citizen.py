@@ -55,15 +55,20 @@ def citizen_booking_create(
             content=content,
             now=now,
         )
-        sms_send(
-            purpose=Message.Purpose.BOOKING_RECEIVED,
-            phone=appointment.phone,
-            context=booking_context(appointment=appointment),
-            appointment=appointment,
-            dedupe_key=f"received:{appointment.pk}",
-            now=now,
-        )
+        _tell_applicant(appointment, Message.Purpose.BOOKING_RECEIVED, now)
     return appointment
+
+
+def _tell_applicant(appointment: Appointment, purpose: str, now: dt.datetime) -> None:
+    """One SMS of this purpose per booking, sent once the transaction commits."""
+    sms_send(
+        purpose=purpose,
+        phone=appointment.phone,
+        context=booking_context(appointment=appointment),
+        appointment=appointment,
+        dedupe_key=f"{purpose}:{appointment.pk}",
+        now=now,
+    )
 
 
 def citizen_booking_token(*, appointment: Appointment) -> str:
@@ -123,14 +128,7 @@ def citizen_booking_cancel(*, appointment: Appointment, now: dt.datetime) -> App
     place is freed at once and the cancellation confirmed by SMS."""
     with transaction.atomic():
         appointment = appointment_cancel_by_citizen(appointment=appointment, now=now)
-        sms_send(
-            purpose=Message.Purpose.BOOKING_CANCELLED,
-            phone=appointment.phone,
-            context=booking_context(appointment=appointment),
-            appointment=appointment,
-            dedupe_key=f"cancelled:{appointment.pk}",
-            now=now,
-        )
+        _tell_applicant(appointment, Message.Purpose.BOOKING_CANCELLED, now)
     return appointment
 
 

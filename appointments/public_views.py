@@ -122,6 +122,23 @@ def _limited(request, scope: str, limit) -> bool:
     )
 
 
+def _code_sent(request, form: forms.Form) -> bool:
+    """Send a code to the form's mobile number; on refusal the reason goes next to the field."""
+    if _limited(request, "verification", settings.RATE_LIMIT_VERIFICATION):
+        form.add_error(None, _("Too many requests; try again in a few minutes."))
+        return False
+    try:
+        verification_code_send(
+            phone=form.cleaned_data["phone"],
+            client_address=client_address(request),
+            now=timezone.now(),
+        )
+    except ValidationError as error:
+        _add_errors(form, error)
+        return False
+    return True
+
+
 # --- pages ------------------------------------------------------------------------------------
 
 
@@ -250,26 +267,14 @@ def book(request, matter_id: int):
         messages.error(request, _("Choose a time first."))
         return redirect("public:matter", matter_id=matter.pk)
     form = DetailsForm(request.POST or None, initial=request.session.get(SESSION_DRAFT))
-    if request.method == "POST" and form.is_valid():
-        if _limited(request, "verification", settings.RATE_LIMIT_VERIFICATION):
-            form.add_error(None, _("Too many requests; try again in a few minutes."))
-        else:
-            try:
-                verification_code_send(
-                    phone=form.cleaned_data["phone"],
-                    client_address=client_address(request),
-                    now=timezone.now(),
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                request.session[SESSION_DRAFT] = {
-                    **form.cleaned_data,
-                    "matter": matter.pk,
-                    "window": window.pk,
-                    "start": start.isoformat(),
-                }
-                return redirect("public:book_verify")
+    if request.method == "POST" and form.is_valid() and _code_sent(request, form):
+        request.session[SESSION_DRAFT] = {
+            **form.cleaned_data,
+            "matter": matter.pk,
+            "window": window.pk,
+            "start": start.isoformat(),
+        }
+        return redirect("public:book_verify")
     return render(
         request,
         "public/book.html",
@@ -384,24 +389,12 @@ def booking_cancel(request, reference: str):
 def lookup(request):
     """ "My booking", step 1: reference and mobile number; a code goes to that number."""
     form = LookupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if _limited(request, "verification", settings.RATE_LIMIT_VERIFICATION):
-            form.add_error(None, _("Too many requests; try again in a few minutes."))
-        else:
-            try:
-                verification_code_send(
-                    phone=form.cleaned_data["phone"],
-                    client_address=client_address(request),
-                    now=timezone.now(),
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                request.session[SESSION_LOOKUP] = {
-                    "reference": form.cleaned_data["reference"].strip().upper(),
-                    "phone": form.cleaned_data["phone"],
-                }
-                return redirect("public:lookup_verify")
+    if request.method == "POST" and form.is_valid() and _code_sent(request, form):
+        request.session[SESSION_LOOKUP] = {
+            "reference": form.cleaned_data["reference"].strip().upper(),
+            "phone": form.cleaned_data["phone"],
+        }
+        return redirect("public:lookup_verify")
     return render(request, "public/lookup.html", {"form": form})
 
 
