@@ -39,5 +39,6 @@ def change_context(*, change: ChangeRequest) -> dict:
         "old_time": show_time(change.original_start),
         "new_time": show_time(change.new_start),
         "new_window": str(change.new_window),
-        "reason": change.reason,
+        # The template ends the sentence itself.
+        "reason": change.reason.strip().rstrip("。.!！"),
     }

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class SmsConfig(AppConfig):
     name = "sms"
-    verbose_name = _("SMS and verification codes")
+    verbose_name = _("Text messages and alerts")
