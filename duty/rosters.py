@@ -370,7 +370,8 @@ def _apply_cells(
         )
         if receiving is not None:
             DutyAssignment.objects.filter(duty=duty, staff_id=receiving).update(is_receiving=True)
-        if not desired and not duty.opened_by_booking and not duty.assignments.exists():
+        remaining = DutyAssignment.objects.filter(duty=duty).exists()  # not the prefetch
+        if not desired and not duty.opened_by_booking and not remaining:
             duty.delete()
         elif duty.head_id is None and window.head_id is not None:
             duty.head = window.head
