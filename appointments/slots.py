@@ -76,16 +76,16 @@ def _periods_by_window(windows: list[Window]) -> dict[int, dict[str, list[Servic
 
 def _staffed_times(
     windows: list[Window], start_date: dt.date, end_date: dt.date
-) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
-    """DB1403/T 5.2: the times someone (not on leave) is on duty at each no-rest window, from one
-    query for all the windows and the whole range."""
+) -> dict[tuple[int, dt.date], list[tuple[dt.datetime, dt.datetime]]]:
+    """DB1403/T 5.2: the times someone (not on leave) is on duty at each no-rest window, by
+    window and local date, from one query for all the windows and the whole range."""
     ids = [w.pk for w in windows if w.is_no_rest]
     if not ids:
         return {}
     tz = timezone.get_default_timezone()
     low = dt.datetime.combine(start_date, dt.time.min, tzinfo=tz)
     high = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    result: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    result: dict[tuple[int, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
     for window_id, start, end in (
         DutyAssignment.objects.filter(
             duty__window_id__in=ids,
@@ -96,7 +96,7 @@ def _staffed_times(
         .values_list("duty__window_id", "duty__start", "duty__end")
         .distinct()
     ):
-        result.setdefault(window_id, []).append((start, end))
+        result.setdefault((window_id, local(start).date()), []).append((start, end))
     return result
 
 
@@ -142,8 +142,8 @@ def windows_slots(
     staffed = _staffed_times(windows, start_date, end_date)
     slots = []
     for window in windows:
-        on_duty = staffed.get(window.pk, [])
         for info in days:
+            on_duty = staffed.get((window.pk, info.date), [])
             slots.extend(
                 _day_slots(window, info, periods[window.pk].get(info.day_type, []), on_duty)
             )

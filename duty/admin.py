@@ -233,6 +233,25 @@ class MyDutiesFilter(admin.SimpleListFilter):
         return queryset
 
 
+class WhenFilter(admin.SimpleListFilter):
+    title = _("when")
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [("today", _("today")), ("coming", _("coming")), ("past", _("past"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        today = timezone.localdate(now)
+        if self.value() == "today":
+            return queryset.filter(duty__date=today)
+        if self.value() == "coming":
+            return queryset.filter(duty__end__gt=now)
+        if self.value() == "past":
+            return queryset.filter(duty__end__lte=now).order_by("-duty__start")
+        return queryset
+
+
 @admin.register(Duty)
 class DutyAdmin(HallScopedAdmin):
     """The roster as a list; it is planned in the grid (``roster_views``), through the services."""
@@ -277,7 +296,7 @@ class DutyAssignmentAdmin(HallScopedAdmin):
 
     list_display = [
         "duty",
-        "staff",
+        "staff_name",
         "is_receiving",
         "checked_in_at",
         "checked_out_at",
@@ -285,6 +304,7 @@ class DutyAssignmentAdmin(HallScopedAdmin):
     ]
     list_filter = [
         MyDutiesFilter,
+        WhenFilter,
         "is_late",
         "left_early",
         ("absence_recorded_at", admin.EmptyFieldListFilter),
@@ -292,6 +312,10 @@ class DutyAssignmentAdmin(HallScopedAdmin):
     date_hierarchy = "duty__start"
     list_select_related = ["duty__window", "staff"]
     actions = ["check_in", "check_out"]
+
+    @admin.display(description=_("staff member"), ordering="staff__first_name")
+    def staff_name(self, obj):
+        return person(obj.staff)
 
     @admin.display(description=_("attendance"))
     def attendance(self, obj):
@@ -390,6 +414,8 @@ class LeaveRequestAdmin(HallScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in ("staff", "cover") and field is not None:
+            field.label_from_instance = person
         if db_field.name == "staff" and field is not None:
             User = get_user_model()
             headed = Window.objects.filter(head=request.user)

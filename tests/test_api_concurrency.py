@@ -31,6 +31,8 @@ from appointments.slots import window_availability
 from duty.models import Window
 from duty.services import HolidayDataMissing, holiday_year_import
 
+from .conftest import roster_test_dates
+
 ROOT = Path(__file__).resolve().parent.parent
 ATTEMPTS = 50
 LEAD = dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS + 1)
@@ -207,7 +209,7 @@ def _race(server: Server, payloads: list[dict]) -> list[httpx.Response | str]:
 
 
 @pytest.fixture
-def one_place(request, hall, department):
+def one_place(request, hall, department, make_user):
     """A matter and a no-rest window whose next bookable slot has exactly one place.
 
     ``first``: the window takes one booking per slot and the slot row does not exist yet (the
@@ -220,6 +222,8 @@ def one_place(request, hall, department):
         hall=hall, number="C01", name="并发测试", is_no_rest=True, capacity_per_slot=capacity
     )
     window.departments.add(department)
+    # DB1403/T 5.2: off-hours slots are bookable only with someone on duty.
+    roster_test_dates(window, make_user("c01", "window_staff", hall, window))
     matter = Matter.objects.create(hall=hall, name="个体工商户设立登记", materials="身份证")
     matter.departments.add(department)
     matter.windows.add(window)
