@@ -40,7 +40,7 @@ def _lock(assignment: DutyAssignment) -> DutyAssignment:
     # Race: a double click or two tabs check in at once, or the absence sweep runs while the
     # person checks in; the second waits and then sees what the first recorded.
     return (
-        DutyAssignment.objects.select_for_update()
+        DutyAssignment.objects.select_for_update(of=("self",))
         .select_related("duty__window")
         .get(pk=assignment.pk)
     )

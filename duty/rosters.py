@@ -93,7 +93,12 @@ def _lock_window(window: Window) -> Window:
     # Race: the head and an administrator (or two browser tabs) plan the same window, or a head
     # approves a leave while the roster is being edited. Everything that changes a window's
     # duties locks its row first, so the second waits and then sees the first one's roster.
-    return Window.objects.select_for_update().select_related("hall", "head").get(pk=window.pk)
+    # of=self: PostgreSQL cannot lock the nullable side (the head) of an outer join.
+    return (
+        Window.objects.select_for_update(of=("self",))
+        .select_related("hall", "head")
+        .get(pk=window.pk)
+    )
 
 
 def _lock_users(user_ids) -> None:
@@ -878,7 +883,7 @@ def leave_approve(*, leave: LeaveRequest, actor, now: dt.datetime, note: str = "
         if gaps:
             raise ValidationError({"cover": [ValidationError(g, code="uncovered") for g in gaps]})
         released = list(
-            DutyAssignment.objects.select_for_update()
+            DutyAssignment.objects.select_for_update(of=("self",))
             .filter(
                 staff=leave.staff,
                 on_leave__isnull=True,
