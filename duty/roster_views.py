@@ -183,8 +183,10 @@ def roster_plan_view(request, admin_site):
             elif "repeat" in request.POST:
                 changed = roster_rotation_repeat(
                     window=window,
-                    source_start=start,
-                    weeks=int(request.POST.get("weeks") or 1),
+                    # A rotation runs in whole weeks from a Monday (the month view's 1st may
+                    # be any weekday).
+                    source_start=start - dt.timedelta(days=start.weekday()),
+                    weeks=int(weeks) if (weeks := request.POST.get("weeks", "")).isdigit() else 0,
                     until=_parse_date(request.POST.get("until"), end),
                     actor=request.user,
                     now=now,

@@ -438,7 +438,8 @@ def roster_rotation_repeat(
     the rotation day it falls on (covers for leave are not repeated).
 
     Holidays are by appointment (DB1403/T 4) and are left as they are, as are periods that have
-    begun and periods with no counterpart in the rotation (e.g. a make-up working day on a
+    begun, periods whose counterpart has nobody planned, and periods with no counterpart in the
+    rotation (e.g. a make-up working day on a
     Saturday — the coverage check then shows the gap).
     """
     _require_aware(now)
@@ -486,6 +487,8 @@ def roster_rotation_repeat(
                 continue
             duty = source_duties.get(source.start)
             staff, receiving = _planned_staff(duty) if duty else ([], None)
+            if not staff:
+                continue  # nobody planned there: the target is left as it is, not wiped
             cells.append(CellPlan(start=period.start, staff=staff, receiving=receiving))
         return _apply_cells(
             window=window,

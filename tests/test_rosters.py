@@ -743,7 +743,8 @@ class TestConsole:
         assert page.status_code == 200
         assert "12:00–13:00" in text and "window" in text
         assert "2026-09-15 12:00–13:00" in text  # a gap, flagged
-        assert f'name="on-202609161200" value="{lunch_duty and no_rest_window.staff.first().pk}"'
+        staff = Duty.objects.get(start=lunch_duty).staff.get()
+        assert f'name="on-202609161200" value="{staff.pk}" checked' in text
 
     def test_grid_saves_through_the_service_5_2(
         self, console, no_rest_window, window_staff, colleague, time_machine
@@ -764,6 +765,12 @@ class TestConsole:
         assert duty.assignments.get(is_receiving=True).staff == colleague
         response = console.post(url, {"copy": "1"}, follow=True)
         assert response.status_code == 200
+        response = console.post(url, {"repeat": "1", "weeks": "x", "until": "2026-10-31"})
+        assert "1 至 8 周" in response.content.decode()
+        response = console.post(url, {"repeat": "1", "weeks": "1", "until": "2026-10-04"})
+        assert response.status_code == 302
+        repeated = duty_at(no_rest_window, at(2026, 9, 23, 12))
+        assert repeated.assignments.get(is_receiving=True).staff == colleague
 
     def test_grid_queries_do_not_grow_week_to_month_5_2(self, console, national_day, time_machine):
         time_machine.move_to(PLANNED_AT, tick=False)
