@@ -13,12 +13,13 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from duty.admin import HallScopedAdmin, ScopedTabularInline
+from duty.attendance import ATTENDANCE_LABELS, duty_attendance, staff_presence_at
 from duty.calendar import day_info, local
 from duty.names import staff_name
 from duty.scoping import scope_to_user
@@ -378,13 +379,31 @@ class AppointmentAdmin(HallScopedAdmin):
             f"{f.name}_name" if f.name in self.STAFF_FIELDS else f.name
             for f in Appointment._meta.fields
             if f.name != "id"
-        ]
+        ] + ["staff_on_duty"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         # Lifecycle fields change only through the services; an edit here would skip their rules.
         return self.get_fields(request, obj)
+
+    @admin.display(description=_("receiving staff on duty then"))
+    def staff_on_duty(self, obj):
+        """DB1403/T 6.2.1: was the responsible staff member at the window at the booking's time?"""
+        if obj.responsible_staff is None:
+            return "—"
+        assignment = staff_presence_at(
+            staff=obj.responsible_staff, window=obj.window, moment=obj.start
+        )
+        if assignment is None:
+            return _("not on the duty roster at that time")
+        status = ATTENDANCE_LABELS[duty_attendance(assignment=assignment, now=timezone.now())]
+        if assignment.checked_in_at is None:
+            return status
+        return _("%(status)s (checked in %(time)s)") % {
+            "status": status,
+            "time": formats.date_format(timezone.localtime(assignment.checked_in_at), "H:i"),
+        }
 
     def get_inlines(self, request, obj):
         # The history and contacts exist only once the booking does.

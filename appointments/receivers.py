@@ -8,7 +8,15 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
-from duty.models import CalendarDay, HolidayYear, ServicePeriod, Window
+from duty.models import (
+    CalendarDay,
+    Duty,
+    DutyAssignment,
+    HolidayYear,
+    LeaveRequest,
+    ServicePeriod,
+    Window,
+)
 from sms.models import Alert, Message
 from sms.signals import message_sent
 
@@ -54,7 +62,19 @@ def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
             )
 
 
-AVAILABILITY_INPUTS = (Appointment, Slot, Window, ServicePeriod, CalendarDay, HolidayYear, Matter)
+AVAILABILITY_INPUTS = (
+    Appointment,
+    Slot,
+    Window,
+    ServicePeriod,
+    CalendarDay,
+    HolidayYear,
+    Matter,
+    # DB1403/T 5.2: off-hours slots are offered only while someone is on duty.
+    Duty,
+    DutyAssignment,
+    LeaveRequest,
+)
 
 
 def _availability_input_changed(sender, **kwargs) -> None:

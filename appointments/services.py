@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from duty.calendar import local, phone_line_is_open
-from duty.models import Window
+from duty.models import DayType, Window
 from duty.names import staff_name
+from duty.rosters import duty_open_for_holiday_booking
 from duty.scoping import user_hall_id
 from sms.models import Message
 from sms.phones import phone_clean
@@ -223,7 +224,8 @@ def _name_clean(value: str) -> str:
 def booking_target_clean(
     *, matter: Matter, window: Window, start: dt.datetime, now: dt.datetime
 ) -> SlotTime:
-    """DB1403/T 4, 5.1.2, 5.2: the window handles the matter and serves a slot at ``start``."""
+    """DB1403/T 4, 5.1.2, 5.2: the window handles the matter and serves a slot at ``start``;
+    an off-hours slot needs someone on duty (holidays excepted: served by appointment)."""
     _require_aware(now)
     if matter is None or not matter.is_active:
         raise _error("matter", _("This matter cannot be booked."), "unknown_matter")
@@ -253,7 +255,28 @@ def booking_target_clean(
             % {"window": window, "time": _show(start)},
             "no_service",
         )
+    if not slot.bookable:
+        raise _error(
+            "start",
+            _(
+                "Nobody is on duty at window %(window)s at %(time)s, so this off-hours time "
+                "cannot be booked; choose another time."
+            )
+            % {"window": window, "time": _show(start)},
+            "no_duty",
+        )
     return slot
+
+
+def _open_holiday_duty(window: Window, slot: SlotTime) -> None:
+    """DB1403/T 4: a holiday booking opens its period's duty for the window head to fill."""
+    if slot.day_type == DayType.HOLIDAY and slot.is_off_hours and window.is_no_rest:
+        duty_open_for_holiday_booking(
+            window=window,
+            date=local(slot.start).date(),
+            start=slot.period_start,
+            end=slot.period_end,
+        )
 
 
 def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = None) -> None:
@@ -293,6 +316,7 @@ def _move_fields(appointment: Appointment, *, window: Window, slot: SlotTime) ->
     Call with the booking locked.
     """
     _lock_place(window=window, slot=slot, moving=appointment)
+    _open_holiday_duty(window, slot)
     fields = {"window": window, "start": slot.start, "end": slot.end, "window_head": window.head}
     if window.pk != appointment.window_id:
         fields.update(contact_person=None, responsible_staff=None)
@@ -338,6 +362,7 @@ def _open_parallel_tasks(appointment: Appointment) -> None:
 def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> Appointment:
     with transaction.atomic():
         _lock_place(window=window, slot=slot)
+        _open_holiday_duty(window, slot)
         appointment = Appointment.objects.create(
             reference=_unique_reference(),
             matter=matter,

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from duty.calendar import DayInfo, days_info, local
-from duty.models import DayType, ServicePeriod, Window
+from duty.models import DayType, DutyAssignment, ServicePeriod, Window
 
 from .models import LIVE_STATUSES, Appointment, Slot
 
@@ -26,11 +26,24 @@ class SlotTime:
     period_kind: str
     holiday_name: str = ""
     year_loaded: bool = True
+    period_start: dt.datetime | None = None
+    period_end: dt.datetime | None = None
+    staffed: bool = True
 
     @property
     def is_off_hours(self) -> bool:
         """DB1403/T 3.2: no-rest service, i.e. outside regular working hours."""
         return self.period_kind == ServicePeriod.Kind.NO_REST
+
+    @property
+    def needs_duty(self) -> bool:
+        """DB1403/T 4, 5.2: an off-hours slot is served only by someone on duty; a statutory
+        holiday is served by appointment, so its booking opens the duty instead."""
+        return self.is_off_hours and self.day_type != DayType.HOLIDAY
+
+    @property
+    def bookable(self) -> bool:
+        return self.staffed or not self.needs_duty
 
 
 @dataclass(frozen=True)
@@ -62,12 +75,43 @@ def _periods_by_window(windows: list[Window]) -> dict[int, dict[str, list[Servic
     return result
 
 
-def _day_slots(window: Window, info: DayInfo, periods: list[ServicePeriod]) -> list[SlotTime]:
+def _staffed_times(
+    windows: list[Window], start_date: dt.date, end_date: dt.date
+) -> dict[tuple[int, dt.date], list[tuple[dt.datetime, dt.datetime]]]:
+    """DB1403/T 5.2: the times someone (not on leave) is on duty at each no-rest window, by
+    window and local date, from one query for all the windows and the whole range."""
+    ids = [w.pk for w in windows if w.is_no_rest]
+    if not ids:
+        return {}
+    tz = timezone.get_default_timezone()
+    low = dt.datetime.combine(start_date, dt.time.min, tzinfo=tz)
+    high = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    result: dict[tuple[int, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
+    for window_id, start, end in (
+        DutyAssignment.objects.filter(
+            duty__window_id__in=ids,
+            duty__start__lt=high,
+            duty__end__gt=low,
+            on_leave__isnull=True,
+        )
+        .values_list("duty__window_id", "duty__start", "duty__end")
+        .distinct()
+    ):
+        result.setdefault((window_id, local(start).date()), []).append((start, end))
+    return result
+
+
+def _day_slots(
+    window: Window,
+    info: DayInfo,
+    periods: list[ServicePeriod],
+    staffed: list[tuple[dt.datetime, dt.datetime]],
+) -> list[SlotTime]:
     tz = timezone.get_default_timezone()
     length = dt.timedelta(minutes=window.slot_minutes)
     slots = []
     for period in periods:
-        start = dt.datetime.combine(info.date, period.start, tzinfo=tz)
+        first = start = dt.datetime.combine(info.date, period.start, tzinfo=tz)
         period_end = dt.datetime.combine(info.date, period.end, tzinfo=tz)
         while start + length <= period_end:
             slots.append(
@@ -79,6 +123,9 @@ def _day_slots(window: Window, info: DayInfo, periods: list[ServicePeriod]) -> l
                     period_kind=period.kind,
                     holiday_name=info.holiday_name,
                     year_loaded=info.year_loaded,
+                    period_start=first,
+                    period_end=period_end,
+                    staffed=any(a <= start and start + length <= b for a, b in staffed),
                 )
             )
             start += length
@@ -89,13 +136,18 @@ def windows_slots(
     *, windows: list[Window], start_date: dt.date, end_date: dt.date
 ) -> list[SlotTime]:
     """Every slot the windows serve from ``start_date`` to ``end_date`` (DB1403/T 4, 5.2),
-    ordered by time, then window; three queries whatever the number of windows and days."""
+    ordered by time, then window, each saying whether someone is on duty for it; four queries
+    whatever the number of windows and days."""
     periods = _periods_by_window(windows)
     days = days_info(start_date, end_date).values()
+    staffed = _staffed_times(windows, start_date, end_date)
     slots = []
     for window in windows:
         for info in days:
-            slots.extend(_day_slots(window, info, periods[window.pk].get(info.day_type, [])))
+            on_duty = staffed.get((window.pk, info.date), [])
+            slots.extend(
+                _day_slots(window, info, periods[window.pk].get(info.day_type, []), on_duty)
+            )
     slots.sort(key=lambda s: (s.start, s.window_id))
     return slots
 
@@ -106,7 +158,10 @@ def window_slots(*, window: Window, start_date: dt.date, end_date: dt.date) -> l
 
 
 def slot_at(*, window: Window, start: dt.datetime) -> SlotTime | None:
-    """The window's slot beginning exactly at ``start``, or None if it serves no such slot."""
+    """The window's slot beginning exactly at ``start``, or None if it serves no such slot.
+
+    The slot says whether it can be booked (DB1403/T 5.2: ``bookable``): an off-hours slot with
+    nobody on duty is served by the calendar but not bookable."""
     day = local(start).date()
     for slot in window_slots(window=window, start_date=day, end_date=day):
         if slot.start == start:
@@ -120,8 +175,10 @@ def windows_availability(
     """Slots of ``windows`` starting at or after ``not_before``, with their places left.
 
     The one function that says what can be booked: the booking services, the desk and the
-    citizen site and API all call it. Its queries do not grow with the windows, the days or
-    the bookings: periods, calendar, slot capacities and grouped booking counts.
+    citizen site and API all call it. DB1403/T 4, 5.2: an off-hours slot is offered only when
+    someone is on duty for it, holidays excepted (served by appointment); working hours up to
+    capacity. Its queries do not grow with the windows, the days or the bookings: periods,
+    calendar, duties, slot capacities and grouped booking counts.
     """
     windows = list(windows)
     if not windows:
@@ -129,7 +186,7 @@ def windows_availability(
     slots = [
         s
         for s in windows_slots(windows=windows, start_date=start_date, end_date=end_date)
-        if s.start >= not_before
+        if s.start >= not_before and s.bookable
     ]
     if not slots:
         return []

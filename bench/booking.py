@@ -33,7 +33,8 @@ from django.utils import timezone  # noqa: E402
 from appointments.models import Appointment, Matter  # noqa: E402
 from appointments.services import appointment_register  # noqa: E402
 from appointments.slots import window_availability, window_slots  # noqa: E402
-from duty.models import Department, Hall, StaffProfile, Window  # noqa: E402
+from duty.models import Department, Duty, DutyAssignment, Hall, StaffProfile, Window  # noqa: E402
+from duty.rosters import off_hours_periods  # noqa: E402
 from duty.services import hall_calendar_set_defaults, holiday_year_import  # noqa: E402
 
 NOW = dt.datetime(2026, 1, 5, 8, 0, tzinfo=timezone.get_default_timezone())
@@ -64,10 +65,33 @@ def setup():
         window.departments.add(department)
         windows.append(window)
     matter.windows.add(*windows)
+    roster(hall, windows)
     desk = User.objects.create_user("desk", password="x")
     desk.groups.add(Group.objects.get(name="desk"))
     StaffProfile.objects.create(user=desk, hall=hall)
     return matter, windows, User.objects.get(pk=desk.pk)
+
+
+def roster(hall, windows):
+    """DB1403/T 5.2: off-hours slots are bookable only with someone on duty: one staff member
+    per window on every off-hours period of the year (holidays are by appointment)."""
+    periods = [
+        p
+        for p in off_hours_periods(
+            hall_ids=[hall.pk], start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31)
+        )[hall.pk]
+        if not p.is_holiday
+    ]
+    for window in windows:
+        staff = User.objects.create_user(f"staff-{window.number}", password="x")
+        StaffProfile.objects.create(user=staff, hall=hall, window=window)
+        Duty.objects.bulk_create(
+            Duty(window=window, date=p.date, start=p.start, end=p.end) for p in periods
+        )
+        DutyAssignment.objects.bulk_create(
+            DutyAssignment(duty=duty, staff=staff, is_receiving=True)
+            for duty in Duty.objects.filter(window=window)
+        )
 
 
 def fill(windows, total):

@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -270,3 +272,295 @@ class StaffProfile(models.Model):
             errors["department"] = _("The department belongs to another hall.")
         if errors:
             raise ValidationError(errors)
+
+
+# --- rosters, leave, check-ins and inspections (DB1403/T 4, 5.2, 6.2.1, 6.2.4, 6.2.5, 7.2) ------
+
+
+class Duty(models.Model):
+    """One no-rest window's duty in one off-hours period of one day (DB1403/T 4, 5.2).
+
+    The people on duty are its assignments. A holiday period gets a duty only when someone books
+    it: the booking opens the duty with nobody on it, and the window head must fill it.
+    """
+
+    hall_lookup = "window__hall"
+
+    window = models.ForeignKey(
+        Window, on_delete=models.CASCADE, related_name="duties", verbose_name=_("window")
+    )
+    date = models.DateField(_("date"))
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("window head (overall responsibility)"),
+        help_text=_("DB1403/T 6.2.5: the window head bears overall responsibility."),
+    )
+    opened_by_booking = models.BooleanField(
+        _("opened by a holiday booking"),
+        default=False,
+        help_text=_("DB1403/T 4: holidays are served by appointment; the head must fill it."),
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="DutyAssignment",
+        related_name="duties",
+        verbose_name=_("staff on duty"),
+    )
+
+    class Meta:
+        verbose_name = _("duty")
+        verbose_name_plural = _("duties (roster)")
+        ordering = ["start", "window"]
+        indexes = [models.Index(fields=["window", "date"])]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "start"], name="duty_unique_period"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="duty_ordered"),
+        ]
+
+    def __str__(self):
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{self.window.number} {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+
+    def clean(self):
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValidationError({"end": _("The end must be after the start.")})
+        if self.window_id and self.date and self.start and self.end:
+            from .rosters import duty_period_clean
+
+            duty_period_clean(window=self.window, date=self.date, start=self.start, end=self.end)
+
+
+class LeaveRequest(models.Model):
+    """Time off in lieu (调休) with the colleague who covers (顶岗) (DB1403/T 6.2.4)."""
+
+    hall_lookup = "window__hall"
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("waiting for the window head")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="leave_requests",
+        verbose_name=_("staff member"),
+    )
+    window = models.ForeignKey(
+        Window, on_delete=models.PROTECT, related_name="leave_requests", verbose_name=_("window")
+    )
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    cover = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="covers",
+        verbose_name=_("cover (顶岗)"),
+        help_text=_("DB1403/T 6.2.4: who takes the duties during the leave."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.REQUESTED
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("leave (调休)")
+        verbose_name_plural = _("leave (调休)")
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="leave_ordered"),
+            models.CheckConstraint(
+                condition=Q(cover__isnull=True) | ~Q(cover=F("staff")),
+                name="leave_cover_is_someone_else",
+            ),
+        ]
+        permissions = [("approve_leaverequest", _("Can approve leave and its cover"))]
+
+    def __str__(self):
+        who = self.staff.get_full_name() or self.staff.get_username()
+        return f"{who} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        errors = {}
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            errors["end"] = _("The end must be after the start.")
+        if self.cover_id is not None and self.cover_id == self.staff_id:
+            errors["cover"] = _("The cover must be someone other than the person taking leave.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class DutyAssignment(models.Model):
+    """A staff member on a duty, with their check-in and check-out (DB1403/T 5.2, 6.2.1)."""
+
+    hall_lookup = "duty__window__hall"
+
+    duty = models.ForeignKey(
+        Duty, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("duty")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="duty_assignments",
+        verbose_name=_("staff member"),
+    )
+    is_receiving = models.BooleanField(
+        _("receiving staff (direct responsibility)"),
+        default=False,
+        help_text=_("DB1403/T 6.2.5: the receiving staff member is directly responsible."),
+    )
+    on_leave = models.ForeignKey(
+        LeaveRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="released_assignments",
+        verbose_name=_("on leave"),
+    )
+    covers = models.ForeignKey(
+        LeaveRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cover_assignments",
+        verbose_name=_("covers for (顶岗)"),
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+    left_early = models.BooleanField(_("left early"), default=False)
+    absence_recorded_at = models.DateTimeField(_("absence recorded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("duty assignment")
+        verbose_name_plural = _("duty assignments (check-in)")
+        ordering = ["duty__start", "duty__window", "-is_receiving", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["duty", "staff"], name="assignment_unique_staff"),
+            models.UniqueConstraint(
+                fields=["duty"],
+                condition=Q(is_receiving=True),
+                name="assignment_one_receiving",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_receiving=False) | Q(on_leave__isnull=True),
+                name="assignment_receiving_not_on_leave",
+            ),
+            models.CheckConstraint(
+                condition=Q(checked_out_at__isnull=True)
+                | Q(checked_in_at__isnull=False, checked_out_at__gte=F("checked_in_at")),
+                name="assignment_out_after_in",
+            ),
+        ]
+        permissions = [("check_in_dutyassignment", _("Can check in and out of own duties"))]
+
+    def __str__(self):
+        who = self.staff.get_full_name() or self.staff.get_username()
+        return f"{self.duty} {who}"
+
+    def clean(self):
+        if self.is_receiving and self.on_leave_id is not None:
+            raise ValidationError(
+                {"is_receiving": _("A staff member on leave cannot be the receiving staff.")}
+            )
+        if self.checked_out_at is not None and (
+            self.checked_in_at is None or self.checked_out_at < self.checked_in_at
+        ):
+            raise ValidationError({"checked_out_at": _("Check-out comes after check-in.")})
+
+
+class Inspection(models.Model):
+    """A supervisor's inspection of a window (督查巡查, DB1403/T 7.2), kept for 7.4."""
+
+    hall_lookup = "window__hall"
+
+    window = models.ForeignKey(
+        Window, on_delete=models.PROTECT, related_name="inspections", verbose_name=_("window")
+    )
+    at = models.DateTimeField(_("time of inspection"))
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("inspector"),
+    )
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="inspections",
+        verbose_name=_("staff concerned"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    photo = models.FileField(
+        _("photo"),
+        upload_to="inspections/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp"])],
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.window.number} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+
+class InspectionFinding(models.Model):
+    """What an inspection found (DB1403/T 7.2): each finding counts in the assessment (7.4)."""
+
+    hall_lookup = "inspection__window__hall"
+
+    class Kind(models.TextChoices):
+        ABSENT = "absent", _("absent from post")
+        SHIRKING = "shirking", _("shirking (推诿扯皮)")
+        DELAY = "delay", _("delay")
+        FEE = "fee", _("fee charged")
+        OTHER = "other", _("other")
+
+    inspection = models.ForeignKey(
+        Inspection,
+        on_delete=models.CASCADE,
+        related_name="findings",
+        verbose_name=_("inspection"),
+    )
+    kind = models.CharField(_("finding"), max_length=10, choices=Kind.choices)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["inspection", "pk"]
+
+    def __str__(self):
+        return self.get_kind_display()

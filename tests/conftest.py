@@ -3,7 +3,9 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from appointments.models import Matter
 from appointments.services import (
@@ -12,7 +14,8 @@ from appointments.services import (
     appointment_register,
     change_request_create,
 )
-from duty.models import Department, Hall, StaffProfile, Window
+from duty.models import Department, Duty, DutyAssignment, Hall, StaffProfile, Window
+from duty.rosters import off_hours_periods
 from duty.services import hall_calendar_set_defaults, holiday_year_import
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -109,8 +112,40 @@ def head(make_user, hall):
     return make_user("head", "window_head", hall)
 
 
+def roster_standing(window: Window, staff, start_date: dt.date, end_date: dt.date) -> int:
+    """Put ``staff`` on duty at ``window`` in every off-hours period of working days and
+    weekends from ``start_date`` to ``end_date`` (holidays are by appointment), written
+    directly: also in years whose holidays are not loaded. Returns the number of duties."""
+    periods = off_hours_periods(hall_ids=[window.hall_id], start_date=start_date, end_date=end_date)
+    duties = Duty.objects.bulk_create(
+        Duty(window=window, date=p.date, start=p.start, end=p.end, head=window.head)
+        for p in periods[window.hall_id]
+        if not p.is_holiday
+    )
+    duties = Duty.objects.filter(window=window, start__in=[d.start for d in duties])
+    DutyAssignment.objects.bulk_create(
+        DutyAssignment(duty=d, staff=staff, is_receiving=True) for d in duties
+    )
+    return len(duties)
+
+
+def roster_test_dates(window: Window, staff) -> None:
+    """The dates tests book: autumn 2026 and the booking horizon from the real today."""
+    roster_standing(window, staff, dt.date(2026, 9, 1), dt.date(2026, 12, 31))
+    today = timezone.localdate()
+    if today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 7) > dt.date(2026, 12, 31):
+        roster_standing(
+            window,
+            staff,
+            max(today - dt.timedelta(days=1), dt.date(2027, 1, 1)),
+            today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 7),
+        )
+
+
 @pytest.fixture
-def no_rest_window(hall, department, head):
+def no_rest_window(request, hall, department, head):
+    """A no-rest window whose head is on duty in every off-hours period the tests book
+    (DB1403/T 5.2), unless the test is marked ``no_standing_roster``."""
     window = Window.objects.create(
         hall=hall,
         number="A01",
@@ -120,6 +155,8 @@ def no_rest_window(hall, department, head):
         head=head,
     )
     window.departments.add(department)
+    if not request.node.get_closest_marker("no_standing_roster"):
+        roster_test_dates(window, head)
     return window
 
 

@@ -14,7 +14,7 @@ from appointments.services import appointment_register
 from appointments.slots import window_slots
 from duty.models import Department, Window
 
-from .conftest import at
+from .conftest import at, roster_test_dates
 
 NOW = at(2026, 9, 14, 10, 0)
 ADD_URL = reverse("admin:appointments_appointment_add")
@@ -148,6 +148,7 @@ def other_hall_booking(other_hall, make_user):
     matter.departments.add(department)
     matter.windows.add(window)
     desk = make_user("jiaoqu-desk", "desk", other_hall)
+    roster_test_dates(window, make_user("jiaoqu-window", "window_staff", other_hall, window))
     return appointment_register(
         matter=matter,
         window=window,

@@ -499,7 +499,8 @@ def test_booking_survives_any_body_and_saves_nothing_unless_booked(
     after = _snapshot()
     if response.status_code == 201:
         created = Appointment.objects.get(reference=response.json()["reference"])
-        assert created.status == Status.PENDING and created.window == no_rest_window
+        # A drawn id may name the matter's other window (SQLite reuses small ids): still fine.
+        assert created.status == Status.PENDING and created.window in matter.windows.all()
         assert after["appointments"] == sorted([*before["appointments"], (created.pk, "pending")])
         assert after["codes_used"] == before["codes_used"] + 1
         assert after["events"] == before["events"] + 1

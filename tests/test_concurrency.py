@@ -16,7 +16,7 @@ from appointments import services
 from appointments.models import Appointment
 from appointments.services import SlotFullError
 
-from .conftest import START, at
+from .conftest import START, at, roster_test_dates
 
 ATTEMPTS = 8
 DAY = dt.timedelta(days=1)
@@ -185,6 +185,8 @@ def test_confirming_a_parallel_part_while_the_booking_is_reassigned(
     matter.departments.add(tax)
     matter.windows.add(tax_window, other)
     tax_staff = make_user("tax", "window_staff", hall, tax_window)
+    roster_test_dates(tax_window, tax_staff)
+    roster_test_dates(other, make_user("other", "window_staff", hall, other))
     for round_ in range(ROUNDS):
         start = START + round_ * dt.timedelta(minutes=30)
         booking = fresh_booking(matter, no_rest_window, desk, start)

@@ -25,7 +25,7 @@ from appointments.services import (
 )
 from duty.models import Department, Window
 
-from .conftest import NEW_START, START, THREE_DAYS_BEFORE, at
+from .conftest import NEW_START, START, THREE_DAYS_BEFORE, at, roster_test_dates
 
 NOW = at(2026, 9, 14, 10, 0)  # a Monday morning: the phone line is open
 LIST_URL = reverse("admin:appointments_appointment_changelist")
@@ -285,6 +285,7 @@ def other_hall_booking(other_hall, make_user):
     matter.departments.add(department)
     matter.windows.add(window)
     desk = make_user("jiaoqu-desk", "desk", other_hall)
+    roster_test_dates(window, make_user("jiaoqu-window", "window_staff", other_hall, window))
     return appointment_register(
         matter=matter,
         window=window,

@@ -12,7 +12,7 @@ from appointments.models import Appointment, ChangeRequest, Slot, Status, new_re
 from appointments.slots import window_availability
 from duty.models import Department
 
-from .conftest import NEW_START, START, at, field_code
+from .conftest import NEW_START, START, at, field_code, roster_test_dates
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -404,6 +404,7 @@ class TestChangeToAnotherWindow:
         )
         other.departments.add(department)
         matter.windows.add(other)
+        roster_test_dates(other, head)
         change = s.change_request_create(
             appointment=handed_over,
             new_start=NEW_START,

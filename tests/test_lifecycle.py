@@ -15,7 +15,7 @@ from appointments.models import (
 )
 from duty.models import Window
 
-from .conftest import NEW_START, START, at, field_code
+from .conftest import NEW_START, START, at, field_code, roster_test_dates
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)
@@ -138,12 +138,13 @@ class TestHandOver:
 
 
 @pytest.fixture
-def other_window(hall, department, head, matter):
+def other_window(hall, department, head, matter, make_user):
     window = Window.objects.create(
         hall=hall, number="A03", name="综合", is_no_rest=True, head=head, capacity_per_slot=1
     )
     window.departments.add(department)
     matter.windows.add(window)
+    roster_test_dates(window, make_user("other-window", "window_staff", hall, window))
     return window
 
 
@@ -273,9 +274,10 @@ class TestReassign:
 
 
 @pytest.fixture
-def parallel(matter, tax, hall, desk):
+def parallel(matter, tax, hall, desk, make_user):
     tax_window = Window.objects.create(hall=hall, number="B01", name="税务", is_no_rest=True)
     tax_window.departments.add(tax)
+    roster_test_dates(tax_window, make_user("tax-window", "window_staff", hall, tax_window))
     matter.departments.add(tax)
     matter.windows.add(tax_window)
     return s.appointment_register(

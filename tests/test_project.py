@@ -78,11 +78,18 @@ def test_roles_exist_as_groups():
     } <= names
     approver = Group.objects.get(name="agency_approver")
     assert approver.permissions.filter(codename="approve_change").exists()
-    assert (
-        not Group.objects.get(name="supervisor")
+    # Supervisors read everything and record inspections (DB1403/T 7.2), nothing else.
+    assert set(
+        Group.objects.get(name="supervisor")
         .permissions.exclude(codename__startswith="view_")
-        .exists()
-    )
+        .values_list("codename", flat=True)
+    ) == {
+        "add_inspection",
+        "change_inspection",
+        "add_inspectionfinding",
+        "change_inspectionfinding",
+        "delete_inspectionfinding",
+    }
 
 
 @pytest.mark.django_db

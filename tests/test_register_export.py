@@ -13,7 +13,7 @@ from appointments.models import RegisterExport
 from appointments.register import RegisterFilter, register_export_request, register_export_run
 from appointments.services import appointment_register
 
-from .conftest import START, THREE_DAYS_BEFORE, at
+from .conftest import START, THREE_DAYS_BEFORE, at, roster_test_dates
 
 NOW = at(2026, 9, 14, 10, 0)
 REGISTER_URL = reverse("admin:appointments_register")
@@ -258,6 +258,7 @@ class TestListActionLimits:
         jq_matter = Matter.objects.create(hall=other_hall, name="郊区事项")
         jq_matter.departments.add(department)
         jq_matter.windows.add(window)
+        roster_test_dates(window, make_user("jq-window", "window_staff", other_hall, window))
         foreign = appointment_register(
             matter=jq_matter,
             window=window,

@@ -149,8 +149,8 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static-collected"
-# Files the system writes (register exports). Never served as public URLs: downloads go through
-# permission-checked staff views.
+# Files the system writes (register exports) and uploads (inspection photos). Never served as
+# public URLs: downloads go through permission-checked staff views.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 STORAGES = {
@@ -189,6 +189,12 @@ BOOKING_MIN_LEAD_HOURS = 24
 CHANGE_NOTICE_MIN_HOURS = 8
 # 6.2.3: minutes after the start without arrival before the no-show follow-up is due.
 NO_SHOW_FOLLOW_UP_MINUTES = 30
+# 6.2.1: a duty check-in later than the start plus this many minutes is late.
+DUTY_LATE_GRACE_MINUTES = envint("DUTY_LATE_GRACE_MINUTES", 0)
+# 6.2.1, 7.2: no check-in this many minutes after the start of a duty is an absence.
+DUTY_ABSENT_AFTER_MINUTES = envint("DUTY_ABSENT_AFTER_MINUTES", 15)
+# Check-in for a duty opens this many minutes before its start.
+DUTY_CHECK_IN_EARLY_MINUTES = envint("DUTY_CHECK_IN_EARLY_MINUTES", 30)
 # Local practice: a citizen may cancel online up to this many hours before the start.
 CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 # How far ahead citizens may book (days).

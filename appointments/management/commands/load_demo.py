@@ -7,6 +7,7 @@ shows the rules at work. Loaded once: a second run changes nothing and prints th
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -16,7 +17,9 @@ from django.utils import timezone
 from appointments import services
 from appointments.models import ChangeRequest, Channel, ContactMethod, Matter, NoShowFollowUp
 from appointments.slots import window_slots
-from duty.models import Department, Hall, HolidayYear, StaffProfile, Window
+from duty.attendance import duty_absences_record, duty_check_in, duty_check_out
+from duty.models import DayType, Department, DutyAssignment, Hall, HolidayYear, StaffProfile, Window
+from duty.rosters import CellPlan, off_hours_periods, roster_plan
 from duty.services import HolidayDataMissing, hall_calendar_set_defaults, holiday_year_import
 
 CITY_HALL = "yangquan-city"
@@ -25,6 +28,8 @@ USERS = [
     ("desk", "王敏", "desk", None, CITY_HALL),
     ("window", "李强", "window_staff", "A01", CITY_HALL),
     ("window2", "孙丽", "window_staff", "C01", CITY_HALL),
+    ("window3", "吴刚", "window_staff", "B01", CITY_HALL),
+    ("window4", "郑洁", "window_staff", "D01", CITY_HALL),
     ("head", "张华", "window_head", "A01", CITY_HALL),
     ("approver", "刘洋", "agency_approver", None, CITY_HALL),
     ("supervisor", "陈静", "supervisor", None, CITY_HALL),
@@ -169,7 +174,78 @@ class Command(BaseCommand):
         for window in self.windows.values():
             window.head = self.users["head"]
             window.save(update_fields=["head"])
+        self.load_rosters()
         self.load_bookings()
+        self.load_check_ins()
+
+    # --- rosters (DB1403/T 5.2) -----------------------------------------------------------
+
+    # Who is on duty at each no-rest window: a two-week rotation at A01 (the staff member on
+    # working days' rest periods one week, at the weekend the next; the head the other half),
+    # one staff member at each of the others.
+    ROTATION = {
+        "A01": (("window", "head"), ("head", "window")),
+        "B01": (("window3", "window3"), ("window3", "window3")),
+        "C01": (("window2", "window2"), ("window2", "window2")),
+        "D01": (("window4", "window4"), ("window4", "window4")),
+    }
+
+    def load_rosters(self):
+        """A standing rotation from two weeks ago to beyond the booking horizon, planned through
+        roster_plan as the head would have planned it two weeks ago; holidays stay by
+        appointment, and years whose holidays are not loaded are not planned."""
+        today = timezone.localdate()
+        first = today - dt.timedelta(days=today.weekday() + 14)
+        last = today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 7)
+        loaded = set(HolidayYear.objects.values_list("year", flat=True))
+        while last.year not in loaded and last >= first:
+            last = dt.date(last.year - 1, 12, 31)
+        if last < today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS):
+            self.stderr.write(
+                f"Rosters end on {last}: load the next year's holidays to plan beyond it."
+            )
+        planned_at = timezone.make_aware(dt.datetime.combine(first, dt.time())) - dt.timedelta(
+            days=1
+        )
+        head = self.users["head"]
+        for number, weeks in self.ROTATION.items():
+            window = self.windows[number]
+            periods = off_hours_periods(hall_ids=[window.hall_id], start_date=first, end_date=last)
+            cells = []
+            for period in periods[window.hall_id]:
+                if period.is_holiday:
+                    continue
+                weekday_person, weekend_person = weeks[((period.date - first).days // 7) % 2]
+                who = weekday_person if period.day_type == DayType.WORKDAY else weekend_person
+                cells.append(CellPlan(start=period.start, staff=[self.users[who]]))
+            roster_plan(
+                window=window,
+                start_date=first,
+                end_date=last,
+                cells=cells,
+                actor=head,
+                now=planned_at,
+            )
+
+    def load_check_ins(self):
+        """Check-ins for the last three days' duties at A01 (DB1403/T 6.2.1): on time, once
+        late, once not at all — recorded absent by the sweep."""
+        since = self.now - dt.timedelta(days=3)
+        assignments = DutyAssignment.objects.filter(
+            duty__window=self.windows["A01"], duty__start__gte=since, duty__start__lt=self.now
+        ).select_related("duty", "staff")
+        for i, assignment in enumerate(assignments.order_by("duty__start")):
+            if i == 1:
+                continue  # absent
+            minutes = 7 if i == 2 else -5
+            checked = duty_check_in(
+                assignment=assignment,
+                actor=assignment.staff,
+                now=assignment.duty.start + dt.timedelta(minutes=minutes),
+            )
+            if assignment.duty.end <= self.now:
+                duty_check_out(assignment=checked, actor=assignment.staff, now=assignment.duty.end)
+        duty_absences_record(now=self.now, hall=self.windows["A01"].hall)
 
     # --- bookings -------------------------------------------------------------------------
 
