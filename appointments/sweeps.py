@@ -15,8 +15,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from duty.attendance import duty_absences_record
 from duty.calendar import days_info, local, regular_periods_by_hall, working_time_between
+from duty.names import staff_name
 from duty.roles import Role
+from duty.rosters import duty_coverage_check
 from sms.models import Alert, Message
 from sms.services import messages_queue
 from sms.templates import message_text
@@ -296,10 +299,90 @@ def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 6.2.1, 5.2: duties --------------------------------------------------------------------------
+
+
+def _supervisors_by_hall(hall_ids) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {}
+    for user in _staff_with_role(Role.SUPERVISOR, hall_ids):
+        result.setdefault(user.staff_profile.hall_id, []).append(user.pk)
+    return result
+
+
+def duty_absence_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 6.2.1: nobody checked in DUTY_ABSENT_AFTER_MINUTES (15) after a duty's start:
+    the absence is recorded once and the window head and the hall's supervisors are alerted."""
+    absences = duty_absences_record(now=now)
+    if not absences:
+        return SweepResult()
+    supervisors = _supervisors_by_hall({a.duty.window.hall_id for a in absences})
+    alerts = []
+    for absence in absences:
+        window = absence.duty.window
+        head_id = absence.duty.head_id or window.head_id
+        text = _("%(person)s has not checked in for duty at %(window)s since %(time)s.") % {
+            "person": staff_name(absence.staff),
+            "window": window,
+            "time": show_time(absence.duty.start),
+        }
+        for recipient in {head_id, *supervisors.get(window.hall_id, [])} - {None}:
+            alerts.append(
+                Alert(
+                    recipient_id=recipient,
+                    hall_id=window.hall_id,
+                    kind=Alert.Kind.DUTY_ABSENT,
+                    text=text,
+                    created_at=now,
+                    dedupe_key=f"absent:{absence.pk}:{recipient}",
+                )
+            )
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
+def roster_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 4, 5.2, 6.2.4: every gap and conflict in the coming ROSTER_CHECK_DAYS of each
+    hall's rosters (a holiday booking without a duty included) alerts the window head and the
+    supervisors — again each day until it is put right."""
+    from duty.models import Hall
+
+    today = local(now).date()
+    last = today + dt.timedelta(days=settings.ROSTER_CHECK_DAYS)
+    halls = list(Hall.objects.all())
+    supervisors = _supervisors_by_hall({h.pk for h in halls})
+    alerts = []
+    for hall in halls:
+        for problem in duty_coverage_check(hall=hall, start_date=today, end_date=last):
+            window = problem.window
+            recipients = {getattr(window, "head_id", None), *supervisors.get(hall.pk, [])}
+            identity = ":".join(
+                str(part)
+                for part in (
+                    problem.kind,
+                    getattr(window, "pk", ""),
+                    problem.start.isoformat() if problem.start else "",
+                    getattr(problem.staff, "pk", ""),
+                )
+            )
+            alerts += [
+                Alert(
+                    recipient_id=recipient,
+                    hall_id=hall.pk,
+                    kind=Alert.Kind.ROSTER_PROBLEM,
+                    text=str(problem.message),
+                    created_at=now,
+                    dedupe_key=f"roster:{today}:{identity}:{recipient}"[:160],
+                )
+                for recipient in recipients - {None}
+            ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 SWEEPS = {
     "no_shows": no_show_sweep,
     "reminders": reminder_sweep,
     "unconfirmed": unconfirmed_sweep,
     "hand_over": hand_over_sweep,
     "failed_sms": failed_messages_alert,
+    "duty_absences": duty_absence_sweep,
+    "rosters": roster_sweep,
 }

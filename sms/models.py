@@ -167,6 +167,8 @@ class Alert(models.Model):
         NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
         SMS_FAILED = "sms_failed", _("text message failed")
         CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
+        DUTY_ABSENT = "duty_absent", _("staff absent from duty")
+        ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -388,3 +388,32 @@ def test_failed_messages_show_on_the_booking_and_the_desk_front_page(client, des
         assert client.get(tally.url).context["cl"].result_count == 1
         page = client.get(f"/admin/appointments/appointment/{accepted.pk}/change/")
     assert "gateway answered 503" in page.content.decode()
+
+
+@pytest.mark.no_standing_roster
+class TestDutySweeps:
+    def test_absence_alerts_the_head_and_supervisors_at_15_minutes(
+        self, no_rest_window, window_staff, head, supervisor
+    ):
+        """DB1403/T 6.2.1: no check-in 14 minutes after the start is not yet an absence; 15 is,
+        and the window head and the supervisor are told once."""
+        from appointments.sweeps import duty_absence_sweep
+        from tests.conftest import roster_standing
+
+        roster_standing(no_rest_window, window_staff, START.date(), START.date())
+        assert duty_absence_sweep(now=START + dt.timedelta(minutes=14)).alerts == 0
+        assert duty_absence_sweep(now=START + dt.timedelta(minutes=15)).alerts == 2
+        assert duty_absence_sweep(now=START + dt.timedelta(minutes=20)).alerts == 0
+        recipients = {a.recipient for a in alerts(Alert.Kind.DUTY_ABSENT)}
+        assert recipients == {head, supervisor}
+
+    def test_roster_gaps_alert_once_a_day_until_filled(self, no_rest_window, head, supervisor):
+        """DB1403/T 5.2: a no-rest window with nobody rostered: its head and the supervisor hear
+        of it each day, once."""
+        from appointments.sweeps import roster_sweep
+
+        first = roster_sweep(now=at(2026, 9, 14, 8, 0)).alerts
+        assert first > 0
+        assert roster_sweep(now=at(2026, 9, 14, 9, 0)).alerts == 0
+        assert roster_sweep(now=at(2026, 9, 15, 8, 0)).alerts > 0
+        assert {a.recipient for a in alerts(Alert.Kind.ROSTER_PROBLEM)} == {head, supervisor}

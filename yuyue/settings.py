@@ -238,6 +238,8 @@ UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
 # DB1403/T 6.1.3: a booking not handed over to a window this many minutes after it was accepted
 # alerts the desk.
 HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
+# DB1403/T 5.2, 6.2.4: the roster sweep checks this many days ahead (hourly; alerts once a day).
+ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
 # Staff pages warn when the worker has not written its heartbeat for this long.
 WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
 # 附录A: a register export from the web with more rows than this runs as a background job.

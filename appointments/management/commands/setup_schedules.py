@@ -18,6 +18,8 @@ SCHEDULES = {
     "sweep reminders": ("appointments.tasks.sweep_task", "'reminders'", 5),
     "sweep failed_sms": ("appointments.tasks.sweep_task", "'failed_sms'", 5),
     "deliver sms": ("sms.tasks.messages_deliver_due_task", "", 1),
+    "sweep duty_absences": ("appointments.tasks.sweep_task", "'duty_absences'", 1),
+    "sweep rosters": ("appointments.tasks.sweep_task", "'rosters'", 60),
 }
 
 
