@@ -24,7 +24,6 @@ import httpx
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from appointments.models import Appointment, Matter, Slot
@@ -33,6 +32,7 @@ from duty.models import Window
 from duty.services import HolidayDataMissing, holiday_year_import
 
 from .conftest import roster_test_dates
+from .subprocesses import test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTEMPTS = 50
@@ -47,16 +47,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _database_url() -> str:
-    """The URL of the test database this process uses, for the server to use the same one."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    assert connection.vendor == "postgresql", connection.vendor
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 class Server:
     """gunicorn serving the app on a free local port; ``log()`` for assertion messages."""
 
@@ -68,7 +58,7 @@ class Server:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "yuyue.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": test_database_url(),
             "DEBUG": "1",
             "SMS_BACKEND": "file",
             "SMS_FILE_PATH": str(sms_folder),
