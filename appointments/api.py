@@ -258,7 +258,10 @@ def availability(request, filters: Query[AvailabilityQuery]):
     """Slots of the matter's windows from 24 h ahead, with places left (DB1403/T 4, 5.1.1)."""
     now = timezone.now()
     today = timezone.localdate(now)
-    _range_clean(filters.date_from, filters.date_to, today)
+    try:
+        _range_clean(filters.date_from, filters.date_to, today)
+    except ValidationError as error:
+        return Status(422, {"detail": _field_errors(error, "query")})
     not_before = now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
     key = (
         f"availability:{availability_version()}:{filters.matter}:{filters.date_from}:"

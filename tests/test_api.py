@@ -170,6 +170,7 @@ def test_availability_query_count_does_not_grow_with_days_or_windows(
 def test_availability_rejects_bad_ranges(api, matter, frozen, query):
     response = api.get(f"/api/v1/availability/?matter={matter.pk}&{query}")
     assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "query"
 
 
 # --- verification codes -----------------------------------------------------------------------
