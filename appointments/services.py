@@ -26,7 +26,7 @@ from duty.names import staff_name
 from duty.rosters import duty_open_for_holiday_booking
 from duty.scoping import user_hall_id
 from sms.models import Message
-from sms.phones import phone_clean
+from sms.phones import phone_clean, phone_is_mobile
 from sms.services import sms_send
 
 from .models import (
@@ -931,16 +931,18 @@ def change_request_approve(
             now=now,
             note="; ".join(filter(None, [note, change.emergency_reason])),
         )
-        # DB1403/T 6.2.2: the notice goes out at once; it is applied when the SMS is sent.
-        sms_send(
-            purpose=Message.Purpose.CHANGE_NOTICE,
-            phone=change.appointment.phone,
-            context=change_context(change=change),
-            appointment=change.appointment,
-            change_request=change,
-            dedupe_key=f"change:{change.pk}",
-            now=now,
-        )
+        # DB1403/T 6.2.2: the notice goes out at once by SMS and the change is applied when it
+        # is sent; a landline is told by phone (change_request_notify_and_apply).
+        if phone_is_mobile(change.appointment.phone):
+            sms_send(
+                purpose=Message.Purpose.CHANGE_NOTICE,
+                phone=change.appointment.phone,
+                context=change_context(change=change),
+                appointment=change.appointment,
+                change_request=change,
+                dedupe_key=f"change:{change.pk}",
+                now=now,
+            )
     return change
 
 

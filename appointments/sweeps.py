@@ -9,7 +9,6 @@ operator can run one by hand with ``manage.py sweep NAME --now …``.
 import datetime as dt
 from dataclasses import dataclass
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -21,6 +20,7 @@ from duty.names import staff_name
 from duty.roles import Role
 from duty.rosters import duty_coverage_check
 from sms.models import Alert, Message
+from sms.phones import phone_is_mobile
 from sms.services import messages_queue
 from sms.templates import message_text
 
@@ -131,16 +131,9 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
         )
         for appointment in due
         # Landlines (desk bookings by phone) cannot take an SMS.
-        if _is_mobile(appointment.phone)
+        if phone_is_mobile(appointment.phone)
     ]
     return SweepResult(messages=messages_queue(messages=messages))
-
-
-def _is_mobile(number) -> bool:
-    return phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
 
 
 # --- 5.1.3 c, 6.1.1 a: online bookings waiting for the window --------------------------------

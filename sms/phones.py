@@ -37,3 +37,13 @@ def phone_clean(value, *, mobile_only: bool, field: str = "phone") -> PhoneNumbe
             }
         )
     return number
+
+
+def phone_is_mobile(number) -> bool:
+    """Can this stored number take an SMS (a mainland Chinese mobile number)?"""
+    return (
+        isinstance(number, PhoneNumber)
+        and number.country_code == 86
+        and phonenumbers.number_type(number)
+        in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    )

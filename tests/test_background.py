@@ -227,6 +227,13 @@ class TestChangeNotice:
         [alert] = alerts(Alert.Kind.CHANGE_NOT_APPLIED)
         assert alert.recipient == approver
 
+    def test_a_landline_is_told_by_phone_not_sms(self, change, approver):
+        type(change.appointment).objects.filter(pk=change.appointment_id).update(
+            phone="+863531234567"
+        )
+        change_request_approve(change=change, actor=approver, now=START - dt.timedelta(hours=20))
+        assert not Message.objects.filter(purpose=Message.Purpose.CHANGE_NOTICE).exists()
+
     def test_notice_sent_exactly_8_hours_before_is_applied(self, change, approver):
         change_request_approve(change=change, actor=approver, now=START - dt.timedelta(hours=9))
         messages_deliver_due(now=START - dt.timedelta(hours=8))
