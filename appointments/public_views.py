@@ -179,6 +179,13 @@ def _time_kind(slot) -> str:
     return TimeKind.OFF_HOURS if slot.is_off_hours else TimeKind.WORKING
 
 
+def _date_param(request, name: str) -> dt.date | None:
+    try:
+        return parse_date(request.GET.get(name, "")[:10])
+    except ValueError:  # e.g. 2026-02-30
+        return None
+
+
 def _days_with_slots(windows, start_day, end_day, not_before) -> OrderedDict:
     """Per day: its kind, free places, and its slots grouped by window."""
     names = {w.pk: w for w in windows}
@@ -218,11 +225,11 @@ def matter_detail(request, matter_id: int):
     first_bookable = now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
     first_day = timezone.localdate(first_bookable)
     last_day = timezone.localdate(now) + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS)
-    start_day = parse_date(request.GET.get("from", "") or "") or first_day
+    start_day = _date_param(request, "from") or first_day
     start_day = min(max(start_day, first_day), last_day)
     end_day = min(start_day + dt.timedelta(days=DAYS_SHOWN - 1), last_day)
     days = _days_with_slots(windows, start_day, end_day, first_bookable)
-    chosen = parse_date(request.GET.get("day", "") or "")
+    chosen = _date_param(request, "day")
     if chosen not in days:
         chosen = next((d for d, info in days.items() if info["free"]), start_day)
     previous_day = max(start_day - dt.timedelta(days=DAYS_SHOWN), first_day)
@@ -249,7 +256,13 @@ def _chosen_slot(matter: Matter, window_id, start_text):
         if str(window_id).isdigit()
         else None
     )
-    start = parse_datetime(start_text or "") if isinstance(start_text, str) else None
+    try:
+        start = parse_datetime(start_text or "") if isinstance(start_text, str) else None
+        # A time neither UTC nor Shanghai can show is no time at all.
+        if start is not None and timezone.is_aware(start):
+            timezone.localtime(start).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        start = None
     if window is None or start is None or timezone.is_naive(start):
         return None, None
     return window, start

@@ -37,8 +37,9 @@ def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
     change = message.change_request
     try:
         change_request_apply_on_sms(change=change, now=message.sent_at)
-    except ValidationError as error:
-        logger.warning("Change %s not applied after its SMS: %s", change.pk, error.messages)
+    except Exception as error:  # noqa: BLE001 - whatever it is, a person must hear of it
+        reasons = error.messages if isinstance(error, ValidationError) else [str(error)]
+        logger.warning("Change %s not applied after its SMS: %s", change.pk, reasons)
         recipient = change.decided_by_id or change.requested_by_id
         if recipient:
             Alert.objects.get_or_create(
@@ -55,7 +56,7 @@ def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
                     % {
                         "ref": message.booking_reference,
                         "time": show_time(change.new_start),
-                        "reason": " ".join(error.messages),
+                        "reason": " ".join(reasons),
                     },
                     "created_at": message.sent_at,
                 },

@@ -4,6 +4,7 @@ One place computes it — the booking services, the desk and the citizen site al
 """
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -243,8 +244,10 @@ AVAILABILITY_VERSION_KEY = "availability:version"
 def availability_version() -> int:
     version = cache.get(AVAILABILITY_VERSION_KEY)
     if version is None:
-        cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)
-        version = cache.get(AVAILABILITY_VERSION_KEY, 1)
+        # Lost (evicted, cache flushed): start from the clock, never from a number an older
+        # cached answer may carry.
+        cache.add(AVAILABILITY_VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(AVAILABILITY_VERSION_KEY, 0)
     return version
 
 
@@ -253,4 +256,4 @@ def availability_changed() -> None:
     try:
         cache.incr(AVAILABILITY_VERSION_KEY)
     except ValueError:
-        cache.add(AVAILABILITY_VERSION_KEY, 1, timeout=None)
+        cache.add(AVAILABILITY_VERSION_KEY, time.time_ns(), timeout=None)

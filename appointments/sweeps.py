@@ -7,10 +7,12 @@ operator can run one by hand with ``manage.py sweep NAME --now …``.
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,12 +23,14 @@ from duty.roles import Role
 from duty.rosters import duty_coverage_check
 from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
-from sms.services import messages_queue
-from sms.templates import message_text
+from sms.services import booking_time_key, messages_queue
+from sms.templates import message_text, template_text
 
-from .models import Appointment, Channel, Status
+from .models import Appointment, Channel, NoShowFollowUp, Status
 from .notifications import booking_context, show_time
-from .services import OPEN_STATUSES, no_show_follow_ups_open
+from .services import OPEN_STATUSES, no_show_candidates, no_show_follow_up_open
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,8 +71,18 @@ def _staff_with_role(role: Role, hall_ids):
 def no_show_sweep(*, now: dt.datetime) -> SweepResult:
     """DB1403/T 6.2.3: 30 minutes after the start without arrival, open a follow-up for the
     window's contact person and alert them; the task stays in the console until its outcome is
-    recorded."""
-    follow_ups = no_show_follow_ups_open(now=now)
+    recorded. A booking checked in meanwhile is skipped; an open follow-up whose alert was lost
+    (a sweep that stopped half-way) is alerted at the next run."""
+    opened = 0
+    for appointment in no_show_candidates(now=now):
+        try:
+            no_show_follow_up_open(appointment=appointment, now=now)
+            opened += 1
+        except ValidationError as error:
+            logger.info("No follow-up for %s: %s", appointment.reference, error.messages)
+    waiting = NoShowFollowUp.objects.filter(
+        outcome="", assigned_to__isnull=False, opened_at__gte=now - dt.timedelta(days=1)
+    ).select_related("appointment__window")
     alerts = [
         Alert(
             recipient_id=f.assigned_to_id,
@@ -84,10 +98,9 @@ def no_show_sweep(*, now: dt.datetime) -> SweepResult:
             created_at=now,
             dedupe_key=f"noshow:{f.pk}",
         )
-        for f in follow_ups
-        if f.assigned_to_id
+        for f in waiting
     ]
-    return SweepResult(alerts=alerts_create(alerts=alerts), follow_ups=len(follow_ups))
+    return SweepResult(alerts=alerts_create(alerts=alerts), follow_ups=opened)
 
 
 # --- reminders --------------------------------------------------------------------------------
@@ -98,6 +111,11 @@ def reminder_due_at(*, start: dt.datetime) -> dt.datetime:
     hour, minute = (int(part) for part in settings.REMINDER_TIME.split(":"))
     day = local(start).date() - dt.timedelta(days=settings.REMINDER_DAYS_BEFORE)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=timezone.get_default_timezone())
+
+
+def reminder_key(*, appointment) -> str:
+    """One reminder per booking and time: a moved booking is reminded of its new time."""
+    return f"reminder:{appointment.pk}:{booking_time_key(appointment.start)}"
 
 
 def reminder_sweep(*, now: dt.datetime) -> SweepResult:
@@ -112,26 +130,37 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
     until = dt.datetime.combine(
         last_day + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_default_timezone()
     )
-    due = (
-        Appointment.objects.filter(status__in=OPEN_STATUSES, start__gt=now, start__lt=until)
+    due = [
+        appointment
+        for appointment in Appointment.objects.filter(
+            status__in=OPEN_STATUSES, start__gt=now, start__lt=until
+        )
         .select_related("matter", "window__hall")
         .order_by("start")
+        # Landlines (desk bookings by phone) cannot take an SMS.
+        if phone_is_mobile(appointment.phone)
+    ]
+    keys = {appointment.pk: reminder_key(appointment=appointment) for appointment in due}
+    sent = set(
+        Message.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True)
     )
+    template = template_text(purpose=Message.Purpose.REMINDER)
     messages = [
         Message(
             phone=appointment.phone,
             purpose=Message.Purpose.REMINDER,
             text=message_text(
-                purpose=Message.Purpose.REMINDER, context=booking_context(appointment=appointment)
+                purpose=Message.Purpose.REMINDER,
+                context=booking_context(appointment=appointment),
+                template=template,
             ),
             appointment=appointment,
             booking_reference=appointment.reference,
-            dedupe_key=f"reminder:{appointment.pk}:{appointment.start:%Y%m%d%H%M}",
+            dedupe_key=keys[appointment.pk],
             created_at=now,
         )
         for appointment in due
-        # Landlines (desk bookings by phone) cannot take an SMS.
-        if phone_is_mobile(appointment.phone)
+        if keys[appointment.pk] not in sent
     ]
     return SweepResult(messages=messages_queue(messages=messages))
 

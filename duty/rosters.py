@@ -370,9 +370,13 @@ def _apply_cells(
             pk__in=[a.pk for uid, a in present.items() if uid not in desired]
         ).delete()
         DutyAssignment.objects.filter(duty=duty, is_receiving=True).update(is_receiving=False)
-        DutyAssignment.objects.bulk_create(
+        if DutyAssignment.objects.bulk_create(
             DutyAssignment(duty=duty, staff_id=uid) for uid in desired if uid not in present
-        )
+        ):
+            # bulk_create sends no save signal: tell the cached availability (DB1403/T 5.2).
+            from appointments.slots import availability_changed
+
+            transaction.on_commit(availability_changed)
         if receiving is not None:
             DutyAssignment.objects.filter(duty=duty, staff_id=receiving).update(is_receiving=True)
         remaining = DutyAssignment.objects.filter(duty=duty).exists()  # not the prefetch

@@ -8,6 +8,7 @@ and a limited number of sends per number and per client address per hour.
 import datetime as dt
 import logging
 import secrets
+import time
 from contextlib import contextmanager
 from functools import partial
 
@@ -90,6 +91,11 @@ def messages_queue(*, messages: list[Message]) -> int:
     return len(fresh)
 
 
+def booking_time_key(start: dt.datetime) -> str:
+    """A booking's time as it appears in dedupe keys (minutes, UTC)."""
+    return f"{start.astimezone(dt.UTC):%Y%m%d%H%M}"
+
+
 def _skip_reason(message: Message) -> str:
     """Why a queued message no longer applies (booking gone or cancelled, change decided)."""
     from appointments.models import ChangeRequest, Status
@@ -103,6 +109,12 @@ def _skip_reason(message: Message) -> str:
         and message.purpose != Message.Purpose.BOOKING_CANCELLED
     ):
         return "booking cancelled"
+    if (
+        message.purpose == Message.Purpose.REMINDER
+        and appointment is not None
+        and not (message.dedupe_key or "").endswith(f":{booking_time_key(appointment.start)}")
+    ):
+        return "booking moved since the reminder was written"
     if message.purpose == Message.Purpose.CHANGE_NOTICE and (
         message.change_request is None
         or message.change_request.state != ChangeRequest.State.APPROVED
@@ -128,7 +140,7 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
     claimed = (
         Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=Message.Status.SENDING)
+        .update(status=Message.Status.SENDING, claimed_at=now)
     )
     message = (
         Message.objects.select_related("appointment", "change_request")
@@ -194,17 +206,26 @@ def messages_deliver_due(*, now: dt.datetime, limit: int = 1000) -> int:
     marked failed: they may or may not have gone out, and sending again could duplicate."""
     Message.objects.filter(
         status=Message.Status.SENDING,
-        created_at__lt=now - dt.timedelta(minutes=settings.SMS_STUCK_MINUTES),
+        claimed_at__lt=now - dt.timedelta(minutes=settings.SMS_STUCK_MINUTES),
     ).update(status=Message.Status.FAILED, error="interrupted while sending")
     due = list(
         Message.objects.filter(status=Message.Status.QUEUED, created_at__lte=now)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        # A code is sent by the request that made it, with the code in it; the log holds it
+        # masked, so a sweep must never send that text.
+        .exclude(purpose=Message.Purpose.VERIFICATION)
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+    started = time.monotonic()
+    tried = 0
     for message_id in due:
+        # Stay well inside the worker's task timeout; the rest goes at the next run.
+        if time.monotonic() - started > settings.SMS_BATCH_SECONDS:
+            break
         message_deliver(message_id=message_id, now=now)
-    return len(due)
+        tried += 1
+    return tried
 
 
 # --- verification codes -----------------------------------------------------------------------
@@ -268,6 +289,9 @@ def verification_code_send(*, phone, client_address: str | None, now: dt.datetim
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
     minutes = settings.VERIFICATION_CODE_MINUTES
     with transaction.atomic():
+        # Race: sends for one number at once must be counted one after the other (the
+        # number's newest code row is the lock; SQLite serialises writers anyway).
+        _latest_code(number, lock=True)
         _send_limits_check(phone=number, client_address=client_address, now=now)
         VerificationCode.objects.create(
             phone=number,

@@ -93,12 +93,20 @@ def template_clean(*, purpose: str, text: str) -> None:
         )
 
 
-def message_text(*, purpose: str, context: dict) -> str:
+_DEFAULT = object()
+
+
+def template_text(*, purpose: str) -> str | None:
+    """The administrators' wording for ``purpose``, or None for the default."""
+    return MessageTemplate.objects.filter(purpose=purpose).values_list("text", flat=True).first()
+
+
+def message_text(*, purpose: str, context: dict, template=_DEFAULT) -> str:
     """The text for ``purpose``: the administrators' template if there is one, else the
-    default, with ``context`` filled in (every allowed placeholder must be in it)."""
-    template = MessageTemplate.objects.filter(purpose=purpose).values_list("text", flat=True)
+    default, with ``context`` filled in. Sweeps pass ``template`` (from ``template_text``) to
+    read it once for all their messages."""
+    text = template_text(purpose=purpose) if template is _DEFAULT else template
     values = {key: context.get(key, "") for key in PLACEHOLDERS[purpose]}
-    text = template.first()
     if text:
         try:
             return text.format_map(values)

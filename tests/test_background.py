@@ -424,3 +424,44 @@ class TestDutySweeps:
         assert roster_sweep(now=at(2026, 9, 14, 9, 0)).alerts == 0
         assert roster_sweep(now=at(2026, 9, 15, 8, 0)).alerts > 0
         assert {a.recipient for a in alerts(Alert.Kind.ROSTER_PROBLEM)} == {head, supervisor}
+
+
+class TestReviewedEdges:
+    def test_a_code_waiting_in_the_log_is_never_sent_by_the_sweep(self, db, sms_inbox):
+        """The log holds codes masked; only the request that made a code sends it."""
+        Message.objects.create(
+            phone="+8613700137000",
+            text="您的验证码是******",
+            purpose=Message.Purpose.VERIFICATION,
+            created_at=at(2026, 9, 15, 18),
+        )
+        assert messages_deliver_due(now=at(2026, 9, 15, 18, 5)) == 0
+        assert sms_inbox.messages() == []
+
+    def test_a_reminder_for_a_time_the_booking_no_longer_has_is_skipped(self, accepted):
+        reminder_sweep(now=at(2026, 9, 15, 18, 0))
+        type(accepted).objects.filter(pk=accepted.pk).update(
+            start=START + dt.timedelta(minutes=30), end=START + dt.timedelta(minutes=60)
+        )
+        messages_deliver_due(now=at(2026, 9, 15, 18, 1))
+        old = Message.objects.get(purpose=Message.Purpose.REMINDER)
+        assert old.status == Message.Status.SKIPPED and "moved" in old.error
+
+    def test_an_open_follow_up_without_its_alert_is_alerted_next_time(self, handed_over):
+        from appointments.services import no_show_follow_up_open
+
+        no_show_follow_up_open(appointment=handed_over, now=START + dt.timedelta(minutes=30))
+        assert no_show_sweep(now=START + dt.timedelta(minutes=31)).alerts == 1
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["no_shows", "--now", "2099-01-01T12:00"], "future"),
+            (["sms", "--now", "2026-09-16T12:00"], "send times"),
+            (["all", "--now", "2026-09-16T12:00"], "send times"),
+            (["no_shows", "--now", "2026-02-30T12:00"], "not a date"),
+        ],
+    )
+    def test_sweep_command_refuses_a_moment_it_cannot_honour(self, db, args, message):
+        with pytest.raises(CommandError, match=message):
+            call_command("sweep", *args)

@@ -198,3 +198,23 @@ def test_matter_page_query_count_does_not_grow_with_bookings(
     url = reverse("public:matter", args=[matter.pk])
     with django_assert_max_num_queries(12):
         site.get(url)
+
+
+@pytest.mark.parametrize("query", ["?from=2026-02-30", "?day=2026-13-01", "?from=x&day=%00"])
+def test_matter_page_ignores_impossible_dates(site, matter, query):
+    response = site.get(reverse("public:matter", args=[matter.pk]) + query)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("start", ["2026-09-16T12:00:00+25:00", "0001-01-01T00:00:00+14:00", "x"])
+def test_booking_page_sends_an_impossible_time_back_to_choose(site, matter, no_rest_window, start):
+    from urllib.parse import urlencode
+
+    url = (
+        reverse("public:book", args=[matter.pk])
+        + "?"
+        + urlencode({"window": no_rest_window.pk, "start": start})
+    )
+    response = site.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("public:matter", args=[matter.pk])

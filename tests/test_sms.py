@@ -134,7 +134,7 @@ def test_unreachable_gateway_is_retried(db, settings):
 
 def test_a_message_stuck_in_sending_is_failed_not_resent(db, sms_inbox, settings):
     message = queued()
-    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING)
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, claimed_at=NOW)
     messages_deliver_due(now=NOW + dt.timedelta(minutes=settings.SMS_STUCK_MINUTES + 1))
     message.refresh_from_db()
     assert message.status == Message.Status.FAILED and sms_inbox.messages() == []

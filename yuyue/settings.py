@@ -110,6 +110,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "yuyue_cache",
+            # The default 300 would let cached answers push out rate-limit counters.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -228,6 +230,8 @@ TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "0")
 SMS_MAX_ATTEMPTS = envint("SMS_MAX_ATTEMPTS", 5)
 SMS_RETRY_BASE_SECONDS = envint("SMS_RETRY_BASE_SECONDS", 60)
 SMS_STUCK_MINUTES = envint("SMS_STUCK_MINUTES", 10)
+# A delivery run stops starting new sends after this many seconds (the task timeout is 60 s).
+SMS_BATCH_SECONDS = envint("SMS_BATCH_SECONDS", 30)
 # Reminder to the applicant: at this local time, this many days before the booking.
 REMINDER_TIME = os.environ.get("REMINDER_TIME", "18:00")
 REMINDER_DAYS_BEFORE = envint("REMINDER_DAYS_BEFORE", 1)
