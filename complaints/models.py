@@ -96,7 +96,9 @@ class Complaint(models.Model):
     hall = models.ForeignKey(
         "duty.Hall", on_delete=models.PROTECT, related_name="complaints", verbose_name=_("hall")
     )
-    channel = models.CharField(_("channel"), max_length=20, choices=ComplaintChannel.choices)
+    channel = models.CharField(
+        pgettext_lazy("complaint", "channel"), max_length=20, choices=ComplaintChannel.choices
+    )
     category = models.CharField(_("category"), max_length=30, choices=ComplaintCategory.choices)
     window = models.ForeignKey(
         "duty.Window",
@@ -178,7 +180,7 @@ class Complaint(models.Model):
         related_name="complaints_referred",
         verbose_name=_("referred to"),
     )
-    findings = models.TextField(_("findings"), blank=True)
+    findings = models.TextField(pgettext_lazy("complaint", "findings"), blank=True)
     substantiated = models.BooleanField(_("substantiated"), null=True, blank=True)
     measures = models.TextField(_("measures"), blank=True)
     reply_method = models.CharField(
