@@ -399,6 +399,42 @@ def roster_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 7.3: complaints past their deadline ----------------------------------------------------------
+
+
+def complaints_sweep(*, now: dt.datetime) -> SweepResult:
+    """GB/T 36113, DB1403/T 7.3: a complaint not accepted or not replied to by its deadline (in
+    working days) alerts its handler and the hall's supervisors — once per step that is late."""
+    from complaints.services import complaints_overdue
+
+    overdue = list(complaints_overdue(now))
+    if not overdue:
+        return SweepResult()
+    supervisors = _supervisors_by_hall({c.hall_id for c in overdue})
+    alerts = []
+    for complaint in overdue:
+        due = complaint.accept_due if complaint.state == "registered" else complaint.reply_due
+        text = _("Complaint %(number)s is overdue: it was due by %(due)s (%(state)s).") % {
+            "number": complaint.tracking_number,
+            "due": due.isoformat(),
+            "state": complaint.get_state_display(),
+        }
+        step = "accept" if complaint.state == "registered" else "reply"
+        recipients = {complaint.handler_id, *supervisors.get(complaint.hall_id, [])} - {None}
+        alerts += [
+            Alert(
+                recipient_id=recipient,
+                hall_id=complaint.hall_id,
+                kind=Alert.Kind.COMPLAINT_OVERDUE,
+                text=text,
+                created_at=now,
+                dedupe_key=f"complaint:{complaint.pk}:{step}:{recipient}",
+            )
+            for recipient in recipients
+        ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 SWEEPS = {
     "no_shows": no_show_sweep,
     "reminders": reminder_sweep,
@@ -407,4 +443,5 @@ SWEEPS = {
     "failed_sms": failed_messages_alert,
     "duty_absences": duty_absence_sweep,
     "rosters": roster_sweep,
+    "complaints": complaints_sweep,
 }

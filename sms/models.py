@@ -170,6 +170,7 @@ class Alert(models.Model):
         CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
         DUTY_ABSENT = "duty_absent", _("staff absent from duty")
         ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
+        COMPLAINT_OVERDUE = "complaint_overdue", _("complaint overdue")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

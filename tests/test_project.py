@@ -78,7 +78,8 @@ def test_roles_exist_as_groups():
     } <= names
     approver = Group.objects.get(name="agency_approver")
     assert approver.permissions.filter(codename="approve_change").exists()
-    # Supervisors read everything and record inspections (DB1403/T 7.2), nothing else.
+    # Supervisors read everything, record inspections (DB1403/T 7.2) and register and handle
+    # complaints (7.3), nothing else.
     assert set(
         Group.objects.get(name="supervisor")
         .permissions.exclude(codename__startswith="view_")
@@ -89,6 +90,8 @@ def test_roles_exist_as_groups():
         "add_inspectionfinding",
         "change_inspectionfinding",
         "delete_inspectionfinding",
+        "add_complaint",
+        "handle_complaint",
     }
 
 

@@ -244,6 +244,11 @@ UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
 HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
 # DB1403/T 5.2, 6.2.4: the roster sweep checks this many days ahead (hourly; alerts once a day).
 ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
+# GB/T 36113, DB1403/T 7.3 (local rules): accept a complaint within this many working days, reply
+# within this many for an ordinary one and this many for a complex or multi-department one.
+COMPLAINT_ACCEPT_WORKING_DAYS = envint("COMPLAINT_ACCEPT_WORKING_DAYS", 1)
+COMPLAINT_REPLY_WORKING_DAYS = envint("COMPLAINT_REPLY_WORKING_DAYS", 2)
+COMPLAINT_REPLY_COMPLEX_WORKING_DAYS = envint("COMPLAINT_REPLY_COMPLEX_WORKING_DAYS", 5)
 # Staff pages warn when the worker has not written its heartbeat for this long.
 WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
 # 附录A: a register export from the web with more rows than this runs as a background job.

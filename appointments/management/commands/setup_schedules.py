@@ -20,6 +20,7 @@ SCHEDULES = {
     "deliver sms": ("sms.tasks.messages_deliver_due_task", "", 1),
     "sweep duty_absences": ("appointments.tasks.sweep_task", "'duty_absences'", 1),
     "sweep rosters": ("appointments.tasks.sweep_task", "'rosters'", 60),
+    "sweep complaints": ("appointments.tasks.sweep_task", "'complaints'", 60),
 }
 
 
