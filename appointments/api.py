@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from pydantic import AfterValidator, BaseModel, TypeAdapter
 
-from duty.calendar import TimeKind
-from duty.models import DayType, Window
+from duty.calendar import TimeKind, representable
+from duty.models import Window
 from sms.services import verification_code_send
 from yuyue.ratelimit import client_address, rate_limit_allows
 
@@ -60,13 +60,10 @@ def _no_nul(value: str) -> str:
 
 
 def _representable(value: dt.datetime) -> dt.datetime:
-    """A time that UTC and the hall's clock can both show (year 1 at +14:00 is year 0 in UTC,
-    and showing it in an error message would crash with OverflowError)."""
-    try:
-        moment = value if timezone.is_aware(value) else timezone.make_aware(value)
-        moment.astimezone(dt.UTC).astimezone(timezone.get_default_timezone())
-    except OverflowError:
-        raise ValueError("is out of range") from None
+    """Year 1 at +14:00 is year 0 in UTC: refused here, with a 422, like any bad time."""
+    moment = value if timezone.is_aware(value) else timezone.make_aware(value)
+    if not representable(moment):
+        raise ValueError("is out of range")
     return value
 
 
@@ -225,14 +222,6 @@ class AvailabilityQuery(Schema):
     date_to: dt.date = Field(alias="to")
 
 
-def _time_kind(slot) -> TimeKind:
-    if slot.day_type == DayType.HOLIDAY:
-        return TimeKind.HOLIDAY
-    if slot.day_type == DayType.WEEKEND:
-        return TimeKind.WEEKEND
-    return TimeKind.OFF_HOURS if slot.is_off_hours else TimeKind.WORKING
-
-
 def _range_clean(date_from: dt.date, date_to: dt.date, today: dt.date) -> None:
     if date_to < date_from:
         raise ValidationError({"to": _("“to” must not be before “from”.")})
@@ -290,7 +279,7 @@ def availability(request, filters: Query[AvailabilityQuery]):
                 end=a.slot.end,
                 capacity=a.capacity,
                 remaining=a.remaining,
-                time_kind=_time_kind(a.slot),
+                time_kind=a.slot.time_kind,
                 holiday_name=a.slot.holiday_name,
             )
             for a in slots

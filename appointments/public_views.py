@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from duty.calendar import TimeKind
-from duty.models import DayType, Hall, PhoneLinePeriod
+from duty.calendar import representable
+from duty.models import Hall, PhoneLinePeriod
 from sms.services import verification_code_send
 from yuyue.ratelimit import client_address, rate_limit_allows
 
@@ -171,14 +171,6 @@ def home(request):
     )
 
 
-def _time_kind(slot) -> str:
-    if slot.day_type == DayType.HOLIDAY:
-        return TimeKind.HOLIDAY
-    if slot.day_type == DayType.WEEKEND:
-        return TimeKind.WEEKEND
-    return TimeKind.OFF_HOURS if slot.is_off_hours else TimeKind.WORKING
-
-
 def _date_param(request, name: str) -> dt.date | None:
     try:
         return parse_date(request.GET.get(name, "")[:10])
@@ -206,7 +198,7 @@ def _days_with_slots(windows, start_day, end_day, not_before) -> OrderedDict:
                 "start": slot.start,
                 "end": slot.end,
                 "remaining": available.remaining,
-                "kind": _time_kind(slot),
+                "kind": slot.time_kind,
             }
         )
     return days
@@ -258,12 +250,9 @@ def _chosen_slot(matter: Matter, window_id, start_text):
     )
     try:
         start = parse_datetime(start_text or "") if isinstance(start_text, str) else None
-        # A time neither UTC nor Shanghai can show is no time at all.
-        if start is not None and timezone.is_aware(start):
-            timezone.localtime(start).astimezone(dt.UTC)
-    except (ValueError, OverflowError):
+    except ValueError:
         start = None
-    if window is None or start is None or timezone.is_naive(start):
+    if window is None or start is None or timezone.is_naive(start) or not representable(start):
         return None, None
     return window, start
 

@@ -20,7 +20,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from duty.calendar import local, phone_line_is_open
+from duty.calendar import local, phone_line_is_open, representable
 from duty.models import DayType, Window
 from duty.names import staff_name
 from duty.rosters import duty_open_for_holiday_booking
@@ -44,7 +44,7 @@ from .models import (
     Status,
     new_reference,
 )
-from .notifications import change_context
+from .notifications import change_context, show_time
 from .slots import SlotTime, slot_at
 
 Action = AppointmentEvent.Action
@@ -80,10 +80,6 @@ def _require_hall(actor, hall_id: int) -> None:
 def _require_aware(now: dt.datetime) -> None:
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
-
-
-def _show(moment: dt.datetime) -> str:
-    return formats.date_format(local(moment), "Y-m-d H:i")
 
 
 def _jsonable(value):
@@ -238,10 +234,12 @@ def booking_target_clean(
             % {"window": window, "matter": matter},
             "window_not_for_matter",
         )
-    if start is None or timezone.is_naive(start):
+    if start is None or timezone.is_naive(start) or not representable(start):
         raise _error("start", _("Enter a date and time."), "invalid_start")
     if start <= now:
-        raise _error("start", _("%(time)s has already passed.") % {"time": _show(start)}, "past")
+        raise _error(
+            "start", _("%(time)s has already passed.") % {"time": show_time(start)}, "past"
+        )
     if start > now + dt.timedelta(days=366):
         raise _error("start", _("Bookings are taken at most a year ahead."), "too_far")
     slot = slot_at(window=window, start=start)
@@ -252,7 +250,7 @@ def booking_target_clean(
                 "Window %(window)s does not serve at %(time)s: it is outside the window's "
                 "service hours, on a day it does not serve, or not the start of a slot."
             )
-            % {"window": window, "time": _show(start)},
+            % {"window": window, "time": show_time(start)},
             "no_service",
         )
     if not slot.bookable:
@@ -262,7 +260,7 @@ def booking_target_clean(
                 "Nobody is on duty at window %(window)s at %(time)s, so this off-hours time "
                 "cannot be booked; choose another time."
             )
-            % {"window": window, "time": _show(start)},
+            % {"window": window, "time": show_time(start)},
             "no_duty",
         )
     return slot
@@ -300,7 +298,7 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
             {
                 "start": ValidationError(
                     _("%(time)s at window %(window)s is fully booked; choose another time.")
-                    % {"time": _show(slot.start), "window": window},
+                    % {"time": show_time(slot.start), "window": window},
                     code="slot_full",
                 )
             }
@@ -588,7 +586,7 @@ def one_time_notice_text(*, appointment: Appointment) -> str:
             % {
                 "name": appointment.applicant_name,
                 "matter": matter.name,
-                "time": _show(appointment.start),
+                "time": show_time(appointment.start),
                 "window": appointment.window,
                 "hall": appointment.window.hall,
             },
@@ -779,7 +777,7 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
             raise _error(
                 "start",
                 _("Check-in is on the day of the booking (%(time)s).")
-                % {"time": _show(appointment.start)},
+                % {"time": show_time(appointment.start)},
                 "not_today",
             )
         return _update(
@@ -901,7 +899,7 @@ def _late_change_error(change: ChangeRequest) -> ValidationError:
             "The applicant can no longer be told 8 hours before the original time (%(time)s): "
             "only an agency approver recording an emergency can allow this change."
         )
-        % {"time": _show(change.original_start)},
+        % {"time": show_time(change.original_start)},
         "under_8_hours",
     )
 
@@ -1013,8 +1011,8 @@ def change_notice_text(*, change: ChangeRequest) -> str:
             "window %(window)s. We apologise for the inconvenience."
         ) % {
             "ref": change.appointment.reference,
-            "old": _show(change.original_start),
-            "new": _show(change.new_start),
+            "old": show_time(change.original_start),
+            "new": show_time(change.new_start),
             "window": change.new_window,
         }
 
@@ -1132,7 +1130,7 @@ def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoS
             raise _error(
                 "start",
                 _("The follow-up is due 30 minutes after the start, at %(time)s.")
-                % {"time": _show(due_at)},
+                % {"time": show_time(due_at)},
                 "not_due",
             )
         follow_up, created = NoShowFollowUp.objects.get_or_create(

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from duty.calendar import DayInfo, days_info, local
+from duty.calendar import DayInfo, TimeKind, days_info, local
 from duty.models import DayType, DutyAssignment, ServicePeriod, Window
 
 from .models import LIVE_STATUSES, Appointment, Slot
@@ -35,6 +35,15 @@ class SlotTime:
     def is_off_hours(self) -> bool:
         """DB1403/T 3.2: no-rest service, i.e. outside regular working hours."""
         return self.period_kind == ServicePeriod.Kind.NO_REST
+
+    @property
+    def time_kind(self) -> TimeKind:
+        """DB1403/T 4: working hours, off-hours on a working day, weekend or holiday."""
+        if self.day_type == DayType.HOLIDAY:
+            return TimeKind.HOLIDAY
+        if self.day_type == DayType.WEEKEND:
+            return TimeKind.WEEKEND
+        return TimeKind.OFF_HOURS if self.is_off_hours else TimeKind.WORKING
 
     @property
     def needs_duty(self) -> bool:

@@ -41,6 +41,17 @@ def local(moment: dt.datetime) -> dt.datetime:
     return timezone.localtime(moment)
 
 
+def representable(moment: dt.datetime) -> bool:
+    """Can both UTC and the hall's clock show this aware moment? (Year 1 at +14:00 is year 0 in
+    UTC: showing it would raise OverflowError.)"""
+    try:
+        moment.astimezone(dt.UTC)
+        local(moment)
+    except OverflowError:
+        return False
+    return True
+
+
 def days_info(start: dt.date, end: dt.date) -> dict[dt.date, DayInfo]:
     """Day types for every date from ``start`` to ``end`` inclusive, in two queries."""
     loaded = set(
