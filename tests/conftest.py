@@ -1,10 +1,13 @@
 import datetime as dt
+import os
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils import timezone
 
 from appointments.models import Matter
@@ -255,3 +258,39 @@ def change(accepted, window_staff):
         actor=window_staff,
         now=START - dt.timedelta(hours=30),
     )
+
+
+# --- browser tests -------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def browser_requires(path, what: str) -> None:
+    """Skip with a message where ``what`` is not installed; in CI (.ci/run sets CI=1), fail."""
+    if not Path(path).exists():
+        message = f"{what} not found at {path} (`make suite` installs it): browser test skipped"
+        if os.environ.get("CI"):
+            pytest.fail(message.replace("browser test skipped", "cannot be skipped in CI"))
+        pytest.skip(message)
+
+
+@pytest.fixture
+def browser_page_factory():
+    """Open pages in Debian's Chromium through Playwright: ``browser_page_factory(**context)``."""
+    browser_requires(CHROMIUM, "Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        yield lambda **context: browser.new_context(locale="zh-CN", **context).new_page()
+        browser.close()
+        # Playwright runs the test in a greenlet with its own database connection: close it,
+        # or PostgreSQL cannot drop the test database.
+        connections.close_all()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

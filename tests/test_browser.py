@@ -6,51 +6,22 @@ Screenshots go to tests/artifacts/ for a person to look at.
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import openpyxl
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from appointments.models import Appointment
 from appointments.slots import window_slots
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def browser_page():
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium): browser tests skipped"
-        if os.environ.get("CI"):
-            pytest.fail(message.replace("skipped", "cannot run in CI"))
-        pytest.skip(message)
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # around it are synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        yield page
-        browser.close()
-        # Playwright's sync API runs the test in a greenlet with its own context, hence its own
-        # database connection: close it, or PostgreSQL cannot drop the test database.
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def browser_page(browser_page_factory):
+    return browser_page_factory(viewport={"width": 1280, "height": 900})
 
 
 def first_off_hours_slot(window, days_ahead):

@@ -8,51 +8,33 @@ Screenshots go to tests/artifacts/ for a person to look at.
 import contextlib
 import datetime as dt
 import json
-import os
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from appointments.models import Appointment, Status
 from appointments.slots import window_availability
 from duty.services import holiday_year_import
+from tests.conftest import browser_requires
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
-
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) or not AXE.exists(),
-    reason=f"browser tests need Debian's chromium at {CHROMIUM} and axe-core in node_modules "
-    "(`make suite` installs both)",
-)
 
 
 @pytest.fixture
-def phone_page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-        )
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-        )
-        yield context.new_page()
-        browser.close()
-        connections.close_all()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def phone_page(browser_page_factory):
+    browser_requires(AXE, "axe-core (npm)")
+    return browser_page_factory(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
 
 
 def assert_accessible(page, name: str) -> None:
