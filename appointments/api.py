@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, TypeAdapter
 from duty.calendar import TimeKind, representable
 from duty.models import Window
 from sms.services import verification_code_send
-from yuyue.ratelimit import client_address, rate_limit_allows
+from yuyue.ratelimit import client_address, request_rate_limited
 
 from .citizen import (
     BookingNotFound,
@@ -109,9 +109,7 @@ def _rate_limited(request, error):
 
 
 def _limit(request: HttpRequest, scope: str, limit: tuple[int, int]) -> None:
-    if not rate_limit_allows(
-        scope=scope, key=client_address(request), limit=limit, now=timezone.now()
-    ):
+    if request_rate_limited(request, scope=scope, limit=limit):
         raise RateLimited
 
 

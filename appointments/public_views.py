@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from duty.calendar import representable
 from duty.models import Hall, PhoneLinePeriod
 from sms.services import verification_code_send
-from yuyue.ratelimit import client_address, rate_limit_allows
+from yuyue.ratelimit import client_address, request_rate_limited
 
 from .citizen import (
     BookingNotFound,
@@ -116,15 +116,9 @@ def _proven(request, reference: str) -> Appointment:
     )
 
 
-def _limited(request, scope: str, limit) -> bool:
-    return not rate_limit_allows(
-        scope=scope, key=client_address(request), limit=limit, now=timezone.now()
-    )
-
-
 def _code_sent(request, form: forms.Form) -> bool:
     """Send a code to the form's mobile number; on refusal the reason goes next to the field."""
-    if _limited(request, "verification", settings.RATE_LIMIT_VERIFICATION):
+    if request_rate_limited(request, scope="verification", limit=settings.RATE_LIMIT_VERIFICATION):
         form.add_error(None, _("Too many requests; try again in a few minutes."))
         return False
     try:
@@ -295,7 +289,7 @@ def book_verify(request):
         return redirect("public:matter", matter_id=matter.pk)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "booking", settings.RATE_LIMIT_BOOKING):
+        if request_rate_limited(request, scope="booking", limit=settings.RATE_LIMIT_BOOKING):
             form.add_error(None, _("Too many requests; try again in a few minutes."))
         else:
             try:
@@ -407,7 +401,7 @@ def lookup_verify(request):
         return redirect("public:lookup")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request, "lookup", settings.RATE_LIMIT_LOOKUP):
+        if request_rate_limited(request, scope="lookup", limit=settings.RATE_LIMIT_LOOKUP):
             form.add_error(None, _("Too many requests; try again in a few minutes."))
         else:
             try:

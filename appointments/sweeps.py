@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from duty.attendance import duty_absences_record
 from duty.calendar import days_info, local, regular_periods_by_hall, working_time_between
+from duty.models import Hall
 from duty.names import staff_name
 from duty.roles import Role
 from duty.rosters import duty_coverage_check
@@ -365,8 +366,6 @@ def roster_sweep(*, now: dt.datetime) -> SweepResult:
     """DB1403/T 4, 5.2, 6.2.4: every gap and conflict in the coming ROSTER_CHECK_DAYS of each
     hall's rosters (a holiday booking without a duty included) alerts the window head and the
     supervisors — again each day until it is put right."""
-    from duty.models import Hall
-
     today = local(now).date()
     last = today + dt.timedelta(days=settings.ROSTER_CHECK_DAYS)
     halls = list(Hall.objects.all())

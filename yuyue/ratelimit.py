@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 
 def client_address(request) -> str:
@@ -31,3 +32,10 @@ def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.d
         cache.set(cache_key, 1, timeout=seconds + 5)
         hits = 1
     return hits <= count
+
+
+def request_rate_limited(request, *, scope: str, limit: tuple[int, int]) -> bool:
+    """Count this request of its client address in ``scope``; True once over ``limit``."""
+    return not rate_limit_allows(
+        scope=scope, key=client_address(request), limit=limit, now=timezone.now()
+    )
