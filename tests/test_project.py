@@ -79,7 +79,8 @@ def test_roles_exist_as_groups():
     approver = Group.objects.get(name="agency_approver")
     assert approver.permissions.filter(codename="approve_change").exists()
     # Supervisors read everything, record inspections (DB1403/T 7.2) and register and handle
-    # complaints (7.3), nothing else.
+    # complaints (7.3), set improvement actions and review rating appeals (8.2, 8.3), nothing
+    # else.
     assert set(
         Group.objects.get(name="supervisor")
         .permissions.exclude(codename__startswith="view_")
@@ -92,6 +93,9 @@ def test_roles_exist_as_groups():
         "delete_inspectionfinding",
         "add_complaint",
         "handle_complaint",
+        "add_improvementaction",
+        "change_improvementaction",
+        "review_rating_appeal",
     }
 
 

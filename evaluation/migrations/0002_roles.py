@@ -24,7 +24,8 @@ ROLES = {
     "desk": ["view_rating", "enter_paper_rating"],
     "window_staff": ["view_rating", "view_badreviewcase", "view_improvementaction"],
     "window_head": HEAD,
-    "supervisor": HEAD + ["review_rating_appeal"],
+    "supervisor": VIEW_ALL
+    + ["add_improvementaction", "change_improvementaction", "review_rating_appeal"],
     "administrator": HEAD + ["review_rating_appeal", "enter_paper_rating"],
 }
 
