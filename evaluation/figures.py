@@ -1,0 +1,53 @@
+"""The published 好差评 figures, defined once (DB1403/T 8.2; 国办发〔2019〕51号).
+
+Every figure is over the bookings *served* in a period (``Appointment.served_at``):
+
+- 好评率 (good-review rate) = good ratings / ratings, where good is 非常满意 or 满意.
+- 主动评价好评率 (voluntary good-review rate) = good / ratings, counting only ratings the applicant
+  gave themselves (SMS link, QR code, my booking) — paper forms typed in by staff are left out.
+- 未评价率 (unrated rate) = served bookings without any rating / served bookings. No default
+  rating is ever recorded, so an unrated service stays unrated here.
+- A rating excluded after an upheld appeal (申诉复核) leaves 好评率 and 主动评价好评率 (numerator
+  and denominator); the booking was rated, so it does not count as unrated either.
+
+Rates are ``None`` when their denominator is zero: "no data" is not 0 %.
+"""
+
+from django.db.models import Count, Q
+
+from .models import BAD_LEVELS, GOOD_LEVELS, RatingSource
+
+_COUNTED = Q(rating__excluded=False)
+_VOLUNTARY = _COUNTED & ~Q(rating__source=RatingSource.PAPER)
+
+# Aggregates over an Appointment queryset (served bookings); usable in .aggregate() and, after
+# .values("window") or similar, in .annotate().
+RATING_AGGREGATES = {
+    "served": Count("pk"),
+    "rated": Count("rating", filter=_COUNTED),
+    "good": Count("rating", filter=_COUNTED & Q(rating__overall__in=GOOD_LEVELS)),
+    "bad": Count("rating", filter=_COUNTED & Q(rating__overall__in=BAD_LEVELS)),
+    "voluntary": Count("rating", filter=_VOLUNTARY),
+    "voluntary_good": Count("rating", filter=_VOLUNTARY & Q(rating__overall__in=GOOD_LEVELS)),
+    "unrated": Count("pk", filter=Q(rating__isnull=True)),
+}
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """A share in [0, 1], or None when there is nothing to divide by."""
+    return numerator / denominator if denominator else None
+
+
+def rating_rates(counts: dict) -> dict:
+    """好评率, 主动评价好评率 and 未评价率 from counts named as in ``RATING_AGGREGATES``."""
+    return {
+        "good_rate": ratio(counts["good"], counts["rated"]),
+        "voluntary_good_rate": ratio(counts["voluntary_good"], counts["voluntary"]),
+        "unrated_rate": ratio(counts["unrated"], counts["served"]),
+    }
+
+
+def rating_figures(served) -> dict:
+    """Counts and rates for a queryset of served bookings, in one query."""
+    counts = served.aggregate(**RATING_AGGREGATES)
+    return {**counts, **rating_rates(counts)}
