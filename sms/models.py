@@ -19,6 +19,8 @@ class Message(models.Model):
         BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
         REMINDER = "reminder", _("reminder the day before")
         CHANGE_NOTICE = "change_notice", _("change notice")
+        RATING_INVITATION = "rating_invitation", _("invitation to rate the service")
+        RATING_REPLY = "rating_reply", _("reply to a bad review")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -171,6 +173,9 @@ class Alert(models.Model):
         DUTY_ABSENT = "duty_absent", _("staff absent from duty")
         ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
         COMPLAINT_OVERDUE = "complaint_overdue", _("complaint overdue")
+        BAD_REVIEW_OVERDUE = "bad_review_overdue", _("bad review not handled in time")
+        RATING_APPEAL = "rating_appeal", _("rating appeal to review")
+        ACTION_OVERDUE = "action_overdue", _("improvement action overdue")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

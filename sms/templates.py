@@ -23,6 +23,8 @@ PLACEHOLDERS = {
     Purpose.BOOKING_CANCELLED: BOOKING,
     Purpose.REMINDER: BOOKING | {"materials", "cancel"},
     Purpose.CHANGE_NOTICE: BOOKING | {"old_time", "new_time", "new_window", "reason"},
+    Purpose.RATING_INVITATION: BOOKING | {"link", "days"},
+    Purpose.RATING_REPLY: BOOKING | {"reply"},
 }
 REQUIRED = {
     Purpose.VERIFICATION: {"code"},
@@ -30,6 +32,8 @@ REQUIRED = {
     Purpose.BOOKING_CANCELLED: {"reference"},
     Purpose.REMINDER: {"time"},
     Purpose.CHANGE_NOTICE: {"new_time"},
+    Purpose.RATING_INVITATION: {"link"},
+    Purpose.RATING_REPLY: {"reply"},
 }
 DEFAULTS = {
     Purpose.VERIFICATION: gettext_lazy(
@@ -48,6 +52,13 @@ DEFAULTS = {
     Purpose.CHANGE_NOTICE: gettext_lazy(
         "Your booking {reference} is changed from {old_time} to {new_time}, window "
         "{new_window}. Reason: {reason}. Questions: {phone}."
+    ),
+    Purpose.RATING_INVITATION: gettext_lazy(
+        "Thank you for visiting {hall}. If you wish, rate the service for {reference} within "
+        "{days} days: {link} Rating is voluntary."
+    ),
+    Purpose.RATING_REPLY: gettext_lazy(
+        "About your rating of {reference} at {hall}: {reply} Questions: {phone}."
     ),
 }
 
