@@ -82,9 +82,7 @@ class ComplaintForm(forms.Form):
         self.fields["hall"].queryset = halls
         several = halls.count() > 1
         if not several:
-            # One hall: nothing to choose.
-            self.fields["hall"].widget = forms.HiddenInput()
-            self.fields["hall"].required = False
+            del self.fields["hall"]  # one hall: nothing to choose
         window = self.fields["window"]
         window.queryset = (
             Window.objects.filter(is_active=True)
@@ -93,16 +91,12 @@ class ComplaintForm(forms.Form):
         )
         window.several_halls = several
 
-    def clean_hall(self):
-        hall = self.cleaned_data.get("hall")
-        if hall is None and not self.fields["hall"].required:
-            hall = Hall.objects.order_by("pk").first()
-        if hall is None:
-            raise ValidationError(_("Choose the hall."))
-        return hall
-
     def clean(self):
         data = super().clean()
+        if "hall" not in self.fields:
+            data["hall"] = Hall.objects.order_by("pk").first()
+            if data["hall"] is None:
+                raise ValidationError(_("Choose the hall."))
         hall, window = data.get("hall"), data.get("window")
         if hall is not None and window is not None and window.hall_id != hall.pk:
             self.add_error("window", _("Choose one of this hall's windows."))
