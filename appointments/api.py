@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from pydantic import AfterValidator, BaseModel, TypeAdapter
 
+from complaints.api import router as complaints_router
 from duty.calendar import TimeKind, representable
 from duty.models import Window
 from sms.services import verification_code_send
@@ -44,6 +45,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
 )
+api.add_router("/complaints/", complaints_router)  # GB/T 36113, DB1403/T 7.3
 
 MAX_ID = 2**31 - 1
 MAX_RANGE_DAYS = 31

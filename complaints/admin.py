@@ -2,18 +2,38 @@
 name and phone are masked for everybody without the permission, and every unmasked view is
 logged."""
 
+import datetime as dt
+import io
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from duty.admin import HallScopedAdmin
-from duty.scoping import user_hall_id
+from duty.calendar import local
+from duty.scoping import user_hall_id, visible_halls
 
-from .models import Complaint, ComplaintStep, IdentityView
-from .services import complainant_shown, complaint_register, complaint_register_clean
+from . import console
+from .ledger import ledger_download_name, ledger_export
+from .models import Complaint, ComplaintAttachment, ComplaintStep, IdentityView
+from .services import (
+    attachment_may_see,
+    complainant_shown,
+    complaint_figures,
+    complaint_register,
+    complaint_register_clean,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 IDENTITY_PERM = "complaints.view_complainant_identity"
 REGISTER_FIELDS = [
@@ -88,8 +108,10 @@ class ComplaintAdmin(HallScopedAdmin):
         "state",
         "accept_due",
         "reply_due",
+        "overdue_flag",
     ]
-    list_filter = ["state", "channel", "category"]
+    list_filter = [console.OverdueFilter, "state", "channel", "category"]
+    actions = ["export_ledger"]
     list_select_related = ["window"]
     date_hierarchy = "received_at"
     inlines = [ComplaintStepInline]
@@ -124,6 +146,19 @@ class ComplaintAdmin(HallScopedAdmin):
         "satisfied",
         "archived_at",
     ]
+
+    def get_queryset(self, request):
+        return console.with_overdue(super().get_queryset(request), now=timezone.now())
+
+    @admin.display(description=_("deadline"), ordering="is_overdue")
+    def overdue_flag(self, obj):
+        """GB/T 36113 (local deadlines): the sweep's rule, flagged on the row."""
+        if getattr(obj, "is_overdue", False):
+            return format_html(
+                '<strong class="overdue" style="color:#ba2121">⚠ {}</strong>',
+                gettext_now("overdue"),
+            )
+        return ""
 
     def get_search_fields(self, request):
         # Without the permission, a search by name or phone would reveal who complained.
@@ -185,6 +220,240 @@ class ComplaintAdmin(HallScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass
+
+    # --- the steps of the procedure (GB/T 36113) -------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        complaint = self.get_object(request, object_id)
+        if complaint is not None:
+            extra_context["steps"] = console.steps_offered(complaint=complaint, user=request.user)
+            if self._may_see_attachments(request, complaint):
+                extra_context["attachments"] = list(complaint.attachments.all())
+            extra_context["is_overdue"] = getattr(complaint, "is_overdue", False)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _may_see_attachments(self, request, complaint) -> bool:
+        probe = ComplaintAttachment(complaint=complaint)
+        return attachment_may_see(attachment=probe, user=request.user)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        urls = [
+            path(
+                "<path:object_id>/step/<str:step>/",
+                view(self.step_view),
+                name="complaints_complaint_step",
+            ),
+            path(
+                "attachments/<int:attachment_id>/",
+                view(self.attachment_view),
+                name="complaints_attachment",
+            ),
+            path("figures/", view(self.figures_view), name="complaints_figures"),
+            path("ledger/", view(self.ledger_view), name="complaints_ledger"),
+        ]
+        return urls + super().get_urls()
+
+    def step_view(self, request, object_id, step):
+        """One step of the procedure on one complaint: a small form that calls its service.
+        Refusals (a step out of order, a bad file, another hall) come back as messages or
+        field errors, never as a server error."""
+        spec = console.STEPS_BY_NAME.get(step)
+        complaint = self.get_object(request, object_id)  # hall-scoped: None if not visible
+        if spec is None or complaint is None:
+            raise Http404
+        if not request.user.has_perm(spec.perm):
+            raise PermissionDenied
+        record_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+        if not spec.offered(complaint):
+            messages.error(
+                request,
+                gettext_now("“%(step)s” is not possible for this complaint now (%(state)s).")
+                % {"step": spec.label, "state": complaint.get_state_display()},
+            )
+            return HttpResponseRedirect(record_url)
+        data = request.POST if request.method == "POST" else None
+        files = request.FILES if request.method == "POST" else None
+        form = spec.form(data, files, complaint=complaint)
+        if request.method == "POST" and form.is_valid():
+            try:
+                spec.run(complaint, form.cleaned_data, request.user, timezone.now())
+            except ValidationError as error:
+                for key, errors in error.message_dict.items():
+                    form.add_error(spec.field_for(key, form), errors)
+            except PermissionDenied as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, gettext_now("%(step)s: done.") % {"step": spec.label})
+                return HttpResponseRedirect(record_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": complaint,
+            "title": spec.label,
+            "subtitle": str(complaint),
+            "step": spec,
+            "form": form,
+            "media": self.media + form.media,
+            "record_url": record_url,
+        }
+        return TemplateResponse(request, "admin/complaints/complaint/step.html", context)
+
+    def attachment_view(self, request, attachment_id):
+        """An investigation document, for the complaint's handlers only (not public media)."""
+        attachment = (
+            ComplaintAttachment.objects.select_related("complaint").filter(pk=attachment_id).first()
+        )
+        if attachment is None or self.get_object(request, str(attachment.complaint_id)) is None:
+            raise Http404
+        if not attachment_may_see(attachment=attachment, user=request.user):
+            raise PermissionDenied
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, content_type=attachment.content_type)
+        response["Content-Disposition"] = content_disposition_header(
+            attachment.content_type == "application/pdf", attachment.original_name
+        )
+        response["Content-Security-Policy"] = "sandbox"
+        return response
+
+    # --- results: figures and the ledger (DB1403/T 7.3, 7.4) ---------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["figures_url"] = reverse("admin:complaints_figures")
+        extra_context["ledger_url"] = reverse("admin:complaints_ledger")
+        return super().changelist_view(request, extra_context)
+
+    def figures_view(self, request):
+        """GB/T 36113 (metrics), DB1403/T 7.3, 7.4: a month's figures of a hall."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = FiguresForm(request.GET or None, user=request.user)
+        figures = None
+        if form.is_valid():
+            hall = form.cleaned_data["hall"]
+            figures = complaint_figures(
+                hall_id=hall.pk if hall else None,
+                month=form.cleaned_data["month"],
+                now=timezone.now(),
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext_now("Complaint figures"),
+            "form": form,
+            "figures": figures,
+        }
+        return TemplateResponse(request, "admin/complaints/complaint/figures.html", context)
+
+    def _ledger_response(self, request, *, hall_id, date_from, date_to, ids=()):
+        buffer = io.BytesIO()
+        ledger_export(
+            hall_id=hall_id,
+            date_from=date_from,
+            date_to=date_to,
+            out=buffer,
+            user=request.user,
+            ids=ids,
+            now=timezone.now(),
+        )
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+        response["Content-Disposition"] = content_disposition_header(
+            True, ledger_download_name(hall_id=hall_id, date_from=date_from, date_to=date_to)
+        )
+        return response
+
+    def ledger_view(self, request):
+        """GB/T 36113, DB1403/T 7.3: the complaint ledger of a hall for a period (Excel)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = LedgerForm(request.GET or None, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._ledger_response(
+                request,
+                hall_id=data["hall"].pk,
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext_now("Complaint ledger"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/complaints/complaint/ledger.html", context)
+
+    @admin.action(description=_("Export the complaint ledger (Excel)"))
+    def export_ledger(self, request, queryset):
+        """GB/T 36113, DB1403/T 7.3: the selected complaints as a ledger (one hall)."""
+        halls = set(queryset.order_by().values_list("hall_id", flat=True).distinct()[:2])
+        if len(halls) != 1:
+            messages.error(
+                request, gettext_now("Choose complaints of one hall: a ledger is per hall.")
+            )
+            return None
+        rows = list(queryset.order_by("received_at").values_list("pk", "received_at"))
+        days = [local(received).date() for _pk, received in rows]
+        return self._ledger_response(
+            request,
+            hall_id=halls.pop(),
+            date_from=min(days),
+            date_to=max(days),
+            ids=tuple(pk for pk, _received in rows),
+        )
+
+
+class _HallForm(forms.Form):
+    hall = forms.ModelChoiceField(label=_("hall"), queryset=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        halls = visible_halls(user).order_by("pk")
+        self.fields["hall"].queryset = halls
+        self.fields["hall"].initial = user_hall_id(user) or (halls.first().pk if halls else None)
+
+
+class FiguresForm(_HallForm):
+    month = forms.DateField(
+        label=_("month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["hall"].required = False
+        self.fields["hall"].empty_label = _("all halls")
+        self.fields["month"].initial = timezone.localdate().replace(day=1)
+        if visible_halls(user).count() <= 1:
+            self.fields["hall"].required = True
+            self.fields["hall"].empty_label = None
+
+
+class LedgerForm(_HallForm):
+    date_from = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        today = timezone.localdate()
+        self.fields["date_from"].initial = today.replace(day=1)
+        self.fields["date_to"].initial = today
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if start > end:
+                self.add_error("date_to", _("“to” must not be before “from”."))
+            elif (end - start) > dt.timedelta(days=366):
+                self.add_error("date_to", _("At most a year at a time."))
+        return data
 
 
 @admin.register(IdentityView)

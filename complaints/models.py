@@ -187,6 +187,7 @@ class Complaint(models.Model):
         _("reply method"), max_length=20, choices=ReplyMethod.choices, blank=True
     )
     reply_text = models.TextField(_("reply"), blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     satisfied = models.BooleanField(_("complainant satisfied"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
@@ -294,3 +295,51 @@ class IdentityView(models.Model):
 
     def __str__(self):
         return f"{self.complaint} {self.user}"
+
+
+ATTACHMENT_TYPES = {
+    # content type: (file name endings, magic bytes at the start of the file)
+    "image/jpeg": ((".jpg", ".jpeg"), (b"\xff\xd8\xff",)),
+    "image/png": ((".png",), (b"\x89PNG\r\n\x1a\n",)),
+    "application/pdf": ((".pdf",), (b"%PDF-",)),
+}
+
+
+def attachment_path(instance, filename: str) -> str:
+    """A random name under complaints/<year>/: the original name is kept in the row only."""
+    suffix = filename[filename.rfind(".") :].lower() if "." in filename else ""
+    return f"complaints/{instance.uploaded_at:%Y}/{secrets.token_hex(16)}{suffix}"
+
+
+class ComplaintAttachment(models.Model):
+    """A document of the investigation (GB/T 36113 调查核实): an image or a PDF, shown only to
+    complaint handlers (never public media)."""
+
+    hall_lookup = "complaint__hall"
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("complaint")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(
+        _("content type"),
+        max_length=40,
+        choices=[(key, key) for key in ATTACHMENT_TYPES],
+    )
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("complaint attachment")
+        verbose_name_plural = _("complaint attachments")
+        ordering = ["complaint", "uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.original_name

@@ -11,19 +11,23 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duty.calendar import local, working_days_add
+from duty.models import Hall
 from duty.scoping import user_hall_id
 from sms.phones import phone_clean
 
 from .models import (
+    ATTACHMENT_TYPES,
     AWAITING_ACCEPTANCE,
     AWAITING_REPLY,
     WRITTEN_CHANNELS,
     WRITTEN_REPLY_METHODS,
     Complaint,
+    ComplaintAttachment,
     ComplaintCategory,
     ComplaintChannel,
     ComplaintState,
@@ -197,6 +201,27 @@ def complaint_register(
         department=department,
         appointment=appointment,
     )
+    return _complaint_create(
+        hall_id=hall_id,
+        cleaned={
+            **cleaned,
+            "window_obj": window,
+            "staff_obj": staff,
+            "department_obj": department,
+            "appointment_obj": appointment,
+        },
+        channel=cleaned["channel"],
+        identity_withheld=identity_withheld,
+        is_complex=is_complex,
+        received_at=received_at,
+        registered_by=actor,
+        now=now,
+    )
+
+
+def _complaint_create(
+    *, hall_id, cleaned, channel, identity_withheld, is_complex, received_at, registered_by, now
+) -> Complaint:
     with transaction.atomic():
         for _attempt in range(5):
             try:
@@ -204,19 +229,19 @@ def complaint_register(
                     complaint = Complaint.objects.create(
                         tracking_number=new_tracking_number(),
                         hall_id=hall_id,
-                        channel=cleaned["channel"],
+                        channel=channel,
                         category=cleaned["category"],
                         complainant_name=cleaned["complainant_name"],
                         complainant_phone=cleaned["complainant_phone"],
                         identity_withheld=bool(identity_withheld),
                         text=cleaned["text"],
                         is_complex=bool(is_complex),
-                        window=window,
-                        staff=staff,
-                        department=department,
-                        appointment=appointment,
+                        window=cleaned.get("window_obj"),
+                        staff=cleaned.get("staff_obj"),
+                        department=cleaned.get("department_obj"),
+                        appointment=cleaned.get("appointment_obj"),
                         received_at=received_at,
-                        registered_by=actor,
+                        registered_by=registered_by,
                         accept_due=accept_due_date(received_at=received_at),
                     )
                 break
@@ -224,8 +249,49 @@ def complaint_register(
                 continue
         else:
             raise RuntimeError("no free tracking number")
-        _step(complaint, "", S.REGISTERED, actor=actor, now=now)
+        _step(complaint, "", S.REGISTERED, actor=registered_by, now=now)
     return complaint
+
+
+def complaint_submit_online(
+    *,
+    hall_id: int,
+    category: str,
+    complainant_name: str,
+    complainant_phone,
+    text: str,
+    now: dt.datetime,
+    identity_withheld: bool = False,
+    window=None,
+    appointment=None,
+) -> Complaint:
+    """GB/T 36113 投诉渠道 (web), DB1403/T 7.3: a citizen files a complaint on the site or
+    through the API. The mobile number must be proven by the caller (``complaints.citizen``);
+    the complaint is registered with nobody as registrar, with a tracking number and an
+    acceptance deadline in working days."""
+    _require_aware(now)
+    if not isinstance(hall_id, int) or not Hall.objects.filter(pk=hall_id).exists():
+        raise _error("hall", _("Choose the hall."), "required")
+    cleaned = complaint_register_clean(
+        hall_id=hall_id,
+        channel=ComplaintChannel.ONLINE,
+        category=category,
+        complainant_name=complainant_name,
+        complainant_phone=complainant_phone,
+        text=text,
+        window=window,
+        appointment=appointment,
+    )
+    return _complaint_create(
+        hall_id=hall_id,
+        cleaned={**cleaned, "window_obj": window, "appointment_obj": appointment},
+        channel=ComplaintChannel.ONLINE,
+        identity_withheld=identity_withheld,
+        is_complex=False,
+        received_at=now,
+        registered_by=None,
+        now=now,
+    )
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -374,14 +440,20 @@ def complaint_refer(
 
 
 def complaint_investigate(
-    *, complaint: Complaint, findings: str, actor, now: dt.datetime
+    *, complaint: Complaint, findings: str, actor, now: dt.datetime, attachments=()
 ) -> Complaint:
-    """GB/T 36113 调查核实, DB1403/T 7.3: record what the investigation found."""
+    """GB/T 36113 调查核实, DB1403/T 7.3: record what the investigation found, with its
+    documents (images or PDFs, see ``complaint_attachment_add``). All or nothing: a bad file
+    leaves the complaint as it was."""
     _handle_check(complaint, actor, now)
     findings = _text_clean(findings, "findings")
+    checked = [attachment_clean(file=f) for f in attachments or () if f]
     with transaction.atomic():
         complaint = _lock(complaint, (S.ACCEPTED, S.REFERRED), "investigate")
-        return _move(complaint, S.INVESTIGATED, actor=actor, now=now, findings=findings)
+        complaint = _move(complaint, S.INVESTIGATED, actor=actor, now=now, findings=findings)
+        for file, content_type in checked:
+            _attachment_save(complaint, file, content_type, actor=actor, now=now)
+        return complaint
 
 
 def complaint_decide(
@@ -417,6 +489,7 @@ def complaint_decide(
             now=now,
             note=measures,
             substantiated=substantiated,
+            decided_at=now,
             window=window or complaint.window,
             staff=staff or complaint.staff,
             measures=measures,
@@ -477,16 +550,15 @@ def complaint_archive(*, complaint: Complaint, actor, now: dt.datetime) -> Compl
 def complaints_overdue(now: dt.datetime):
     """GB/T 36113 (local deadlines), DB1403/T 7.3: complaints not accepted by their acceptance
     date, or not replied to by their reply date."""
-    from django.db.models import Q
+    return Complaint.objects.filter(overdue_condition(now)).select_related("hall").order_by("pk")
 
+
+def overdue_condition(now: dt.datetime) -> Q:
+    """GB/T 36113 (local deadlines), DB1403/T 7.3: the overdue rule as a filter, for the sweep,
+    the console's list filter and its flag on each row."""
     today = local(now).date()
-    return (
-        Complaint.objects.filter(
-            Q(state__in=AWAITING_ACCEPTANCE, accept_due__lt=today)
-            | Q(state__in=AWAITING_REPLY, reply_due__lt=today)
-        )
-        .select_related("hall")
-        .order_by("pk")
+    return Q(state__in=AWAITING_ACCEPTANCE, accept_due__lt=today) | Q(
+        state__in=AWAITING_REPLY, reply_due__lt=today
     )
 
 
@@ -536,3 +608,215 @@ def complainant_shown(complaint: Complaint, user, *, where: str = "", now=None) 
         "phone": mask_phone(complaint.complainant_phone),
         "masked": True,
     }
+
+
+# --- investigation attachments ----------------------------------------------------------------
+
+ATTACHMENT_NAME_MAX = 200
+
+
+def attachment_clean(*, file) -> tuple:
+    """GB/T 36113 调查核实: an investigation document must be a JPEG, PNG or PDF — told by its
+    first bytes, not only by its name — and at most COMPLAINT_ATTACHMENT_MAX_BYTES. Returns the
+    file and its content type."""
+    name = str(getattr(file, "name", "") or "")
+    size = getattr(file, "size", None)
+    if size is None or size <= 0:
+        raise _error("attachment", _("The file is empty."), "empty")
+    limit = settings.COMPLAINT_ATTACHMENT_MAX_BYTES
+    if size > limit:
+        raise _error(
+            "attachment",
+            _("The file is too large: at most %(mb)s MB.") % {"mb": round(limit / 1024 / 1024, 1)},
+            "too_large",
+        )
+    file.seek(0)
+    head = file.read(16)
+    file.seek(0)
+    lower = name.lower()
+    for content_type, (endings, magics) in ATTACHMENT_TYPES.items():
+        if head.startswith(magics) and lower.endswith(endings):
+            return file, content_type
+    raise _error(
+        "attachment",
+        _("Only JPEG or PNG images and PDF documents can be attached."),
+        "file_type",
+    )
+
+
+def _attachment_save(complaint, file, content_type, *, actor, now) -> ComplaintAttachment:
+    attachment = ComplaintAttachment(
+        complaint=complaint,
+        original_name=str(file.name).replace("\\", "/").rsplit("/", 1)[-1][:ATTACHMENT_NAME_MAX],
+        content_type=content_type,
+        size=file.size,
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    attachment.file.save(attachment.original_name, file, save=False)
+    attachment.save()
+    return attachment
+
+
+ATTACHABLE = (S.ACCEPTED, S.REFERRED, S.INVESTIGATED, S.DECIDED)
+
+
+def complaint_attachment_add(
+    *, complaint: Complaint, file, actor, now: dt.datetime
+) -> ComplaintAttachment:
+    """GB/T 36113 调查核实, DB1403/T 7.3: add a document to the investigation of a complaint
+    that is being handled (accepted to decided); only handlers of its hall."""
+    _handle_check(complaint, actor, now)
+    file, content_type = attachment_clean(file=file)
+    with transaction.atomic():
+        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if locked.state not in ATTACHABLE:
+            raise _error(
+                "state",
+                _("Documents are added while the complaint is investigated.")
+                + " "
+                + _("Its state is “%(state)s”.") % {"state": locked.get_state_display()},
+                "invalid_state",
+            )
+        return _attachment_save(locked, file, content_type, actor=actor, now=now)
+
+
+def attachment_may_see(*, attachment: ComplaintAttachment, user) -> bool:
+    """GB/T 36113: investigation documents are for the complaint's handlers (its hall's staff
+    with the handle permission), like the complainant's identity."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if not user.has_perm("complaints.handle_complaint"):
+        return False
+    return user.is_superuser or user_hall_id(user) == attachment.complaint.hall_id
+
+
+# --- results: figures and the assessment (DB1403/T 7.4) ---------------------------------------
+
+
+def _month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
+    first = month.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _day_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_default_timezone()
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+    )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def complaint_figures(*, hall_id: int | None, month: dt.date, now: dt.datetime) -> dict:
+    """GB/T 36113 (metrics), DB1403/T 7.3 and 7.4: a month's complaint figures for one hall
+    (``hall_id``) or all halls (None). ``month`` is any day of the month; days are local.
+
+    - ``received``: complaints received in the month.
+    - ``responded``: of those, accepted or not accepted on or before their acceptance date
+      (``accept_due``); ``response_rate`` = responded / received.
+    - ``completion_due``: complaints replied to in the month (settled on the spot counts as
+      replied), plus those whose reply date (``reply_due``) fell in the month, has passed by
+      ``now`` and that have no reply; ``completed_on_time``: of those, replied on or before
+      their reply date; ``on_time_rate`` = completed_on_time / completion_due.
+    - ``decided``: complaints decided in the month (by ``decided_at``); ``substantiated``: of
+      those, substantiated; ``substantiated_rate`` = substantiated / decided.
+    - ``followed_up``: follow-up visits made in the month; ``satisfied``: of those, the
+      complainant was satisfied; ``satisfaction_rate`` = satisfied / followed_up.
+
+    A rate is None when there is nothing to divide by (shown as “—”), never 0 % or 100 %.
+    """
+    _require_aware(now)
+    first, last = _month_bounds(month)
+    start, end = _day_range(first, last)
+    today = local(now).date()
+    complaints = Complaint.objects.all()
+    if hall_id is not None:
+        complaints = complaints.filter(hall_id=hall_id)
+
+    received = list(
+        complaints.filter(received_at__gte=start, received_at__lt=end).values_list(
+            "pk", "accept_due", "accepted_at"
+        )
+    )
+    refused_at = dict(
+        ComplaintStep.objects.filter(
+            complaint_id__in=[pk for pk, _due, _acc in received], to_state=S.NOT_ACCEPTED
+        ).values_list("complaint_id", "at")
+    )
+    responded = 0
+    for pk, accept_due, accepted_at in received:
+        answered = accepted_at or refused_at.get(pk)
+        if answered is not None and local(answered).date() <= accept_due:
+            responded += 1
+
+    replied_in_month = Q(replied_at__gte=start, replied_at__lt=end)
+    due_unreplied = Q(
+        replied_at__isnull=True,
+        reply_due__gte=first,
+        reply_due__lte=min(last, today - dt.timedelta(days=1)),
+    )
+    completion = list(
+        complaints.filter(replied_in_month | due_unreplied).values_list("replied_at", "reply_due")
+    )
+    on_time = sum(
+        1
+        for replied_at, reply_due in completion
+        if replied_at and reply_due and local(replied_at).date() <= reply_due
+    )
+
+    decided = list(
+        complaints.filter(decided_at__gte=start, decided_at__lt=end).values_list(
+            "substantiated", flat=True
+        )
+    )
+    follow_ups = list(
+        complaints.filter(
+            steps__to_state=S.FOLLOWED_UP, steps__at__gte=start, steps__at__lt=end
+        ).values_list("satisfied", flat=True)
+    )
+    figures = {
+        "hall_id": hall_id,
+        "month": first,
+        "received": len(received),
+        "responded": responded,
+        "completion_due": len(completion),
+        "completed_on_time": on_time,
+        "decided": len(decided),
+        "substantiated": sum(1 for value in decided if value is True),
+        "followed_up": len(follow_ups),
+        "satisfied": sum(1 for value in follow_ups if value is True),
+    }
+    figures["response_rate"] = _rate(figures["responded"], figures["received"])
+    figures["on_time_rate"] = _rate(figures["completed_on_time"], figures["completion_due"])
+    figures["substantiated_rate"] = _rate(figures["substantiated"], figures["decided"])
+    figures["satisfaction_rate"] = _rate(figures["satisfied"], figures["followed_up"])
+    return figures
+
+
+def substantiated_complaints(*, hall_id: int | None, start: dt.date, end: dt.date) -> dict:
+    """DB1403/T 7.4, GB/T 36113: substantiated complaints, counted against the window and the
+    staff member the decision named, for the assessment of windows and staff (issue 8).
+
+    Complaints decided substantiated with a decision date (local) from ``start`` to ``end``,
+    both included, of one hall (or all with None). Returns ``{"by_window": {window_id: n},
+    "by_staff": {user_id: n}}``; a complaint naming both counts once in each.
+    """
+    lower, upper = _day_range(start, end)
+    complaints = Complaint.objects.filter(
+        substantiated=True, decided_at__gte=lower, decided_at__lt=upper
+    )
+    if hall_id is not None:
+        complaints = complaints.filter(hall_id=hall_id)
+    by_window: dict[int, int] = {}
+    by_staff: dict[int, int] = {}
+    for window_id, staff_id in complaints.values_list("window_id", "staff_id"):
+        if window_id is not None:
+            by_window[window_id] = by_window.get(window_id, 0) + 1
+        if staff_id is not None:
+            by_staff[staff_id] = by_staff.get(staff_id, 0) + 1
+    return {"by_window": by_window, "by_staff": by_staff}

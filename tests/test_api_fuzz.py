@@ -668,6 +668,65 @@ def test_cancel_survives_any_reference_and_body(api, citizens, made, reference, 
         assert not changes, changes
 
 
+# --- complaints (GB/T 36113, DB1403/T 7.3) ----------------------------------------------------
+
+
+@fuzzes("post", "/api/v1/complaints/")
+@FUZZ
+@given(
+    body=json_or_not(
+        {
+            "category": field(st.sampled_from(["attitude", "fees"]), JUNK),
+            "text": field(st.sampled_from(["态度生硬", "x"]), JUNK),
+            "window": field(st.just(WINDOW), IDS),
+            "booking_reference": field(st.just(""), JUNK),
+            "name": field(st.just("李娜"), JUNK),
+            "phone": field(st.just(PHONE), JUNK),
+            "code": field(st.just(CODE), JUNK),
+            "identity_withheld": field(st.booleans(), JUNK),
+        }
+    )
+)
+def test_complaint_survives_any_body_and_saves_nothing_unless_filed(
+    api, citizens, settings, no_rest_window, body
+):
+    from complaints.models import Complaint
+
+    settings.RATE_LIMIT_COMPLAINT = (10**9, 600)
+    phone = citizens.phone()
+    body = _resolve_body(
+        body,
+        {
+            "phone": lambda: phone,
+            "code": lambda: citizens.code(phone),
+            "window": lambda: no_rest_window.pk,
+        },
+    )
+    before = Complaint.objects.count()
+    response = post(api, "/api/v1/complaints/", body)
+    check(response, f"POST complaints {body!r:.300}")
+    assert Complaint.objects.count() == before + (response.status_code == 201)
+
+
+@fuzzes("post", "/api/v1/complaints/progress")
+@FUZZ
+@given(
+    body=json_or_not(
+        {
+            "tracking_number": field(st.sampled_from(["ABCDEFGHJK", "abc"]), JUNK),
+            "phone": field(st.just(PHONE), JUNK),
+            "code": field(st.just(CODE), JUNK),
+        }
+    )
+)
+def test_complaint_progress_survives_any_body(api, citizens, body):
+    phone = citizens.phone()
+    body = _resolve_body(body, {"phone": lambda: phone, "code": lambda: citizens.code(phone)})
+    response = post(api, "/api/v1/complaints/progress", body)
+    check(response, f"POST complaints/progress {body!r:.300}")
+    assert response.status_code != 200
+
+
 # --- every endpoint is fuzzed -----------------------------------------------------------------
 
 

@@ -249,6 +249,10 @@ ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
 COMPLAINT_ACCEPT_WORKING_DAYS = envint("COMPLAINT_ACCEPT_WORKING_DAYS", 1)
 COMPLAINT_REPLY_WORKING_DAYS = envint("COMPLAINT_REPLY_WORKING_DAYS", 2)
 COMPLAINT_REPLY_COMPLEX_WORKING_DAYS = envint("COMPLAINT_REPLY_COMPLEX_WORKING_DAYS", 5)
+# GB/T 36113 调查核实: an investigation attachment (JPEG, PNG or PDF) may be at most this large.
+COMPLAINT_ATTACHMENT_MAX_BYTES = envint("COMPLAINT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# DB1403/T 7.3: complaints filed and progress look-ups per client address (count/seconds).
+RATE_LIMIT_COMPLAINT = envrate("RATE_LIMIT_COMPLAINT", "10/600")
 # Staff pages warn when the worker has not written its heartbeat for this long.
 WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
 # 附录A: a register export from the web with more rows than this runs as a background job.
