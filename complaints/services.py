@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from duty.calendar import local, working_days_add
 from duty.models import Hall
 from duty.scoping import user_hall_id
-from sms.phones import phone_clean
+from sms.models import Message
+from sms.phones import phone_clean, phone_is_mobile
+from sms.services import sms_send
 
 from .models import (
     ATTACHMENT_TYPES,
@@ -250,7 +252,33 @@ def _complaint_create(
         else:
             raise RuntimeError("no free tracking number")
         _step(complaint, "", S.REGISTERED, actor=registered_by, now=now)
+        complainant_text(
+            complaint=complaint,
+            purpose=Message.Purpose.COMPLAINT_RECEIVED,
+            now=now,
+            accept_by=f"{complaint.accept_due:%Y-%m-%d}",
+        )
     return complaint
+
+
+def complainant_text(*, complaint: Complaint, purpose: str, now: dt.datetime, **context):
+    """GB/T 36113: tell the complainant by SMS — the tracking number when registered, the reason
+    when not accepted, the reply when replying by text message. Only to a mobile number; sent by
+    the worker once the step's transaction commits, at most once per complaint and purpose."""
+    if not phone_is_mobile(complaint.complainant_phone):
+        return None
+    return sms_send(
+        purpose=purpose,
+        phone=complaint.complainant_phone,
+        context={
+            "number": complaint.tracking_number,
+            "hall": complaint.hall.name,
+            "phone": complaint.hall.phone,
+            **context,
+        },
+        now=now,
+        dedupe_key=f"complaint:{complaint.pk}:{purpose}",
+    )
 
 
 def complaint_submit_online(
@@ -387,7 +415,7 @@ def complaint_refuse(
     note = _text_clean(note, "note", required=False, limit=NOTE_MAX)
     with transaction.atomic():
         complaint = _lock(complaint, AWAITING_ACCEPTANCE, "accept")
-        return _move(
+        complaint = _move(
             complaint,
             S.NOT_ACCEPTED,
             actor=actor,
@@ -396,6 +424,13 @@ def complaint_refuse(
             refusal_reason=reason,
             handler=complaint.handler or actor,
         )
+        complainant_text(
+            complaint=complaint,
+            purpose=Message.Purpose.COMPLAINT_NOT_ACCEPTED,
+            now=now,
+            reason=str(complaint.get_refusal_reason_display()),
+        )
+        return complaint
 
 
 def complaint_settle_on_spot(
@@ -500,7 +535,7 @@ def complaint_reply(
     *, complaint: Complaint, method: str, text: str, actor, now: dt.datetime
 ) -> Complaint:
     """GB/T 36113 答复, DB1403/T 7.3: tell the complainant the outcome; a written complaint
-    gets a written reply."""
+    gets a written reply. A reply by text message is sent to the complainant's mobile."""
     _handle_check(complaint, actor, now)
     method = _choice_clean(method, ReplyMethod, "reply_method")
     text = _text_clean(text, "reply_text")
@@ -512,7 +547,7 @@ def complaint_reply(
         )
     with transaction.atomic():
         complaint = _lock(complaint, (S.DECIDED,), "reply")
-        return _move(
+        complaint = _move(
             complaint,
             S.REPLIED,
             actor=actor,
@@ -521,6 +556,11 @@ def complaint_reply(
             reply_text=text,
             replied_at=now,
         )
+        if method == ReplyMethod.SMS:
+            complainant_text(
+                complaint=complaint, purpose=Message.Purpose.COMPLAINT_REPLY, now=now, reply=text
+            )
+        return complaint
 
 
 def complaint_follow_up(

@@ -21,6 +21,9 @@ class Message(models.Model):
         CHANGE_NOTICE = "change_notice", _("change notice")
         RATING_INVITATION = "rating_invitation", _("invitation to rate the service")
         RATING_REPLY = "rating_reply", _("reply to a bad review")
+        COMPLAINT_RECEIVED = "complaint_received", _("complaint received")
+        COMPLAINT_NOT_ACCEPTED = "complaint_not_accepted", _("complaint not accepted")
+        COMPLAINT_REPLY = "complaint_reply", _("reply to a complaint")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

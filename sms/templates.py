@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 Purpose = Message.Purpose
 
 BOOKING = {"reference", "name", "matter", "time", "window", "hall", "address", "phone"}
+COMPLAINT = {"number", "hall", "phone"}
 PLACEHOLDERS = {
     Purpose.VERIFICATION: {"code", "minutes"},
     Purpose.BOOKING_RECEIVED: BOOKING,
@@ -25,6 +26,9 @@ PLACEHOLDERS = {
     Purpose.CHANGE_NOTICE: BOOKING | {"old_time", "new_time", "new_window", "reason"},
     Purpose.RATING_INVITATION: BOOKING | {"link", "days"},
     Purpose.RATING_REPLY: BOOKING | {"reply"},
+    Purpose.COMPLAINT_RECEIVED: COMPLAINT | {"accept_by"},
+    Purpose.COMPLAINT_NOT_ACCEPTED: COMPLAINT | {"reason"},
+    Purpose.COMPLAINT_REPLY: COMPLAINT | {"reply"},
 }
 REQUIRED = {
     Purpose.VERIFICATION: {"code"},
@@ -34,6 +38,9 @@ REQUIRED = {
     Purpose.CHANGE_NOTICE: {"new_time"},
     Purpose.RATING_INVITATION: {"link"},
     Purpose.RATING_REPLY: {"reply"},
+    Purpose.COMPLAINT_RECEIVED: {"number"},
+    Purpose.COMPLAINT_NOT_ACCEPTED: {"number", "reason"},
+    Purpose.COMPLAINT_REPLY: {"number", "reply"},
 }
 DEFAULTS = {
     Purpose.VERIFICATION: gettext_lazy(
@@ -59,6 +66,17 @@ DEFAULTS = {
     ),
     Purpose.RATING_REPLY: gettext_lazy(
         "About your rating of {reference} at {hall}: {reply} Questions: {phone}."
+    ),
+    Purpose.COMPLAINT_RECEIVED: gettext_lazy(
+        "Your complaint to {hall} is registered as {number}. It will be accepted or answered "
+        "by {accept_by}. Follow it with this number under Complaints on the hall's site. "
+        "Questions: {phone}."
+    ),
+    Purpose.COMPLAINT_NOT_ACCEPTED: gettext_lazy(
+        "Your complaint {number} to {hall} is not accepted: {reason}. Questions: {phone}."
+    ),
+    Purpose.COMPLAINT_REPLY: gettext_lazy(
+        "Reply to your complaint {number} from {hall}: {reply} Questions: {phone}."
     ),
 }
 
