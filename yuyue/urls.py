@@ -13,6 +13,7 @@ urlpatterns = [
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("rate/", include("evaluation.public_urls")),
     path("", include("appointments.public_urls")),
     prefix_default_language=False,
 )
