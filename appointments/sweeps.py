@@ -434,6 +434,45 @@ def complaints_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 8.2: bad reviews past their deadline --------------------------------------------------------
+
+
+def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
+    """好差评 (DB1403/T 8.2, local deadlines): a bad review not contacted by its contact date or
+    not rectified by its rectification date (working days) alerts its handler and the hall's
+    supervisors — once per step that is late."""
+    from evaluation.ratings import bad_review_late_steps, bad_reviews_overdue
+
+    overdue = list(bad_reviews_overdue(now))
+    if not overdue:
+        return SweepResult()
+    supervisors = _supervisors_by_hall({c.rating.hall_id for c in overdue})
+    alerts = []
+    for case in overdue:
+        rating = case.rating
+        recipients = {case.handler_id, *supervisors.get(rating.hall_id, [])} - {None}
+        for step in bad_review_late_steps(case, now):
+            due = case.contact_due if step == "contact" else case.rectify_due
+            text = (
+                _("Bad review of %(ref)s (window %(window)s): rater not contacted by %(due)s.")
+                if step == "contact"
+                else _("Bad review of %(ref)s (window %(window)s): not rectified by %(due)s.")
+            ) % {"ref": rating.appointment.reference, "window": rating.window, "due": due}
+            alerts += [
+                Alert(
+                    recipient_id=recipient,
+                    hall_id=rating.hall_id,
+                    kind=Alert.Kind.BAD_REVIEW_OVERDUE,
+                    appointment_id=rating.appointment_id,
+                    text=text,
+                    created_at=now,
+                    dedupe_key=f"bad_review:{case.pk}:{step}:{recipient}",
+                )
+                for recipient in recipients
+            ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 SWEEPS = {
     "no_shows": no_show_sweep,
     "reminders": reminder_sweep,
@@ -443,4 +482,5 @@ SWEEPS = {
     "duty_absences": duty_absence_sweep,
     "rosters": roster_sweep,
     "complaints": complaints_sweep,
+    "bad_reviews": bad_reviews_sweep,
 }

@@ -381,3 +381,33 @@ class ImprovementAction(models.Model):
             errors["completed_at"] = _("A finished action has a completion date.")
         if errors:
             raise ValidationError(errors)
+
+
+class BadReviewStep(models.Model):
+    """The history of a bad-review case: who took which step, when, from which state to which."""
+
+    hall_lookup = "case__rating__hall"
+
+    case = models.ForeignKey(
+        BadReviewCase, on_delete=models.CASCADE, related_name="steps", verbose_name=_("case")
+    )
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    from_state = models.CharField(_("from"), max_length=12, blank=True)
+    to_state = models.CharField(_("to"), max_length=12)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("bad-review case step")
+        verbose_name_plural = _("bad-review case steps")
+        ordering = ["case", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_state or '—'} → {self.to_state}"

@@ -259,3 +259,13 @@ WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
 REGISTER_EXPORT_SYNC_MAX_ROWS = envint("REGISTER_EXPORT_SYNC_MAX_ROWS", 2000)
 # 附录A: the list's export action takes at most this many bookings (the job keeps their ids).
 REGISTER_ACTION_MAX_ROWS = envint("REGISTER_ACTION_MAX_ROWS", 20000)
+
+# --- 好差评 ratings (DB1403/T 8.2; 国办发〔2019〕51号) ------------------------------------
+# The absolute address of the citizen site, for links sent by SMS and shown as QR codes.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+# A served booking may be rated (SMS link, QR code, "My booking") for this many days.
+RATING_LINK_DAYS = envint("RATING_LINK_DAYS", 7)
+# A bad review: contact and verify within this many working days, rectify within this many
+# (local rules; counted with the holiday calendar from the day the rating came in).
+BAD_REVIEW_CONTACT_WORKING_DAYS = envint("BAD_REVIEW_CONTACT_WORKING_DAYS", 1)
+BAD_REVIEW_RECTIFY_WORKING_DAYS = envint("BAD_REVIEW_RECTIFY_WORKING_DAYS", 5)

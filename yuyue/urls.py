@@ -14,6 +14,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("complaints/", include("complaints.public_urls")),
+    path("rate/", include("evaluation.public_urls")),
     path("", include("appointments.public_urls")),
     prefix_default_language=False,
 )
