@@ -412,8 +412,8 @@ def rating_submit(
 
 def _bad_review_open(*, rating: Rating, appointment: Appointment, now: dt.datetime):
     """A bad review opens its case at once, handled by the window head (谁办理、谁负责). The
-    head finds it in the console's list of open bad reviews; late steps are alerted by the
-    ``bad_reviews`` sweep."""
+    head is alerted now, finds it in the console's list of open bad reviews, and late steps are
+    alerted by the ``bad_reviews`` sweep."""
     contact_due, rectify_due = bad_review_due_dates(rated_at=now)
     case = BadReviewCase.objects.create(
         rating=rating,
@@ -423,6 +423,21 @@ def _bad_review_open(*, rating: Rating, appointment: Appointment, now: dt.dateti
         rectify_due=rectify_due,
     )
     _step(case, "", CaseState.OPEN, actor=None, now=now, note=rating.get_overall_display())
+    if case.handler_id:
+        Alert.objects.create(
+            recipient_id=case.handler_id,
+            hall_id=rating.hall_id,
+            kind=Alert.Kind.BAD_REVIEW,
+            appointment=appointment,
+            text=_("Bad review of %(ref)s (%(level)s): contact the rater by %(due)s.")
+            % {
+                "ref": appointment.reference,
+                "level": rating.get_overall_display(),
+                "due": f"{contact_due:%Y-%m-%d}",
+            },
+            created_at=now,
+            dedupe_key=f"bad_review:{case.pk}:new",
+        )
     return case
 
 

@@ -176,6 +176,7 @@ class Alert(models.Model):
         DUTY_ABSENT = "duty_absent", _("staff absent from duty")
         ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
         COMPLAINT_OVERDUE = "complaint_overdue", _("complaint overdue")
+        BAD_REVIEW = "bad_review", _("new bad review to contact")
         BAD_REVIEW_OVERDUE = "bad_review_overdue", _("bad review not handled in time")
         RATING_APPEAL = "rating_appeal", _("rating appeal to review")
         ACTION_OVERDUE = "action_overdue", _("improvement action overdue")

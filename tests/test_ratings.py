@@ -282,6 +282,9 @@ class TestBadReviewOpens:
         assert case.state == "open" and case.handler == head
         assert case.opened_at == served.served_at + M
         assert list(case.steps.values_list("to_state", flat=True)) == ["open"]
+        [alert] = Alert.objects.filter(kind=Alert.Kind.BAD_REVIEW)
+        assert alert.recipient == head and served.reference in alert.text
+        assert str(case.contact_due) in alert.text
 
     def test_deadlines_across_national_day(self, serve):
         appointment = served_on(serve, dt.date(2026, 9, 30))
