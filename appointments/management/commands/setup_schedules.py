@@ -21,6 +21,7 @@ SCHEDULES = {
     "sweep duty_absences": ("appointments.tasks.sweep_task", "'duty_absences'", 1),
     "sweep rosters": ("appointments.tasks.sweep_task", "'rosters'", 60),
     "sweep complaints": ("appointments.tasks.sweep_task", "'complaints'", 60),
+    "sweep improvement_actions": ("appointments.tasks.sweep_task", "'improvement_actions'", 1440),
 }
 
 
