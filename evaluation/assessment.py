@@ -461,7 +461,18 @@ class Assessment:
 def _row(kind, pk, label, counts) -> AssessmentRow:
     row_rates = rates(counts)
     total, worked = score(counts, row_rates)
-    return AssessmentRow(kind, pk, label, counts, row_rates, total, worked)
+    row = AssessmentRow(kind, pk, label, counts, row_rates, total, worked)
+    # Each rate's numerator / denominator, as shown beside it.
+    row.extra["fractions"] = {
+        "punctuality": (
+            counts["checked_in"] - counts["late"],
+            counts["checked_in"] + counts["absent"],
+        ),
+        "served_on_time": (counts["served_on_time"], counts["served"]),
+        "follow_ups_on_time": (counts["follow_ups_on_time"], counts["follow_ups"]),
+        "good_review_rate": (counts["good"], counts["rated"]),
+    }
+    return row
 
 
 def assessment_compute(*, hall_id: int, month, now: dt.datetime) -> Assessment:
