@@ -152,6 +152,7 @@ def substantiated_complaints(*, hall_id: int, start: dt.datetime, end: dt.dateti
             steps__at__gte=start,
             steps__at__lt=end,
         )
+        .order_by()
         .distinct()
         .values_list("pk", "window_id", "staff_id")
     )
