@@ -473,6 +473,39 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 8.3: improvement actions past their due date -------------------------------------------------
+
+
+def improvement_actions_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 8.3: an improvement action still open or in progress after its due date alerts
+    its owner and the hall's supervisors — once per action and person."""
+    from evaluation.improvement import improvement_actions_overdue
+
+    overdue = list(improvement_actions_overdue(now).select_related("window"))
+    if not overdue:
+        return SweepResult()
+    supervisors = _supervisors_by_hall({a.hall_id for a in overdue})
+    alerts = []
+    for action in overdue:
+        text = _("Improvement action “%(title)s” is overdue: it was due by %(due)s.") % {
+            "title": action.title,
+            "due": action.due.isoformat(),
+        }
+        recipients = {action.owner_id, *supervisors.get(action.hall_id, [])} - {None}
+        alerts += [
+            Alert(
+                recipient_id=recipient,
+                hall_id=action.hall_id,
+                kind=Alert.Kind.ACTION_OVERDUE,
+                text=text,
+                created_at=now,
+                dedupe_key=f"action:{action.pk}:{recipient}",
+            )
+            for recipient in recipients
+        ]
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 SWEEPS = {
     "no_shows": no_show_sweep,
     "reminders": reminder_sweep,
@@ -483,4 +516,5 @@ SWEEPS = {
     "rosters": roster_sweep,
     "complaints": complaints_sweep,
     "bad_reviews": bad_reviews_sweep,
+    "improvement_actions": improvement_actions_sweep,
 }

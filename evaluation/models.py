@@ -257,7 +257,8 @@ class SelfEvaluation(models.Model):
         verbose_name=_("window"),
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
-    # The checklist as computed when saved: {clause: {"label", "value", "ok"}}; kept as evidence.
+    # The checklist as computed when submitted: {"computed_at", "items": {key: {clause, label,
+    # value, target, ok}}}; kept as evidence.
     figures = models.JSONField(_("figures"), default=dict)
     answers = models.JSONField(_("checklist answers"), default=dict)
     remarks = models.TextField(_("window head's remarks"), blank=True)

@@ -269,3 +269,37 @@ RATING_LINK_DAYS = envint("RATING_LINK_DAYS", 7)
 # (local rules; counted with the holiday calendar from the day the rating came in).
 BAD_REVIEW_CONTACT_WORKING_DAYS = envint("BAD_REVIEW_CONTACT_WORKING_DAYS", 1)
 BAD_REVIEW_RECTIFY_WORKING_DAYS = envint("BAD_REVIEW_RECTIFY_WORKING_DAYS", 5)
+
+# --- Self-evaluation, improvement and assessment (DB1403/T 7.4, 8.1, 8.3) --------------------
+# 5.1.2, 6.2.1 (按时办理): a booking is served on time when its service is recorded as finished
+# (served_at) within this many minutes of the booked start, or of the applicant's arrival when
+# they came after the start (their lateness is not the window's).
+SERVED_ON_TIME_MINUTES = envint("SERVED_ON_TIME_MINUTES", 60)
+# 6.2.3: a no-show follow-up is on time when its outcome is recorded within this many minutes of
+# its due time (the start plus NO_SHOW_FOLLOW_UP_MINUTES).
+NO_SHOW_FOLLOW_UP_RECORD_MINUTES = envint("NO_SHOW_FOLLOW_UP_RECORD_MINUTES", 30)
+# 8.1: the self-evaluation checklist's target for the good-review rate (好评率), a share.
+SELF_EVALUATION_GOOD_REVIEW_TARGET = 0.9
+# 7.4: the assessment score of a window or staff member for a month (evaluation/assessment.py):
+#   score = base
+#           - sum(rates[r] * (1 - rate r))          for each rate with data
+#           - sum(deductions[c] * count c)          for each counted breach
+#   never below floor. A rate without data (no check-ins, no bookings served, ...) costs nothing
+#   ("no data" is not a failure); counts always apply. Rates: punctuality, served_on_time,
+#   follow_ups_on_time, good_review_rate. Counts: change_breaches (8 h rule, emergencies
+#   excluded), substantiated_complaints, findings (inspection findings).
+ASSESSMENT_FORMULA = {
+    "base": 100,
+    "rates": {
+        "punctuality": 10,
+        "served_on_time": 10,
+        "follow_ups_on_time": 10,
+        "good_review_rate": 20,
+    },
+    "deductions": {
+        "change_breaches": 5,
+        "substantiated_complaints": 10,
+        "findings": 5,
+    },
+    "floor": 0,
+}

@@ -22,6 +22,7 @@ SCHEDULES = {
     "sweep rosters": ("appointments.tasks.sweep_task", "'rosters'", 60),
     "sweep complaints": ("appointments.tasks.sweep_task", "'complaints'", 60),
     "sweep bad_reviews": ("appointments.tasks.sweep_task", "'bad_reviews'", 60),
+    "sweep improvement_actions": ("appointments.tasks.sweep_task", "'improvement_actions'", 1440),
 }
 
 

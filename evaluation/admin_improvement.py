@@ -1,0 +1,545 @@
+"""Self-evaluation (DB1403/T 8.1), improvement actions (8.3) and the assessment page (7.4) in
+the staff console. Every change goes through ``evaluation.selfeval`` and
+``evaluation.improvement``; the pages only collect input and show the services' errors."""
+
+import datetime as dt
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from duty.admin import HallScopedAdmin
+from duty.calendar import local
+from duty.models import Hall, Window
+from duty.names import staff_name
+from duty.roles import Role, user_has_role
+from duty.scoping import scope_to_user, user_hall_id, visible_halls
+
+from .assessment import assessment_compute, month_clean, month_started_check
+from .assessment_export import assessment_download_name, assessment_write
+from .improvement import (
+    OPEN_STATES,
+    improvement_action_cancel,
+    improvement_action_clean,
+    improvement_action_complete,
+    improvement_action_create,
+    improvement_action_start,
+    is_overdue,
+    user_manages_action,
+)
+from .models import ImprovementAction, SelfEvaluation
+from .selfeval import (
+    self_evaluation_figures,
+    self_evaluation_save,
+    self_evaluation_submit,
+    user_keeps_self_evaluation,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _errors_to_form(form, error: ValidationError) -> None:
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+# --- improvement actions (8.3) -------------------------------------------------------------------
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """DB1403/T 8.3: actions still open after their due date."""
+
+    title = gettext_lazy("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", gettext_lazy("overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(state__in=OPEN_STATES, due__lt=timezone.localdate())
+        return queryset
+
+
+ADD_FIELDS = [
+    "window",
+    "title",
+    "description",
+    "owner",
+    "due",
+    "bad_reviews",
+    "complaints",
+    "findings",
+    "self_evaluation",
+]
+
+
+class ImprovementActionForm(forms.ModelForm):
+    """The add form, checked by ``improvement_action_clean``."""
+
+    class Meta:
+        model = ImprovementAction
+        fields = ADD_FIELDS
+
+    def hall(self, window):
+        if window is not None:
+            return window.hall
+        hall_id = user_hall_id(self.request.user)
+        return Hall.objects.filter(pk=hall_id).first()
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        hall = self.hall(data.get("window"))
+        if hall is None:
+            raise forms.ValidationError(_("Choose the window: you are not staff of a hall."))
+        try:
+            improvement_action_clean(
+                hall=hall,
+                actor=self.request.user,
+                now=timezone.now(),
+                **{f: data.get(f) for f in ADD_FIELDS},
+            )
+        except ValidationError as error:
+            _errors_to_form(self, error)
+        except PermissionDenied as error:
+            raise forms.ValidationError(str(error)) from None
+        return data
+
+    def _post_clean(self):
+        pass  # the service builds the row
+
+
+class StepForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+
+
+ACTION_STEPS = {
+    # name: (label, needs text, text label)
+    "start": (gettext_lazy("Start work"), False, ""),
+    "complete": (gettext_lazy("Mark done"), True, gettext_lazy("outcome")),
+    "cancel": (gettext_lazy("Cancel the action"), True, gettext_lazy("reason")),
+}
+
+
+@admin.register(ImprovementAction)
+class ImprovementActionAdmin(HallScopedAdmin):
+    list_display = ["title", "window", "owner_name", "due", "state", "overdue", "hall"]
+    list_filter = [OverdueFilter, "state", ("window", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["window", "owner", "hall"]
+    search_fields = ["title"]
+    raw_id_fields = ["bad_reviews", "complaints", "findings", "self_evaluation"]
+    form = ImprovementActionForm
+    change_form_template = "admin/evaluation/improvementaction/change_form.html"
+    detail_fields = [
+        "title",
+        "hall",
+        "window",
+        "description",
+        "owner",
+        "due",
+        "state",
+        "overdue",
+        "created_by",
+        "created_at",
+        "completed_at",
+        "outcome",
+        "links",
+    ]
+
+    @admin.display(description=gettext_lazy("owner"), ordering="owner__first_name")
+    def owner_name(self, obj):
+        return staff_name(obj.owner)
+
+    @admin.display(boolean=True, description=gettext_lazy("overdue"))
+    def overdue(self, obj):
+        return is_overdue(obj, now=timezone.now())
+
+    @admin.display(description=gettext_lazy("caused by"))
+    def links(self, obj):
+        parts = [
+            *(_("bad review: %(item)s") % {"item": c} for c in obj.bad_reviews.all()),
+            *(_("complaint %(item)s") % {"item": c} for c in obj.complaints.all()),
+            *(
+                _("finding: %(item)s (%(inspection)s)") % {"item": f, "inspection": f.inspection}
+                for f in obj.findings.all()
+            ),
+        ]
+        if obj.self_evaluation_id:
+            parts.append(_("self-evaluation %(item)s") % {"item": obj.self_evaluation})
+        if not parts:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in parts))
+        )
+
+    def get_fields(self, request, obj=None):
+        return ADD_FIELDS if obj is None else self.detail_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.detail_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request = request
+        return form
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the steps are buttons (below), each through its service
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancelled, never deleted
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        created = improvement_action_create(
+            hall=form.hall(data.get("window")),
+            actor=request.user,
+            now=timezone.now(),
+            **{f: data.get(f) for f in ADD_FIELDS},
+        )
+        obj.__dict__.update(created.__dict__)
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def _steps(self, request, action):
+        if action.state not in OPEN_STATES:
+            return []
+        owner = request.user.pk == action.owner_id
+        manager = user_manages_action(request.user, action)
+        steps = []
+        if action.state == ImprovementAction.State.OPEN and (owner or manager):
+            steps.append("start")
+        if owner or manager:
+            steps.append("complete")
+        if manager:
+            steps.append("cancel")
+        return [(name, ACTION_STEPS[name][0]) for name in steps]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        action = self.get_object(request, object_id)
+        if action is not None:
+            extra_context["steps"] = self._steps(request, action)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/step/<str:step>/",
+                self.admin_site.admin_view(self.step_view),
+                name="evaluation_improvementaction_step",
+            ),
+            *super().get_urls(),
+        ]
+
+    def step_view(self, request, pk, step):
+        """Start, complete or cancel one action (DB1403/T 8.3)."""
+        action = self.get_queryset(request).filter(pk=pk).first()  # hall-scoped
+        if action is None or step not in ACTION_STEPS:
+            raise Http404
+        if step not in dict(self._steps(request, action)):
+            raise PermissionDenied
+        label, needs_text, text_label = ACTION_STEPS[step]
+        record_url = reverse("admin:evaluation_improvementaction_change", args=[action.pk])
+        form = StepForm(request.POST if request.method == "POST" else None)
+        form.fields["text"].label = text_label
+        form.fields["text"].required = needs_text
+        if not needs_text:
+            del form.fields["text"]
+        if request.method == "POST" and form.is_valid():
+            now = timezone.now()
+            text = form.cleaned_data.get("text", "")
+            try:
+                if step == "start":
+                    improvement_action_start(action=action, actor=request.user, now=now)
+                elif step == "complete":
+                    improvement_action_complete(
+                        action=action, outcome=text, actor=request.user, now=now
+                    )
+                else:
+                    improvement_action_cancel(
+                        action=action, reason=text, actor=request.user, now=now
+                    )
+            except ValidationError as error:
+                for errors in error.message_dict.values():
+                    form.add_error(None, errors)
+            except PermissionDenied as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("%(step)s: done.") % {"step": label})
+                return HttpResponseRedirect(record_url)
+        return TemplateResponse(
+            request,
+            "admin/evaluation/step.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": action,
+                "title": label,
+                "form": form,
+                "record_url": record_url,
+                "submit_label": label,
+                "facts": [
+                    (_("action"), action.title),
+                    (_("owner"), action.owner.get_full_name() or action.owner.get_username()),
+                    (_("due"), f"{action.due:%Y-%m-%d}"),
+                    (_("state"), action.get_state_display()),
+                ],
+                "clause": "8.3",
+            },
+        )
+
+
+# --- self-evaluation (8.1) -----------------------------------------------------------------------
+
+
+def _previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _checklist_html(figures: dict, answers: dict):
+    items = (figures or {}).get("items", {})
+    if not items:
+        return "—"
+    rows = (
+        (
+            item.get("clause", ""),
+            item.get("label", ""),
+            item.get("display", ""),
+            item.get("target_display", ""),
+            {True: "✔", False: "✘"}.get(item.get("ok"), "—"),
+            {True: _("yes"), False: _("no")}.get((answers.get(key) or {}).get("conforms"), "—"),
+            (answers.get(key) or {}).get("note", ""),
+        )
+        for key, item in items.items()
+    )
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+        "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("clause"),
+        _("item"),
+        _("records show"),
+        _("target"),
+        _("met"),
+        _("head's answer"),
+        _("note"),
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            rows,
+        ),
+    )
+
+
+@admin.register(SelfEvaluation)
+class SelfEvaluationAdmin(HallScopedAdmin):
+    list_display = ["window", "month_label", "submitted_at", "submitted_by_name"]
+    list_filter = [("window", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["window", "submitted_by"]
+    change_list_template = "admin/evaluation/selfevaluation/change_list.html"
+    fields = ["window", "month_label", "checklist", "remarks", "submitted_by", "submitted_at"]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("month"), ordering="month")
+    def month_label(self, obj):
+        return obj.month.strftime("%Y-%m")
+
+    @admin.display(description=gettext_lazy("submitted by"))
+    def submitted_by_name(self, obj):
+        return staff_name(obj.submitted_by) or "—"
+
+    @admin.display(description=gettext_lazy("checklist"))
+    def checklist(self, obj):
+        return _checklist_html(obj.figures, obj.answers)
+
+    def has_add_permission(self, request):
+        return False  # filled in on the self-evaluation page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("fill/", wrap(self.fill_view), name="evaluation_selfevaluation_fill"),
+            path("assessment/", wrap(self.assessment_view), name="evaluation_assessment"),
+            *super().get_urls(),
+        ]
+
+    def _kept_windows(self, request):
+        windows = scope_to_user(
+            Window.objects.select_related("hall").order_by("hall", "number"), request.user
+        )
+        return [w for w in windows if user_keeps_self_evaluation(request.user, w)]
+
+    def fill_view(self, request):
+        """DB1403/T 8.1: the window head's page: the checklist prefilled from the records, an
+        answer and a note per item, remarks; save as often as needed, then submit."""
+        windows = self._kept_windows(request)
+        if not windows:
+            raise PermissionDenied
+        now = timezone.now()
+        chosen = request.GET.get("window", "")
+        window = next((w for w in windows if str(w.pk) == chosen), windows[0])
+        month_text = request.GET.get("month") or _previous_month(local(now).date()).strftime(
+            "%Y-%m"
+        )
+        url = (
+            reverse("admin:evaluation_selfevaluation_fill")
+            + "?"
+            + urlencode({"window": window.pk, "month": month_text})
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Monthly self-evaluation (DB1403/T 8.1)"),
+            "windows": windows,
+            "window": window,
+            "month_text": month_text,
+            "errors": [],
+        }
+        try:
+            month = month_clean(month_text)
+            month_started_check(month=month, now=now)
+        except ValidationError as error:
+            context["errors"] = error.messages
+            return TemplateResponse(request, "admin/evaluation/selfevaluation/fill.html", context)
+        evaluation = SelfEvaluation.objects.filter(window=window, month=month).first()
+        if request.method == "POST" and (evaluation is None or evaluation.submitted_at is None):
+            items = self_evaluation_figures(window=window, month=month, now=now)
+            answers = {}
+            for item in items:
+                conforms = {"yes": True, "no": False}.get(
+                    request.POST.get(f"conforms-{item['key']}")
+                )
+                answers[item["key"]] = {
+                    "conforms": conforms,
+                    "note": request.POST.get(f"note-{item['key']}", ""),
+                }
+            try:
+                evaluation = self_evaluation_save(
+                    window=window,
+                    month=month,
+                    answers=answers,
+                    remarks=request.POST.get("remarks", ""),
+                    actor=request.user,
+                    now=now,
+                )
+                if "submit" in request.POST:
+                    self_evaluation_submit(evaluation=evaluation, actor=request.user, now=now)
+                    messages.success(request, _("The self-evaluation is submitted."))
+                else:
+                    messages.success(request, _("The self-evaluation is saved."))
+                return HttpResponseRedirect(url)
+            except ValidationError as error:
+                context["errors"] = error.messages
+            except PermissionDenied as error:
+                context["errors"] = [str(error)]
+        if evaluation is not None and evaluation.submitted_at is not None:
+            items = list(evaluation.figures.get("items", {}).values())
+        else:
+            items = self_evaluation_figures(window=window, month=month, now=now)
+        answers = evaluation.answers if evaluation is not None else {}
+        for item in items:
+            answer = answers.get(item["key"]) or {}
+            if request.method == "POST" and context["errors"]:
+                item["conforms"] = {"yes": True, "no": False}.get(
+                    request.POST.get(f"conforms-{item['key']}")
+                )
+                item["note"] = request.POST.get(f"note-{item['key']}", "")
+            else:
+                item["conforms"] = answer.get("conforms", item["ok"]) if answer else item["ok"]
+                item["note"] = answer.get("note", "")
+        context.update(
+            month=month,
+            items=items,
+            evaluation=evaluation,
+            remarks=request.POST.get("remarks", "")
+            if context["errors"]
+            else (evaluation.remarks if evaluation else ""),
+            submitted=evaluation is not None and evaluation.submitted_at is not None,
+            month_over=local(now).date() >= (month + dt.timedelta(days=32)).replace(day=1),
+        )
+        return TemplateResponse(request, "admin/evaluation/selfevaluation/fill.html", context)
+
+    # --- the assessment (7.4) ---------------------------------------------------------------
+
+    def assessment_view(self, request):
+        """DB1403/T 7.4: the month's assessment of a hall's windows and staff, with the formula
+        next to every score, and its Excel export."""
+        if not user_sees_assessment(request.user):
+            raise PermissionDenied
+        now = timezone.now()
+        defaults = {
+            "hall": user_hall_id(request.user) or "",
+            "month": _previous_month(local(now).date()).strftime("%Y-%m"),
+        }
+        data = {**defaults, **{k: v for k, v in request.GET.items() if k in defaults}}
+        form = AssessmentForm(data, user=request.user, now=now)
+        assessment = None
+        if form.is_valid():
+            assessment = assessment_compute(
+                hall_id=form.cleaned_data["hall"].pk, month=form.cleaned_data["month"], now=now
+            )
+            if request.GET.get("export"):
+                buffer = io.BytesIO()
+                assessment_write(assessment=assessment, out=buffer)
+                response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+                response["Content-Disposition"] = content_disposition_header(
+                    True, assessment_download_name(assessment=assessment)
+                )
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Assessment of windows and staff (DB1403/T 7.4)"),
+            "form": form,
+            "assessment": assessment,
+            "export_url": "?" + urlencode({**data, "export": "1"}),
+        }
+        return TemplateResponse(request, "admin/evaluation/assessment.html", context)
+
+
+def user_sees_assessment(user) -> bool:
+    """DB1403/T 7.4: supervisors and administrators read the assessment (of the halls they
+    see)."""
+    if not user.is_active or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    return user.has_perm("evaluation.view_selfevaluation") and (
+        user_has_role(user, Role.SUPERVISOR) or user_has_role(user, Role.ADMINISTRATOR)
+    )
+
+
+class AssessmentForm(forms.Form):
+    hall = forms.ModelChoiceField(queryset=Hall.objects.none(), label=gettext_lazy("hall"))
+    month = forms.CharField(label=gettext_lazy("month (YYYY-MM)"), max_length=7)
+
+    def __init__(self, *args, user, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hall"].queryset = visible_halls(user)
+        self.now = now
+
+    def clean_month(self):
+        try:
+            month = month_clean(self.cleaned_data["month"])
+            month_started_check(month=month, now=self.now)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+        return month

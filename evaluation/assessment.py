@@ -1,0 +1,481 @@
+"""The monthly assessment of windows and staff (DB1403/T 7.4: supervision results are the basis
+of assessing windows and their staff).
+
+For one hall and one calendar month (Asia/Shanghai), per window and per staff member:
+
+- **punctuality** (6.2.1): duty check-ins on time / (check-ins + absences). A duty nobody checked
+  in for ``DUTY_ABSENT_AFTER_MINUTES`` after its start is an absence and counts as not on time;
+  duties of staff on leave do not count. Duties by their start in the month.
+- **served on time** (5.1.2, 6.2.1 按时办理): bookings served in the month (``served_at``) whose
+  service was recorded as finished within ``SERVED_ON_TIME_MINUTES`` of the later of the booked
+  start and the applicant's arrival / bookings served. ``served_at`` is the only record of the
+  service; measuring from the arrival when the applicant came late keeps their delay off the
+  window.
+- **8 h rule breaches** (6.2.2): changes applied in the month (by ``notified_at``) whose notice
+  reached the applicant less than ``CHANGE_NOTICE_MIN_HOURS`` before the original start, and
+  cancellations by the hall less than that before the start, *not* recorded as emergencies.
+  Recorded emergencies are counted separately and cost no points.
+- **follow-ups on time** (6.2.3): no-show follow-ups due in the month whose outcome was recorded
+  within ``NO_SHOW_FOLLOW_UP_RECORD_MINUTES`` of their due time / follow-ups judged (recorded, or
+  still open after that time).
+- **substantiated complaints** (7.3): complaints decided substantiated in the month.
+- **inspection findings** (7.2): findings of inspections made in the month.
+- **good-review rate** (8.2, 好评率): ``evaluation.figures`` over the bookings served in the month;
+  ratings excluded after an upheld appeal are left out there.
+
+Bookings are attributed to their window and to their receiving staff member
+(``Appointment.responsible_staff``, DB1403/T 6.2.5 direct responsibility); a follow-up to the
+person it was assigned to; a finding or complaint to the staff member it names.
+
+The score follows ``settings.ASSESSMENT_FORMULA`` (see ``formula_text``). Everything is computed
+with a fixed number of grouped queries, whatever the number of windows, staff and bookings.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from appointments.models import Appointment, ChangeRequest, NoShowFollowUp
+from complaints.services import substantiated_complaints
+from duty.calendar import local
+from duty.models import DutyAssignment, InspectionFinding, Window
+from duty.names import person_name
+
+from .figures import RATING_AGGREGATES, ratio
+
+# --- months ----------------------------------------------------------------------------------
+
+
+def month_clean(value) -> dt.date:
+    """A month as its first day, from a date that is a first day or from "YYYY-MM"."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        if value.day != 1:
+            raise ValidationError(
+                {"month": ValidationError(_("A month starts on its first day."), code="day")}
+            )
+        return value
+    text = (value or "").strip() if isinstance(value, str) else ""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return dt.date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValidationError(
+            {
+                "month": ValidationError(
+                    _("“%(value)s” is not a month; write it as YYYY-MM.") % {"value": text},
+                    code="invalid",
+                )
+            }
+        ) from None
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The month as [first midnight, next month's first midnight) in the hall's time zone."""
+    tz = timezone.get_default_timezone()
+    return (
+        dt.datetime.combine(month, dt.time(), tzinfo=tz),
+        dt.datetime.combine(next_month(month), dt.time(), tzinfo=tz),
+    )
+
+
+def month_started_check(*, month: dt.date, now: dt.datetime) -> None:
+    """Nothing can be said of a month that has not begun."""
+    if month > local(now).date().replace(day=1):
+        raise ValidationError(
+            {
+                "month": ValidationError(
+                    _("%(month)s has not started yet.") % {"month": month.strftime("%Y-%m")},
+                    code="future",
+                )
+            }
+        )
+
+
+# --- the counts --------------------------------------------------------------------------------
+
+COUNT_KEYS = (
+    "checked_in",
+    "late",
+    "absent",
+    "served",
+    "served_on_time",
+    "rated",
+    "good",
+    "bad",
+    "voluntary",
+    "voluntary_good",
+    "unrated",
+    "changes",
+    "change_breaches",
+    "change_emergencies",
+    "follow_ups",
+    "follow_ups_on_time",
+    "substantiated_complaints",
+    "findings",
+)
+
+
+def _minutes(n: int) -> Value:
+    return Value(dt.timedelta(minutes=n))
+
+
+def _moment(expression) -> ExpressionWrapper:
+    return ExpressionWrapper(expression, output_field=DateTimeField())
+
+
+def _add(target: dict, key, counts: dict) -> None:
+    if key is None:
+        return
+    row = target.setdefault(key, dict.fromkeys(COUNT_KEYS, 0))
+    for name, value in counts.items():
+        row[name] += value or 0
+
+
+def assessment_counts(
+    *, hall_id: int, month: dt.date, now: dt.datetime, window_ids=None
+) -> tuple[dict, dict]:
+    """DB1403/T 7.4: the raw counts of the month per window id and per staff id (dicts of
+    ``COUNT_KEYS``). Seven queries; ``window_ids`` narrows it to some windows (self-evaluation)."""
+    start, end = month_bounds(month)
+    until = min(end, now)
+    windows: dict[int, dict] = {}
+    staff: dict[int, dict] = {}
+
+    def collect(rows, window_key: str, staff_key: str):
+        for row in rows:
+            window_id, staff_id = row.pop(window_key), row.pop(staff_key)
+            if window_ids is not None and window_id not in window_ids:
+                continue
+            _add(windows, window_id, row)
+            _add(staff, staff_id, row)
+
+    def narrow(queryset, lookup: str):
+        return (
+            queryset.filter(**{f"{lookup}__in": window_ids}) if window_ids is not None else queryset
+        )
+
+    # 6.2.1: check-ins of duties that have started.
+    absent_by = now - dt.timedelta(minutes=settings.DUTY_ABSENT_AFTER_MINUTES)
+    assignments = narrow(
+        DutyAssignment.objects.filter(
+            duty__window__hall_id=hall_id,
+            duty__start__gte=start,
+            duty__start__lt=until,
+            on_leave__isnull=True,
+        ),
+        "duty__window_id",
+    )
+    collect(
+        assignments.values("duty__window_id", "staff_id")
+        .order_by()
+        .annotate(
+            checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
+            late=Count("pk", filter=Q(checked_in_at__isnull=False, is_late=True)),
+            absent=Count(
+                "pk",
+                filter=Q(checked_in_at__isnull=True)
+                & (Q(absence_recorded_at__isnull=False) | Q(duty__start__lte=absent_by)),
+            ),
+        ),
+        "duty__window_id",
+        "staff_id",
+    )
+
+    # 5.1.2, 6.2.1, 8.2: bookings served, on time, and their ratings.
+    due = _moment(
+        Greatest(F("start"), Coalesce(F("arrived_at"), F("start")))
+        + _minutes(settings.SERVED_ON_TIME_MINUTES)
+    )
+    served = narrow(
+        Appointment.objects.filter(
+            window__hall_id=hall_id, served_at__gte=start, served_at__lt=end
+        ),
+        "window_id",
+    )
+    collect(
+        served.values("window_id", "responsible_staff_id")
+        .order_by()
+        .annotate(
+            **RATING_AGGREGATES,
+            served_on_time=Count("pk", filter=Q(served_at__lte=due)),
+        ),
+        "window_id",
+        "responsible_staff_id",
+    )
+
+    # 6.2.2: changes told to the applicant in the month, and the hall's cancellations.
+    notice = dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
+    late_change = Q(notified_at__gt=_moment(F("original_start") - Value(notice)))
+    changes = narrow(
+        ChangeRequest.objects.filter(
+            original_window__hall_id=hall_id,
+            state=ChangeRequest.State.APPLIED,
+            notified_at__gte=start,
+            notified_at__lt=end,
+        ),
+        "original_window_id",
+    )
+    collect(
+        changes.values("original_window_id", "appointment__responsible_staff_id")
+        .order_by()
+        .annotate(
+            changes=Count("pk"),
+            change_breaches=Count("pk", filter=late_change & Q(is_emergency=False)),
+            change_emergencies=Count("pk", filter=Q(is_emergency=True)),
+        ),
+        "original_window_id",
+        "appointment__responsible_staff_id",
+    )
+    late_cancel = Q(cancelled_at__gt=_moment(F("start") - Value(notice)))
+    emergency_cancel = ~Q(cancel_emergency_reason="")
+    cancellations = narrow(
+        Appointment.objects.filter(
+            window__hall_id=hall_id,
+            cancelled_by_hall=True,
+            cancelled_at__gte=start,
+            cancelled_at__lt=end,
+        ),
+        "window_id",
+    )
+    collect(
+        cancellations.values("window_id", "responsible_staff_id")
+        .order_by()
+        .annotate(
+            changes=Count("pk"),
+            change_breaches=Count("pk", filter=late_cancel & ~emergency_cancel),
+            change_emergencies=Count("pk", filter=emergency_cancel),
+        ),
+        "window_id",
+        "responsible_staff_id",
+    )
+
+    # 6.2.3: follow-ups due in the month, judged once recorded or once their time is up.
+    grace = _minutes(settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES)
+    record_by = _moment(F("due_at") + grace)
+    overdue_from = now - dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES)
+    follow_ups = narrow(
+        NoShowFollowUp.objects.filter(
+            appointment__window__hall_id=hall_id, due_at__gte=start, due_at__lt=until
+        ),
+        "appointment__window_id",
+    )
+    collect(
+        follow_ups.values("appointment__window_id", "assigned_to_id")
+        .order_by()
+        .annotate(
+            follow_ups=Count(
+                "pk",
+                filter=Q(recorded_at__isnull=False) | Q(due_at__lt=overdue_from),
+            ),
+            follow_ups_on_time=Count(
+                "pk", filter=Q(recorded_at__isnull=False, recorded_at__lte=record_by)
+            ),
+        ),
+        "appointment__window_id",
+        "assigned_to_id",
+    )
+
+    # 7.2: inspection findings.
+    findings = narrow(
+        InspectionFinding.objects.filter(
+            inspection__window__hall_id=hall_id, inspection__at__gte=start, inspection__at__lt=end
+        ),
+        "inspection__window_id",
+    )
+    collect(
+        findings.values("inspection__window_id", "staff_id")
+        .order_by()
+        .annotate(findings=Count("pk")),
+        "inspection__window_id",
+        "staff_id",
+    )
+
+    # 7.3: substantiated complaints (window and staff counted independently).
+    # By decision date, the month's first to last day (local).
+    complaints = substantiated_complaints(
+        hall_id=hall_id,
+        start=timezone.localtime(start).date(),
+        end=timezone.localtime(end).date() - dt.timedelta(days=1),
+    )
+    for window_id, n in complaints["by_window"].items():
+        if window_ids is None or window_id in window_ids:
+            _add(windows, window_id, {"substantiated_complaints": n})
+    if window_ids is None:
+        for staff_id, n in complaints["by_staff"].items():
+            _add(staff, staff_id, {"substantiated_complaints": n})
+    return windows, staff
+
+
+# --- rates and the score -----------------------------------------------------------------------
+
+RATE_LABELS = {
+    "punctuality": gettext_lazy("punctuality"),
+    "served_on_time": gettext_lazy("served on time"),
+    "follow_ups_on_time": gettext_lazy("no-show follow-ups on time"),
+    "good_review_rate": gettext_lazy("good-review rate"),
+}
+DEDUCTION_LABELS = {
+    "change_breaches": gettext_lazy("8 h rule breaches"),
+    "substantiated_complaints": gettext_lazy("substantiated complaints"),
+    "findings": gettext_lazy("inspection findings"),
+}
+
+
+def rates(counts: dict) -> dict:
+    """The four rates of the assessment from its counts (None where there is no data)."""
+    return {
+        "punctuality": ratio(
+            counts["checked_in"] - counts["late"], counts["checked_in"] + counts["absent"]
+        ),
+        "served_on_time": ratio(counts["served_on_time"], counts["served"]),
+        "follow_ups_on_time": ratio(counts["follow_ups_on_time"], counts["follow_ups"]),
+        "good_review_rate": ratio(counts["good"], counts["rated"]),
+    }
+
+
+def formula() -> dict:
+    """``settings.ASSESSMENT_FORMULA``, checked: a misspelt key must not silently score 100."""
+    value = getattr(settings, "ASSESSMENT_FORMULA", None)
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured("ASSESSMENT_FORMULA must be a dict (see yuyue/settings.py).")
+    unknown = set(value) - {"base", "rates", "deductions", "floor"}
+    unknown |= {f"rates.{k}" for k in value.get("rates", {}) if k not in RATE_LABELS}
+    unknown |= {f"deductions.{k}" for k in value.get("deductions", {}) if k not in DEDUCTION_LABELS}
+    if unknown:
+        raise ImproperlyConfigured(
+            f"ASSESSMENT_FORMULA has unknown keys: {', '.join(sorted(unknown))}. Rates: "
+            f"{', '.join(RATE_LABELS)}; deductions: {', '.join(DEDUCTION_LABELS)}."
+        )
+    numbers = [value.get("base", 100), value.get("floor", 0)]
+    numbers += list(value.get("rates", {}).values()) + list(value.get("deductions", {}).values())
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        raise ImproperlyConfigured("ASSESSMENT_FORMULA: weights and deductions are numbers.")
+    return {
+        "base": value.get("base", 100),
+        "rates": dict(value.get("rates", {})),
+        "deductions": dict(value.get("deductions", {})),
+        "floor": value.get("floor", 0),
+    }
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def formula_text() -> str:
+    """The formula in words, shown next to every score and printed on the export."""
+    f = formula()
+    parts = [_number(f["base"])]
+    parts += [
+        _("− %(w)s × (1 − %(rate)s)") % {"w": _number(w), "rate": RATE_LABELS[key]}
+        for key, w in f["rates"].items()
+    ]
+    parts += [
+        _("− %(p)s × %(count)s") % {"p": _number(p), "count": DEDUCTION_LABELS[key]}
+        for key, p in f["deductions"].items()
+    ]
+    return _(
+        "%(formula)s; a rate without data costs nothing; never below %(floor)s (DB1403/T 7.4)."
+    ) % {"formula": " ".join(parts), "floor": _number(f["floor"])}
+
+
+def score(counts: dict, row_rates: dict) -> tuple[float, str]:
+    """The score of one row and the formula worked out with its numbers."""
+    f = formula()
+    total = float(f["base"])
+    parts = [_number(f["base"])]
+    for key, weight in f["rates"].items():
+        rate = row_rates[key]
+        if rate is None or not weight:
+            continue
+        total -= weight * (1 - rate)
+        if rate < 1:
+            parts.append(f"− {_number(weight)}×(1−{rate:.2f})")
+    for key, points in f["deductions"].items():
+        n = counts[key]
+        if n and points:
+            total -= points * n
+            parts.append(f"− {_number(points)}×{n}")
+    total = round(max(total, float(f["floor"])), 1)
+    return total, f"{' '.join(parts)} = {_number(total)}"
+
+
+@dataclass
+class AssessmentRow:
+    kind: str  # "window" or "staff"
+    pk: int
+    label: str
+    counts: dict
+    rates: dict
+    score: float
+    worked: str
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Assessment:
+    hall_id: int
+    month: dt.date
+    formula: str
+    windows: list[AssessmentRow]
+    staff: list[AssessmentRow]
+
+
+def _row(kind, pk, label, counts) -> AssessmentRow:
+    row_rates = rates(counts)
+    total, worked = score(counts, row_rates)
+    row = AssessmentRow(kind, pk, label, counts, row_rates, total, worked)
+    # Each rate's numerator / denominator, as shown beside it.
+    row.extra["fractions"] = {
+        "punctuality": (
+            counts["checked_in"] - counts["late"],
+            counts["checked_in"] + counts["absent"],
+        ),
+        "served_on_time": (counts["served_on_time"], counts["served"]),
+        "follow_ups_on_time": (counts["follow_ups_on_time"], counts["follow_ups"]),
+        "good_review_rate": (counts["good"], counts["rated"]),
+    }
+    return row
+
+
+def assessment_compute(*, hall_id: int, month, now: dt.datetime) -> Assessment:
+    """DB1403/T 7.4: the month's assessment of a hall's windows and staff, with the score of each
+    by ``settings.ASSESSMENT_FORMULA``. Every window of the hall has a row; every staff member of
+    the hall attached to a window, and anyone the month's records name, has one. Ten queries,
+    however many windows, staff and bookings there are."""
+    month = month_clean(month)
+    month_started_check(month=month, now=now)
+    by_window, by_staff = assessment_counts(hall_id=hall_id, month=month, now=now)
+    empty = dict.fromkeys(COUNT_KEYS, 0)
+    windows = [
+        _row("window", w.pk, str(w), by_window.get(w.pk, dict(empty)))
+        for w in Window.objects.filter(hall_id=hall_id)
+        .filter(Q(is_active=True) | Q(pk__in=list(by_window)))
+        .order_by("number")
+    ]
+    User = get_user_model()
+    people = User.objects.filter(
+        Q(pk__in=list(by_staff))
+        | Q(is_active=True, staff_profile__hall_id=hall_id, staff_profile__window__isnull=False)
+    ).values_list("pk", "first_name", "last_name", "username", "staff_profile__window__number")
+    staff = []
+    for pk, first, last, username, window_number in people:
+        row = _row("staff", pk, person_name(first, last, username), by_staff.get(pk, dict(empty)))
+        row.extra["window"] = window_number or ""
+        staff.append(row)
+    staff.sort(key=lambda row: (row.extra["window"], row.label, row.pk))
+    return Assessment(hall_id, month, formula_text(), windows, staff)
