@@ -191,6 +191,9 @@ BOOKING_MIN_LEAD_HOURS = 24
 CHANGE_NOTICE_MIN_HOURS = 8
 # 6.2.3: minutes after the start without arrival before the no-show follow-up is due.
 NO_SHOW_FOLLOW_UP_MINUTES = 30
+# 6.2.3 (local practice), dashboard: a follow-up is on time when its outcome is recorded at most
+# this many minutes after it was due.
+NO_SHOW_FOLLOW_UP_ON_TIME_MINUTES = envint("NO_SHOW_FOLLOW_UP_ON_TIME_MINUTES", 60)
 # 6.2.1: a duty check-in later than the start plus this many minutes is late.
 DUTY_LATE_GRACE_MINUTES = envint("DUTY_LATE_GRACE_MINUTES", 0)
 # 6.2.1, 7.2: no check-in this many minutes after the start of a duty is an absence.
