@@ -30,7 +30,7 @@
     data: {
       labels: s.labels,
       datasets: [
-        { label: s.text.good_rate, data: s.good_rate, borderColor: "#2e7d32", backgroundColor: "#2e7d32", spanGaps: true, tension: 0.2 }
+        { label: s.text.good_rate, data: s.good_rate, borderColor: "#2e7d32", backgroundColor: "#2e7d32", spanGaps: false, pointRadius: 3 }
       ]
     },
     options: Object.assign({}, common, { scales: { y: { min: 0, max: 100 } } })
