@@ -46,6 +46,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
+    DateField,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -56,9 +57,10 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    TimeField,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Floor, TruncDate, TruncTime
+from django.db.models.functions import Cast, Coalesce, Floor, TruncDate, TruncMonth, TruncTime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -106,6 +108,39 @@ class _SecondsBetween(Func):
     def as_sql(self, compiler, connection, **extra):  # MySQL/MariaDB
         a, b, params = self._parts(compiler)
         return f"TIMESTAMPDIFF(SECOND, {b}, {a})", params
+
+
+class LocalDatePart(Func):
+    """The local date (or time of day) of a datetime column in a zone with one UTC offset over
+    the period (Asia/Shanghai has had no daylight saving since 1991). On SQLite this is the
+    built-in ``date(col, '+8 hours')`` instead of Django's per-row Python function, which is
+    ten times slower over a year of bookings; elsewhere Django's TruncDate/TruncTime."""
+
+    def __init__(self, expression, *, offset: dt.timedelta, kind: str):
+        self.offset, self.kind = offset, kind
+        output = TimeField() if kind == "time" else DateField()
+        super().__init__(expression, output_field=output)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        shift = f"'{int(self.offset.total_seconds() // 60):+d} minutes'"
+        if self.kind == "month":
+            return f"strftime('%%Y-%%m-01', {sql}, {shift})", params
+        return f"{self.kind}({sql}, {shift})", params
+
+    def as_sql(self, compiler, connection, **extra):
+        tz = timezone.get_default_timezone()
+        expression = self.get_source_expressions()[0]
+        if self.kind == "month":
+            return compiler.compile(TruncDate(TruncMonth(expression, tzinfo=tz), tzinfo=tz))
+        trunc = TruncDate if self.kind == "date" else TruncTime
+        return compiler.compile(trunc(expression, tzinfo=tz))
+
+
+def fixed_offset(low: dt.datetime, high: dt.datetime) -> dt.timedelta | None:
+    """The zone's UTC offset if it is the same all through [low, high], else None."""
+    offsets = {local(low).utcoffset(), local(high).utcoffset()}
+    return offsets.pop() if len(offsets) == 1 else None
 
 
 def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -249,8 +284,14 @@ def dashboard_figures(
             for i, (s, e) in enumerate(no_rest[DayType.HOLIDAY])
         },
     }
+    offset = fixed_offset(low, high)
+    if offset is not None:
+        day_expr = LocalDatePart("start", offset=offset, kind="date")
+        time_expr = LocalDatePart("start", offset=offset, kind="time")
+    else:
+        day_expr, time_expr = TruncDate("start", tzinfo=tz), TruncTime("start", tzinfo=tz)
     rows = list(
-        bookings.annotate(_day=TruncDate("start", tzinfo=tz), _time=TruncTime("start", tzinfo=tz))
+        bookings.annotate(_day=day_expr, _time=time_expr)
         .values("window_id", "_day")
         .annotate(**aggregates)
     )

@@ -27,7 +27,14 @@ from duty.models import Department, StaffProfile, Window
 from duty.roles import Role
 from duty.scoping import user_hall_id, visible_halls
 
-from .dashboard import MAX_PERIOD_DAYS, dashboard_figures, period_bounds, period_clean
+from .dashboard import (
+    MAX_PERIOD_DAYS,
+    LocalDatePart,
+    dashboard_figures,
+    fixed_offset,
+    period_bounds,
+    period_clean,
+)
 from .figures import RATING_AGGREGATES, rating_rates
 
 DEFAULT_DAYS = 30
@@ -398,12 +405,17 @@ def public_rating_figures(*, now: dt.datetime) -> list[dict]:
     first = _month_add(this_month, -(PUBLIC_MONTHS - 1))
     low, _high = period_bounds(first, this_month)
     months = [_month_add(first, i) for i in range(PUBLIC_MONTHS)]
+    offset = fixed_offset(low, now)
+    tz = timezone.get_default_timezone()
+    month = (
+        LocalDatePart("served_at", offset=offset, kind="month")
+        if offset is not None
+        else TruncMonth("served_at", tzinfo=tz)
+    )
     rows = (
         Appointment.objects.filter(served_at__gte=low, served_at__lte=now)
         .order_by()
-        .annotate(
-            _month=TruncMonth("served_at", tzinfo=timezone.get_default_timezone()),
-        )
+        .annotate(_month=month)
         .values(
             "matter__departments",
             "matter__departments__name",
