@@ -309,6 +309,7 @@ def dashboard_figures(
     # 7. One query of counts from the other tables.
     side = _side_counts(
         hall_id=hall_id,
+        window_ids=list(windows),
         start=start,
         end=end,
         low=low,
@@ -343,7 +344,9 @@ def dashboard_figures(
     )
 
 
-def _side_counts(*, hall_id, start, end, low, high, department_id, window_id, now, today):
+def _side_counts(
+    *, hall_id, window_ids, start, end, low, high, department_id, window_id, now, today
+):
     late_notice = Q(
         notified_at__gt=ExpressionWrapper(
             F("original_start") - dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS),
@@ -352,11 +355,13 @@ def _side_counts(*, hall_id, start, end, low, high, department_id, window_id, no
     )
     on_time_limit = dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_ON_TIME_MINUTES)
 
+    # By the hall's window ids rather than a join to the window table: the planner can then
+    # start from the time range.
     follow_ups = NoShowFollowUp.objects.filter(
-        appointment__window__hall_id=hall_id, slot_start__gte=low, slot_start__lt=high
+        appointment__window_id__in=window_ids, slot_start__gte=low, slot_start__lt=high
     )
     changes = ChangeRequest.objects.filter(
-        appointment__window__hall_id=hall_id,
+        original_window_id__in=window_ids,
         original_start__gte=low,
         original_start__lt=high,
         notified_at__isnull=False,
