@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .test_dashboard import END, START, data  # noqa: F401  (the hand-counted data set)
+from .test_dashboard import END, START
+from .test_dashboard import data as data  # the hand-counted data set, as a fixture
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -21,8 +22,8 @@ def test_supervisor_changes_the_filters_and_sees_the_charts(
     live_server,
     browser_page_factory,
     supervisor,
-    data,
-    regular_window,  # noqa: F811
+    data,  # noqa: F811
+    regular_window,
 ):
     page = browser_page_factory(viewport={"width": 1280, "height": 1000})
     requests = []

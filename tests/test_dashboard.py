@@ -14,9 +14,9 @@ from django.urls import reverse
 from appointments.models import Appointment, ChangeRequest, Matter, NoShowFollowUp
 from complaints.models import Complaint, new_tracking_number
 from duty.models import Department, DutyAssignment, Window
+from duty.rosters import roster_problems
 from evaluation.dashboard import dashboard_figures
 from evaluation.dashboard_views import public_rating_figures
-from duty.rosters import roster_problems
 from evaluation.models import BadReviewCase, ImprovementAction, Rating
 
 from .conftest import at
