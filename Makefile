@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run lint suite test messages bench bench-export bench-load bench-sweeps
+.PHONY: install run lint suite test messages bench bench-export bench-load bench-sweeps bench-dashboard
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,3 +66,8 @@ bench-load: install
 # The background sweeps over 1 000 and 100 000 bookings (queries and time).
 bench-sweeps: install
 	$(PY) bench/sweeps.py
+
+# The supervisors' dashboard over seed_demo's year of 250 000 bookings (SQLite file in /tmp, or
+# DATABASE_URL): p50/p95 server time and queries per request.
+bench-dashboard: install
+	$(PY) bench/dashboard.py

@@ -48,6 +48,7 @@ from .register import (
     register_queryset,
 )
 from .slots import slot_at
+from .time_filters import ChangeNoticeFilter, TimeKindFilter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 admin.site.index_template = "admin/console_index.html"
@@ -286,6 +287,9 @@ class AppointmentAdmin(HallScopedAdmin):
         ("window", admin.RelatedOnlyFieldListFilter),
         ("matter__departments", admin.RelatedOnlyFieldListFilter),
         "outside_phone_hours",
+        # The supervisors' dashboard links here (evaluation.dashboard_views).
+        TimeKindFilter,
+        ("window__hall", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["reference", "applicant_name", "phone"]
     search_help_text = _("Name, reference, or phone number in any format (138 0013 8000).")
@@ -684,14 +688,14 @@ class ChangeRequestAdmin(RecordAdmin):
         "requested_at",
         "decided_by",
     ]
-    list_filter = ["state", "is_emergency"]
+    list_filter = ["state", "is_emergency", ChangeNoticeFilter]
     list_select_related = ["appointment", "decided_by"]
 
 
 @admin.register(NoShowFollowUp)
 class NoShowFollowUpAdmin(RecordAdmin):
     list_display = ["appointment", "due_at", "assigned_to", "outcome", "recorded_at"]
-    list_filter = ["outcome"]
+    list_filter = ["outcome", ("appointment__window", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["appointment", "assigned_to"]
 
 

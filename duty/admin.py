@@ -308,6 +308,7 @@ class DutyAssignmentAdmin(HallScopedAdmin):
         "is_late",
         "left_early",
         ("absence_recorded_at", admin.EmptyFieldListFilter),
+        ("duty__window", admin.RelatedOnlyFieldListFilter),
     ]
     date_hierarchy = "duty__start"
     list_select_related = ["duty__window", "staff"]

@@ -108,6 +108,12 @@ class RatingAdmin(HallScopedAdmin):
     list_select_related = ["appointment", "window", "staff"]
     search_fields = ["appointment__reference"]
     date_hierarchy = "rated_at"
+    # The dashboard links here with the period of the bookings rated (DB1403/T 8.2).
+    dashboard_lookups = ("appointment__start__date__gte", "appointment__start__date__lte")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
+
     radio_fields = {f: admin.VERTICAL for f in LEVELS}
     detail_fields = [
         "reference",
@@ -335,6 +341,12 @@ class BadReviewCaseAdmin(HallScopedAdmin):
         "complaint",
     ]
     list_filter = [OverdueFilter, "state"]
+    # The dashboard links here with the hall and window rated (DB1403/T 8.2).
+    dashboard_lookups = ("rating__hall", "rating__window")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
+
     list_select_related = ["rating__appointment", "rating__window", "handler", "complaint"]
     search_fields = ["rating__appointment__reference"]
     inlines = [BadReviewStepInline]

@@ -38,7 +38,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,7 +48,13 @@ from duty.calendar import local
 from duty.models import DutyAssignment, InspectionFinding, Window
 from duty.names import person_name
 
-from .figures import RATING_AGGREGATES, ratio
+from .figures import (
+    RATING_AGGREGATES,
+    change_told_late,
+    follow_up_on_time,
+    ratio,
+    served_on_time,
+)
 
 # --- months ----------------------------------------------------------------------------------
 
@@ -196,10 +201,6 @@ def assessment_counts(
     )
 
     # 5.1.2, 6.2.1, 8.2: bookings served, on time, and their ratings.
-    due = _moment(
-        Greatest(F("start"), Coalesce(F("arrived_at"), F("start")))
-        + _minutes(settings.SERVED_ON_TIME_MINUTES)
-    )
     served = narrow(
         Appointment.objects.filter(
             window__hall_id=hall_id, served_at__gte=start, served_at__lt=end
@@ -211,7 +212,7 @@ def assessment_counts(
         .order_by()
         .annotate(
             **RATING_AGGREGATES,
-            served_on_time=Count("pk", filter=Q(served_at__lte=due)),
+            served_on_time=Count("pk", filter=served_on_time()),
         ),
         "window_id",
         "responsible_staff_id",
@@ -219,7 +220,7 @@ def assessment_counts(
 
     # 6.2.2: changes told to the applicant in the month, and the hall's cancellations.
     notice = dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
-    late_change = Q(notified_at__gt=_moment(F("original_start") - Value(notice)))
+    late_change = change_told_late()
     changes = narrow(
         ChangeRequest.objects.filter(
             original_window__hall_id=hall_id,
@@ -264,8 +265,6 @@ def assessment_counts(
     )
 
     # 6.2.3: follow-ups due in the month, judged once recorded or once their time is up.
-    grace = _minutes(settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES)
-    record_by = _moment(F("due_at") + grace)
     overdue_from = now - dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES)
     follow_ups = narrow(
         NoShowFollowUp.objects.filter(
@@ -281,9 +280,7 @@ def assessment_counts(
                 "pk",
                 filter=Q(recorded_at__isnull=False) | Q(due_at__lt=overdue_from),
             ),
-            follow_ups_on_time=Count(
-                "pk", filter=Q(recorded_at__isnull=False, recorded_at__lte=record_by)
-            ),
+            follow_ups_on_time=Count("pk", filter=follow_up_on_time()),
         ),
         "appointment__window_id",
         "assigned_to_id",

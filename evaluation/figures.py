@@ -11,9 +11,16 @@ Every figure is over the bookings *served* in a period (``Appointment.served_at`
   and denominator); the booking was rated, so it does not count as unrated either.
 
 Rates are ``None`` when their denominator is zero: "no data" is not 0 %.
+
+The rules that judge one record on time or late are here too, so that the dashboard, the
+self-evaluation and the assessment count alike.
 """
 
-from django.db.models import Count, Q
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from .models import BAD_LEVELS, GOOD_LEVELS, RatingSource
 
@@ -51,3 +58,31 @@ def rating_figures(served) -> dict:
     """Counts and rates for a queryset of served bookings, in one query."""
     counts = served.aggregate(**RATING_AGGREGATES)
     return {**counts, **rating_rates(counts)}
+
+
+def _moment(expression) -> ExpressionWrapper:
+    return ExpressionWrapper(expression, output_field=DateTimeField())
+
+
+def served_on_time() -> Q:
+    """DB1403/T 5.1.2, 6.2.1 (按时办理), on bookings: the service was recorded as finished within
+    ``SERVED_ON_TIME_MINUTES`` of the booked start — or of the applicant's arrival when they came
+    after the start, since their lateness is not the window's."""
+    due = Greatest(F("start"), Coalesce(F("arrived_at"), F("start"))) + Value(
+        dt.timedelta(minutes=settings.SERVED_ON_TIME_MINUTES)
+    )
+    return Q(served_at__isnull=False, served_at__lte=_moment(due))
+
+
+def follow_up_on_time() -> Q:
+    """DB1403/T 6.2.3, on no-show follow-ups: the outcome was recorded within
+    ``NO_SHOW_FOLLOW_UP_RECORD_MINUTES`` of the follow-up falling due (30 min after the start)."""
+    grace = Value(dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES))
+    return Q(recorded_at__isnull=False, recorded_at__lte=_moment(F("due_at") + grace))
+
+
+def change_told_late() -> Q:
+    """DB1403/T 6.2.2, on change requests: the applicant was told less than
+    ``CHANGE_NOTICE_MIN_HOURS`` (8 h) before the original time."""
+    notice = Value(dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS))
+    return Q(notified_at__gt=_moment(F("original_start") - notice))

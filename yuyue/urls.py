@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from appointments.api import api
+from evaluation.dashboard_urls import public_urlpatterns, staff_urlpatterns
 from yuyue.views import healthz
 
 urlpatterns = [
@@ -12,9 +13,11 @@ urlpatterns = [
 ]
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(
+    path("admin/dashboard/", include(staff_urlpatterns)),
     path("admin/", admin.site.urls),
     path("complaints/", include("complaints.public_urls")),
     path("rate/", include("evaluation.public_urls")),
+    path("ratings/", include(public_urlpatterns)),
     path("", include("appointments.public_urls")),
     prefix_default_language=False,
 )

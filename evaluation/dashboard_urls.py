@@ -1,0 +1,15 @@
+"""The supervisors' dashboard (staff, beside the console) and the public 好评率 page."""
+
+from django.contrib import admin
+from django.urls import path
+
+from .dashboard_views import dashboard_view, public_ratings_view
+
+# Mounted at /admin/dashboard/: the console's login protects it.
+staff_urlpatterns = [
+    path("", admin.site.admin_view(dashboard_view), name="evaluation_dashboard"),
+]
+# Mounted at /ratings/ on the citizen site (i18n: /en/ratings/ in English).
+public_urlpatterns = [
+    path("", public_ratings_view, name="public_ratings"),
+]

@@ -1,0 +1,472 @@
+"""The supervisors' dashboard page (DB1403/T 7.1–7.4, 8.1–8.3) and the public 好评率 page (8.2).
+
+The dashboard is a staff page beside the console, not an admin list: supervisors and
+administrators see their hall (the city hall's supervisors every hall); a window head sees only
+the windows they head. Every number links to the console list of the records behind it. Bad
+filters (an unknown window, a window or department of another hall, a reversed period, a
+malformed date) give the page back with the errors and status 400, never a server error.
+"""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import TruncMonth
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from appointments.models import Appointment, Channel, Status
+from complaints.models import AWAITING_ACCEPTANCE, AWAITING_REPLY
+from duty.models import Department, StaffProfile, Window
+from duty.roles import Role
+from duty.scoping import user_hall_id, visible_halls
+
+from .dashboard import (
+    MAX_PERIOD_DAYS,
+    LocalDatePart,
+    dashboard_figures,
+    fixed_offset,
+    period_bounds,
+    period_clean,
+)
+from .figures import RATING_AGGREGATES, rating_rates
+
+DEFAULT_DAYS = 30
+ALLOWED_ROLES = {Role.SUPERVISOR, Role.ADMINISTRATOR}
+
+
+# --- who may look -------------------------------------------------------------------------------
+
+
+def dashboard_access(user) -> tuple[bool, list[int] | None]:
+    """(may see the dashboard, the window ids a window head is limited to — None: no limit)."""
+    if not user.is_active or not user.is_staff:
+        return False, None
+    if user.is_superuser:
+        return True, None
+    roles = set(user.groups.values_list("name", flat=True))
+    if roles & {r.value for r in ALLOWED_ROLES}:
+        return True, None
+    if Role.WINDOW_HEAD.value in roles:
+        own = list(Window.objects.filter(head=user).values_list("pk", flat=True))
+        return bool(own), own
+    return False, None
+
+
+def user_may_see_dashboard(user) -> bool:
+    return user.is_authenticated and dashboard_access(user)[0]
+
+
+# --- the filter form ----------------------------------------------------------------------------
+
+
+class _ObjectChoiceField(forms.ChoiceField):
+    """A choice among objects fetched once: they fill the <select> and validate the input
+    without another query each."""
+
+    def __init__(self, *, objects=(), empty_label=None, **kwargs):
+        super().__init__(**kwargs)
+        self.set_objects(objects, empty_label)
+
+    def set_objects(self, objects, empty_label=None):
+        self.objects = {str(o.pk): o for o in objects}
+        choices = [(key, str(o)) for key, o in self.objects.items()]
+        self.choices = ([("", empty_label)] if empty_label is not None else []) + choices
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.objects.get(value) if value else None
+
+
+class DashboardFilter(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(label=gettext_lazy("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    hall = _ObjectChoiceField(
+        label=gettext_lazy("hall"),
+        error_messages={"invalid_choice": gettext_lazy("You may not see this hall.")},
+    )
+    department = _ObjectChoiceField(
+        required=False,
+        label=gettext_lazy("department"),
+        error_messages={"invalid_choice": gettext_lazy("No such department in the halls you see.")},
+    )
+    window = _ObjectChoiceField(
+        required=False,
+        label=gettext_lazy("window"),
+        error_messages={"invalid_choice": gettext_lazy("No such window among those you may see.")},
+    )
+
+    def __init__(self, data, *, halls, departments, windows, limited):
+        super().__init__(data)
+        self.limited = limited
+        self.fields["hall"].set_objects(halls)
+        self.fields["department"].set_objects(departments, _("all departments"))
+        if limited:
+            self.fields["window"].required = True
+            self.fields["window"].set_objects(windows)
+        else:
+            self.fields["window"].set_objects(windows, _("all windows"))
+
+    def clean(self):
+        data = super().clean()
+        start, end, hall = data.get("start"), data.get("end"), data.get("hall")
+        if start and end:
+            try:
+                period_clean(start, end)
+            except ValidationError as error:
+                self.add_error("end", error)
+        department, window = data.get("department"), data.get("window")
+        if hall and department and department.hall_id != hall.pk:
+            self.add_error(
+                "department",
+                ValidationError(_("This department belongs to another hall."), code="other_hall"),
+            )
+        if hall and window and window.hall_id != hall.pk:
+            self.add_error(
+                "window",
+                ValidationError(_("This window belongs to another hall."), code="other_hall"),
+            )
+        return data
+
+
+def _choices(user, limited):
+    """The halls, departments and windows the user may pick: three queries."""
+    halls = list(visible_halls(user))
+    hall_ids = [h.pk for h in halls]
+    departments = Department.objects.filter(hall_id__in=hall_ids).order_by("hall", "name")
+    windows = Window.objects.filter(hall_id__in=hall_ids).order_by("hall", "number")
+    if limited is not None:
+        windows = windows.filter(pk__in=limited)
+        departments = departments.filter(windows__in=limited).distinct()
+    return halls, list(departments), list(windows)
+
+
+# --- links to the records behind each number -----------------------------------------------------
+
+
+def admin_list_url(name: str, **params) -> str | None:
+    """The console list ``admin:<name>_changelist`` filtered by ``params``; None if that list is
+    not installed (the number is then shown without a link)."""
+    try:
+        url = reverse(f"admin:{name}_changelist")
+    except NoReverseMatch:
+        return None
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _links(*, hall, start, end, department, window, today):
+    d0, d1 = start.isoformat(), end.isoformat()
+    booking = {
+        "start__date__gte": d0,
+        "start__date__lte": d1,
+        "window": window.pk if window else None,
+        "matter__departments__id__exact": department.pk if department else None,
+    }
+    if hall is not None:
+        booking["window__hall"] = hall.pk
+
+    def bookings(**extra):
+        return admin_list_url("appointments_appointment", **booking, **extra)
+
+    complaint = {"hall": hall.pk, "window": window.pk if window else None}
+    if department:
+        complaint["department"] = department.pk
+    rating_scope = {"hall": hall.pk, "window": window.pk if window else None}
+    if department:
+        rating_scope["department"] = department.pk
+    follow_up = {
+        "slot_start__date__gte": d0,
+        "slot_start__date__lte": d1,
+        "appointment__window": window.pk if window else None,
+    }
+    change = {
+        "original_start__date__gte": d0,
+        "original_start__date__lte": d1,
+        "original_window": window.pk if window else None,
+    }
+    duty = {
+        "duty__start__date__gte": d0,
+        "duty__start__date__lte": d1,
+        "duty__window__id__exact": window.pk if window else None,
+    }
+    return {
+        "bookings": bookings(),
+        "by_channel": {c: bookings(channel__exact=c) for c in Channel.values},
+        "by_status": {s: bookings(status__exact=s) for s in Status.values},
+        "time_kind": {
+            k: bookings(time_kind=k, status__exact=None)
+            for k in ("off_hours", "weekend", "holiday")
+        },
+        "online": bookings(channel__exact=Channel.ONLINE),
+        "no_shows": bookings(status__exact=Status.NO_SHOW),
+        "served": bookings(status__exact=Status.SERVED),
+        "follow_ups": admin_list_url("appointments_noshowfollowup", **follow_up),
+        "follow_ups_open": admin_list_url(
+            "appointments_noshowfollowup", outcome__exact="", **follow_up
+        ),
+        "changes": admin_list_url("appointments_changerequest", notice="late", **change),
+        "changes_late": admin_list_url(
+            "appointments_changerequest", notice="late", is_emergency__exact=0, **change
+        ),
+        "changes_emergency": admin_list_url(
+            "appointments_changerequest", notice="late", is_emergency__exact=1, **change
+        ),
+        "assignments": admin_list_url("duty_dutyassignment", **duty),
+        "late_check_ins": admin_list_url("duty_dutyassignment", is_late__exact=1, **duty),
+        "complaints_received": admin_list_url(
+            "complaints_complaint",
+            received_at__date__gte=d0,
+            received_at__date__lte=d1,
+            **complaint,
+        ),
+        "complaints_open": admin_list_url(
+            "complaints_complaint",
+            state__in=",".join([*AWAITING_ACCEPTANCE, *AWAITING_REPLY]),
+            **complaint,
+        ),
+        "complaints_overdue_accept": admin_list_url(
+            "complaints_complaint",
+            state__in=",".join(AWAITING_ACCEPTANCE),
+            accept_due__lt=today.isoformat(),
+            **complaint,
+        ),
+        "complaints_overdue_reply": admin_list_url(
+            "complaints_complaint",
+            state__in=",".join(AWAITING_REPLY),
+            reply_due__lt=today.isoformat(),
+            **complaint,
+        ),
+        "ratings": admin_list_url(
+            "evaluation_rating",
+            appointment__start__date__gte=d0,
+            appointment__start__date__lte=d1,
+            **rating_scope,
+        ),
+        "bad_reviews": admin_list_url(
+            "evaluation_badreviewcase",
+            rectify_due__gte=d0,
+            rectify_due__lte=d1,
+            rectify_due__lt=today.isoformat(),
+            rating__hall=hall.pk,
+            rating__window=window.pk if window else None,
+        ),
+        "actions_overdue": admin_list_url(
+            "evaluation_improvementaction",
+            state__in="open,in_progress",
+            due__lt=today.isoformat(),
+            hall=hall.pk,
+            window=window.pk if window else None,
+        ),
+        "roster": _roster_url(window, start),
+    }
+
+
+def _roster_url(window, start):
+    try:
+        url = reverse("admin:duty_duty_plan")
+    except NoReverseMatch:
+        return None
+    params = {"span": "month", "start": start.isoformat()}
+    if window is not None:
+        params["window"] = window.pk
+    return f"{url}?{urlencode(params)}"
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def _percent(value):
+    return None if value is None else round(value * 100, 1)
+
+
+def _series(figures):
+    """The charts' data, for ``json_script``."""
+    weekly = figures["period"]["weekly"]
+    return {
+        "labels": [row["start"].isoformat() for row in figures["trend"]],
+        "weekly": weekly,
+        "bookings": [row["bookings"] for row in figures["trend"]],
+        "no_shows": [row["no_shows"] for row in figures["trend"]],
+        "good_rate": [_percent(row["good_rate"]) for row in figures["trend"]],
+        "text": {
+            "bookings": _("bookings"),
+            "no_shows": _("no-shows"),
+            "good_rate": _("good-review rate (%)"),
+        },
+    }
+
+
+def _load_profile(user) -> None:
+    """The staff profile and its hall in one query (scoping reads both)."""
+    if user.is_authenticated:
+        profile = StaffProfile.objects.select_related("hall").filter(user=user).first()
+        if profile is not None:
+            user.staff_profile = profile
+
+
+def dashboard_view(request):
+    """DB1403/T 7.4, 8.2: the supervisors' dashboard."""
+    _load_profile(request.user)
+    allowed, limited = dashboard_access(request.user)
+    if not allowed:
+        raise PermissionDenied(
+            _("The dashboard is for supervisors, administrators and window heads.")
+        )
+    now = timezone.now()
+    today = timezone.localdate(now)
+    halls, departments, windows = _choices(request.user, limited)
+    if not halls:
+        raise PermissionDenied(_("You belong to no hall."))
+    data = request.GET.copy()
+    data.setdefault("end", today.isoformat())
+    data.setdefault("start", (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat())
+    own_hall = user_hall_id(request.user)
+    data.setdefault("hall", str(own_hall if any(h.pk == own_hall for h in halls) else halls[0].pk))
+    if limited and not data.get("window"):
+        data["window"] = str(limited[0])
+    form = DashboardFilter(
+        data, halls=halls, departments=departments, windows=windows, limited=limited
+    )
+    context = {
+        # The console's header without its sidebar of apps (which costs a query per model).
+        "site_title": admin.site.site_title,
+        "site_header": admin.site.site_header,
+        "site_url": admin.site.site_url,
+        "has_permission": True,
+        "is_popup": False,
+        "is_nav_sidebar_enabled": False,
+        "available_apps": [],
+        "title": _("Supervision dashboard"),
+        "form": form,
+        "max_days": MAX_PERIOD_DAYS,
+    }
+    if not form.is_valid():
+        return TemplateResponse(request, "evaluation/dashboard.html", context, status=400)
+    hall = form.cleaned_data["hall"]
+    department = form.cleaned_data.get("department")
+    window = form.cleaned_data.get("window")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    figures = dashboard_figures(
+        hall_id=hall.pk,
+        start=start,
+        end=end,
+        department_id=department.pk if department else None,
+        window_id=window.pk if window else None,
+        now=now,
+    )
+    context.update(
+        {
+            "hall": hall,
+            "department": department,
+            "window": window,
+            "f": figures,
+            "links": _links(
+                hall=hall, start=start, end=end, department=department, window=window, today=today
+            ),
+            "series": _series(figures),
+            "channels": [
+                (label, figures["bookings"]["by_channel"][value], value)
+                for value, label in Channel.choices
+            ],
+            "statuses": [
+                (label, figures["bookings"]["by_status"][value], value)
+                for value, label in Status.choices
+            ],
+        }
+    )
+    return TemplateResponse(request, "evaluation/dashboard.html", context)
+
+
+# --- the public page (DB1403/T 8.2) ---------------------------------------------------------------
+
+PUBLIC_MONTHS = 12
+PUBLIC_CACHE_SECONDS = 600
+
+
+def _month_add(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def public_rating_figures(*, now: dt.datetime) -> list[dict]:
+    """DB1403/T 8.2, 国办发〔2019〕51号 (results are published): each department's monthly
+    好评率 and counts over the last 12 months (this month included), from the served bookings of
+    its matters. No person is named: only departments, months and numbers. One query."""
+    this_month = timezone.localdate(now).replace(day=1)
+    first = _month_add(this_month, -(PUBLIC_MONTHS - 1))
+    low, _high = period_bounds(first, this_month)
+    months = [_month_add(first, i) for i in range(PUBLIC_MONTHS)]
+    offset = fixed_offset(low, now)
+    tz = timezone.get_default_timezone()
+    month = (
+        LocalDatePart("served_at", offset=offset, kind="month")
+        if offset is not None
+        else TruncMonth("served_at", tzinfo=tz)
+    )
+    rows = (
+        Appointment.objects.filter(served_at__gte=low, served_at__lte=now)
+        .order_by()
+        .annotate(_month=month)
+        .values(
+            "matter__departments",
+            "matter__departments__name",
+            "matter__departments__hall__name",
+            "_month",
+        )
+        .annotate(**RATING_AGGREGATES)
+    )
+    departments: dict[int, dict] = {}
+    for row in rows:
+        dep_id = row["matter__departments"]
+        if dep_id is None:
+            continue
+        entry = departments.setdefault(
+            dep_id,
+            {
+                "hall": row["matter__departments__hall__name"],
+                "name": row["matter__departments__name"],
+                "months": {m: None for m in months},
+            },
+        )
+        month = row["_month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        counts = {k: row[k] for k in RATING_AGGREGATES}
+        entry["months"][month.replace(day=1)] = {
+            "served": counts["served"],
+            "rated": counts["rated"],
+            "good_rate": rating_rates(counts)["good_rate"],
+        }
+    result = []
+    for entry in sorted(departments.values(), key=lambda e: (e["hall"], e["name"])):
+        entry["months"] = [{"month": m, "figures": entry["months"][m]} for m in months]
+        result.append(entry)
+    return result
+
+
+def public_ratings_view(request):
+    """The citizen site's page of published 好评率 (DB1403/T 8.2), cached for ten minutes."""
+    now = timezone.now()
+    key = f"public-ratings:{timezone.localdate(now).isoformat()}:{timezone.localtime(now):%H}"
+    departments = cache.get(key)
+    if departments is None:
+        departments = public_rating_figures(now=now)
+        cache.set(key, departments, PUBLIC_CACHE_SECONDS)
+    months = departments[0]["months"] if departments else []
+    return TemplateResponse(
+        request,
+        "evaluation/public_ratings.html",
+        {
+            "departments": departments,
+            "months": [m["month"] for m in months],
+            "language": translation.get_language(),
+        },
+    )
