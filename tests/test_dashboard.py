@@ -379,11 +379,13 @@ def test_filters_window_department_period(hall, data, regular_window):
 def test_figures_refuse_a_reversed_period_and_a_foreign_window(hall, other_hall, data):
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError, match="reversed"):
+    with pytest.raises(ValidationError) as reversed_period:
         dashboard_figures(hall_id=hall.pk, start=END, end=START, now=NOW)
+    assert reversed_period.value.code == "reversed"
     foreign = Window.objects.get(hall=other_hall)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as foreign_window:
         figures(hall, window_id=foreign.pk)
+    assert foreign_window.value.code == "window"
 
 
 # --- the page -------------------------------------------------------------------------------
