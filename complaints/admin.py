@@ -114,6 +114,8 @@ class ComplaintAdmin(HallScopedAdmin):
     actions = ["export_ledger"]
     list_select_related = ["window"]
     date_hierarchy = "received_at"
+    # A search by reference: a <select> of every booking of the hall is thousands long.
+    autocomplete_fields = ["appointment"]
     inlines = [ComplaintStepInline]
     detail_fields = [
         "tracking_number",
@@ -333,6 +335,15 @@ class ComplaintAdmin(HallScopedAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = FiguresForm(request.GET or None, user=request.user)
+        if not request.GET:
+            # The page opens on this month's figures of the user's hall, not on an empty form.
+            form = FiguresForm(
+                {
+                    "hall": form.fields["hall"].initial or "",
+                    "month": form.fields["month"].initial.strftime("%Y-%m"),
+                },
+                user=request.user,
+            )
         figures = None
         if form.is_valid():
             hall = form.cleaned_data["hall"]
@@ -344,7 +355,7 @@ class ComplaintAdmin(HallScopedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": gettext_now("Complaint figures"),
+            "title": gettext_now("Monthly figures"),
             "form": form,
             "figures": figures,
         }
@@ -436,8 +447,14 @@ class FiguresForm(_HallForm):
 
 
 class LedgerForm(_HallForm):
-    date_from = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    # An <input type="date"> takes only YYYY-MM-DD: the locale's format (2026/11/01) would
+    # leave the field empty.
+    date_from = forms.DateField(
+        label=_("from"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("to"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, user=user, **kwargs)

@@ -367,6 +367,14 @@ class SelfEvaluationAdmin(HallScopedAdmin):
     def has_add_permission(self, request):
         return False  # filled in on the self-evaluation page
 
+    def changelist_view(self, request, extra_context=None):
+        # Offer only the pages this user may open: a window head gets no assessment link
+        # (403), a supervisor no fill-in link.
+        extra_context = dict(extra_context or {})
+        extra_context["may_fill"] = bool(self._kept_windows(request))
+        extra_context["may_assess"] = user_sees_assessment(request.user)
+        return super().changelist_view(request, extra_context)
+
     def has_change_permission(self, request, obj=None):
         return False
 

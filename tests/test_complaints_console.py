@@ -426,6 +426,13 @@ class TestFigures:
         assert "67 %" in page and "50 %" in page
         assert handler.get(url, {"month": "garbage"}).status_code == 200
 
+    def test_figures_page_opens_on_this_month(self, handler, month, hall):
+        """Without a query the page shows this month's figures at once, not an empty form."""
+        with time_machine.travel(at(2026, 9, 30, 12), tick=False):
+            page = handler.get(reverse("admin:complaints_figures")).content.decode()
+        assert 'id="figures"' in page
+        assert 'value="2026-09"' in page and "67 %" in page
+
     def test_substantiated_counts_for_the_assessment(self, month, hall, no_rest_window, head):
         """DB1403/T 7.4: substantiated complaints by decision date, per window and staff."""
         result = substantiated_complaints(
@@ -466,3 +473,11 @@ class TestFigures:
             hall_id=hall.pk, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30)
         )
         assert sum(result["by_window"].values()) == 1
+
+
+def test_register_form_picks_the_booking_by_search(client, desk):
+    """A complaint's booking is found by search (autocomplete), not chosen from a <select>
+    holding every booking of the hall."""
+    client.force_login(desk)
+    page = client.get(reverse("admin:complaints_complaint_add")).content.decode()
+    assert 'data-model-name="appointment"' in page or "admin-autocomplete" in page

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -177,3 +178,12 @@ def test_command_bad_arguments_exit_2(hall, args):
     with pytest.raises(CommandError) as excinfo:
         call_command("export_complaints", *args)
     assert excinfo.value.returncode == 2
+
+
+def test_period_page_shows_its_default_dates(client, supervisor):
+    """<input type="date"> needs YYYY-MM-DD: the locale's 2026/09/01 would show an empty box."""
+    client.force_login(supervisor)
+    with time_machine.travel(at(2026, 9, 14, 10), tick=False):
+        page = client.get(LEDGER_URL).content.decode()
+    assert 'name="date_from" value="2026-09-01"' in page
+    assert 'name="date_to" value="2026-09-14"' in page

@@ -218,3 +218,19 @@ def test_booking_page_sends_an_impossible_time_back_to_choose(site, matter, no_r
     response = site.get(url)
     assert response.status_code == 302
     assert response["Location"] == reverse("public:matter", args=[matter.pk])
+
+
+def test_every_page_links_the_published_rates_and_complaint_tracking(site, matter, hall):
+    """DB1403/T 8.2: the published 好评率 and the complaint lookup are reachable from the site,
+    not only by typing their address."""
+    page = site.get(reverse("public:home")).content.decode()
+    assert f'href="{reverse("public_ratings")}"' in page
+    assert f'href="{reverse("complaints_public:lookup")}"' in page
+
+
+def test_a_checkbox_sits_inside_its_label(site, hall):
+    """On a phone the whole line of the withheld-identity choice is the tap target."""
+    page = site.get(reverse("complaints_public:new")).content.decode()
+    assert re.search(
+        r'<label class="check" for="id_identity_withheld"><input type="checkbox"', page
+    )

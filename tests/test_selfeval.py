@@ -364,3 +364,38 @@ class TestConsolePage:
             reverse("admin:evaluation_selfevaluation_change", args=[evaluation.pk])
         ).content.decode()
         assert "九月" in page and "6.2.2" in page
+
+
+# --- links to the report pages -------------------------------------------------------------------
+
+
+def test_front_page_and_list_link_only_the_pages_the_user_may_open(
+    client, head, supervisor, desk, no_rest_window
+):
+    """The assessment, self-evaluation, complaint figures and ledger pages are reachable from
+    the console's front page; nobody is offered a link that answers 403."""
+    fill = reverse("admin:evaluation_selfevaluation_fill")
+    assessment = reverse("admin:evaluation_assessment")
+    figures = reverse("admin:complaints_figures")
+    ledger = reverse("admin:complaints_ledger")
+    changelist = reverse("admin:evaluation_selfevaluation_changelist")
+
+    client.force_login(supervisor)
+    front = client.get(reverse("admin:index")).content.decode()
+    assert assessment in front and figures in front and ledger in front
+    assert fill not in front
+    listing = client.get(changelist).content.decode()
+    assert assessment in listing and fill not in listing
+    for url in (assessment, figures, ledger):
+        assert client.get(url).status_code == 200
+
+    client.force_login(head)
+    front = client.get(reverse("admin:index")).content.decode()
+    assert fill in front and assessment not in front
+    listing = client.get(changelist).content.decode()
+    assert fill in listing and assessment not in listing
+    assert client.get(fill).status_code == 200
+
+    client.force_login(desk)
+    front = client.get(reverse("admin:index")).content.decode()
+    assert fill not in front and assessment not in front

@@ -32,8 +32,33 @@ def minutes(value):
 
 @register.inclusion_tag("evaluation/_console_link.html", takes_context=True)
 def dashboard_link(context):
-    """On the console's front page, for the users who may see the dashboard."""
+    """On the console's front page: the dashboard and the report pages that live outside the
+    model lists (assessment, self-evaluation, complaint figures and ledger), each only for the
+    users who may open it."""
+    from complaints.models import Complaint
+    from duty.models import Window
+    from duty.scoping import scope_to_user
+
+    from ..admin_improvement import user_sees_assessment
     from ..dashboard_views import user_may_see_dashboard
+    from ..selfeval import user_keeps_self_evaluation
 
     request = context.get("request")
-    return {"show": request is not None and user_may_see_dashboard(request.user)}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    may_fill = any(
+        user_keeps_self_evaluation(user, window)
+        for window in scope_to_user(Window.objects.select_related("hall"), user)
+    )
+    links = {
+        "dashboard": user_may_see_dashboard(user),
+        "assessment": user_sees_assessment(user),
+        "fill": may_fill,
+        "complaints": user.has_perm("complaints.view_complaint"),
+    }
+    return {
+        "show": any(links.values()),
+        "links": links,
+        "complaints_label": Complaint._meta.verbose_name_plural,
+    }
