@@ -24,7 +24,7 @@ from duty.scoping import user_hall_id, visible_halls
 
 from . import console
 from .ledger import ledger_download_name, ledger_export
-from .models import Complaint, ComplaintAttachment, ComplaintStep, IdentityView
+from .models import AWAITING_ACCEPTANCE, Complaint, ComplaintAttachment, ComplaintStep, IdentityView
 from .services import (
     attachment_may_see,
     complainant_shown,
@@ -233,6 +233,8 @@ class ComplaintAdmin(HallScopedAdmin):
             if self._may_see_attachments(request, complaint):
                 extra_context["attachments"] = list(complaint.attachments.all())
             extra_context["is_overdue"] = getattr(complaint, "is_overdue", False)
+            # Which deadline has passed: acceptance while registered, else the reply.
+            extra_context["overdue_accept"] = complaint.state in AWAITING_ACCEPTANCE
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _may_see_attachments(self, request, complaint) -> bool:

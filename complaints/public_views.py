@@ -43,9 +43,15 @@ class WindowChoiceField(forms.ModelChoiceField):
 
 
 class ComplaintForm(forms.Form):
-    hall = forms.ModelChoiceField(label=gettext_lazy("Hall"), queryset=Hall.objects.none())
+    hall = forms.ModelChoiceField(
+        label=gettext_lazy("Hall"),
+        queryset=Hall.objects.none(),
+        empty_label=gettext_lazy("Choose…"),
+    )
+    # No category is chosen for the citizen: the blank first entry makes them pick one.
     category = forms.ChoiceField(
-        label=gettext_lazy("What is the complaint about?"), choices=ComplaintCategory.choices
+        label=gettext_lazy("What is the complaint about?"),
+        choices=[("", gettext_lazy("Choose…")), *ComplaintCategory.choices],
     )
     text = forms.CharField(
         label=gettext_lazy("What happened"),
@@ -57,6 +63,7 @@ class ComplaintForm(forms.Form):
         label=gettext_lazy("Window (if you know it)"),
         queryset=Window.objects.none(),
         required=False,
+        empty_label=gettext_lazy("I don't know"),
     )
     booking_reference = forms.CharField(
         label=gettext_lazy("Booking reference (optional)"),

@@ -757,8 +757,10 @@ def complaint_figures(*, hall_id: int | None, month: dt.date, now: dt.datetime) 
     (``hall_id``) or all halls (None). ``month`` is any day of the month; days are local.
 
     - ``received``: complaints received in the month.
-    - ``responded``: of those, accepted or not accepted on or before their acceptance date
-      (``accept_due``); ``response_rate`` = responded / received.
+    - ``response_due``: of those, the ones answered (accepted or not) and the ones whose
+      acceptance date (``accept_due``) has passed by ``now`` — a complaint still within its
+      time is not judged yet; ``responded``: of those, answered on or before their acceptance
+      date; ``response_rate`` = responded / response_due.
     - ``completion_due``: complaints replied to in the month (settled on the spot counts as
       replied), plus those whose reply date (``reply_due``) fell in the month, has passed by
       ``now`` and that have no reply; ``completed_on_time``: of those, replied on or before
@@ -788,9 +790,12 @@ def complaint_figures(*, hall_id: int | None, month: dt.date, now: dt.datetime) 
             complaint_id__in=[pk for pk, _due, _acc in received], to_state=S.NOT_ACCEPTED
         ).values_list("complaint_id", "at")
     )
-    responded = 0
+    responded = response_due = 0
     for pk, accept_due, accepted_at in received:
         answered = accepted_at or refused_at.get(pk)
+        if answered is None and accept_due >= today:
+            continue  # still within its time
+        response_due += 1
         if answered is not None and local(answered).date() <= accept_due:
             responded += 1
 
@@ -823,6 +828,7 @@ def complaint_figures(*, hall_id: int | None, month: dt.date, now: dt.datetime) 
         "hall_id": hall_id,
         "month": first,
         "received": len(received),
+        "response_due": response_due,
         "responded": responded,
         "completion_due": len(completion),
         "completed_on_time": on_time,
@@ -831,7 +837,7 @@ def complaint_figures(*, hall_id: int | None, month: dt.date, now: dt.datetime) 
         "followed_up": len(follow_ups),
         "satisfied": sum(1 for value in follow_ups if value is True),
     }
-    figures["response_rate"] = _rate(figures["responded"], figures["received"])
+    figures["response_rate"] = _rate(figures["responded"], figures["response_due"])
     figures["on_time_rate"] = _rate(figures["completed_on_time"], figures["completion_due"])
     figures["substantiated_rate"] = _rate(figures["substantiated"], figures["decided"])
     figures["satisfaction_rate"] = _rate(figures["satisfied"], figures["followed_up"])

@@ -168,7 +168,10 @@ class ImprovementActionAdmin(HallScopedAdmin):
     @admin.display(description=gettext_lazy("caused by"))
     def links(self, obj):
         parts = [
-            *(_("bad review: %(item)s") % {"item": c} for c in obj.bad_reviews.all()),
+            *(
+                _("bad review: %(item)s") % {"item": c}
+                for c in obj.bad_reviews.select_related("rating__appointment")
+            ),
             *(_("complaint %(item)s") % {"item": c} for c in obj.complaints.all()),
             *(
                 _("finding: %(item)s (%(inspection)s)") % {"item": f, "inspection": f.inspection}

@@ -111,7 +111,8 @@ class Rating(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.appointment_id}: {self.get_overall_display()}"
+        # The booking reference is what staff and the applicant know the service by.
+        return f"{self.appointment.reference}: {self.get_overall_display()}"
 
     @property
     def is_bad(self) -> bool:

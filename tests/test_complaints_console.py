@@ -346,7 +346,10 @@ class TestFigures:
     g: received 09-28, accepted 09-28, reply due 09-30, not replied; ``now`` is 09-30, so it is
        not yet due.
 
-    received 6 (a–e, g); responded 4 (a, c, e, g) → 66.67 %.
+    h: received 09-30 09:00, not answered; ``now`` is 09-30 12:00 and it may be accepted until
+       10-08 (after National Day), so its response is not judged yet.
+
+    received 7 (a–e, g, h); response due 6 (all but h); responded 4 (a, c, e, g) → 66.67 %.
     completion due: a, b, e (replied in Sept.) + f (due, unreplied) = 4; on time a, e → 50 %.
     decided 2 (a, b); substantiated 1 → 50 %. followed up 3 (a, b, e); satisfied 2 → 66.67 %.
     """
@@ -394,6 +397,7 @@ class TestFigures:
         complaint_follow_up(complaint=e, satisfied=True, actor=supervisor, now=at(2026, 9, 22, 9))
         walk(at(2026, 8, 31, 9), at(2026, 8, 31, 10))  # f
         walk(at(2026, 9, 28, 9), at(2026, 9, 28, 10))  # g
+        walk(at(2026, 9, 30, 9))  # h
         return a, b
 
     def test_monthly_figures(self, month, hall):
@@ -401,7 +405,7 @@ class TestFigures:
         figures = complaint_figures(
             hall_id=hall.pk, month=dt.date(2026, 9, 1), now=at(2026, 9, 30, 12)
         )
-        assert (figures["received"], figures["responded"]) == (6, 4)
+        assert (figures["received"], figures["response_due"], figures["responded"]) == (7, 6, 4)
         assert figures["response_rate"] == 0.6667
         assert (figures["completion_due"], figures["completed_on_time"]) == (4, 2)
         assert figures["on_time_rate"] == 0.5
