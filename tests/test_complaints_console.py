@@ -321,10 +321,13 @@ class TestOverdue:
             page = handler.get(LIST_URL, {"overdue": "no"}).content.decode()
             assert fresh.tracking_number in page and late.tracking_number not in page
             assert 'class="overdue"' not in page
-            assert 'id="overdue"' in handler.get(change_url(late)).content.decode()
+            banner = handler.get(change_url(late)).content.decode()
+            assert 'id="overdue"' in banner and "2026-10-08" in banner  # the acceptance date
         with time_machine.travel(at(2026, 10, 13, 9, 0), tick=False):  # reply due 10-10
             page = handler.get(LIST_URL, {"overdue": "yes"}).content.decode()
             assert late.tracking_number in page and fresh.tracking_number in page
+            banner = handler.get(change_url(fresh)).content.decode()
+            assert 'id="overdue"' in banner and "2026-10-10" in banner  # the reply date
 
 
 # --- figures (hand-counted) -------------------------------------------------------------------
