@@ -390,16 +390,27 @@ class Command(BaseCommand):
                 rectified = rating.rated_at + dt.timedelta(days=rng.randint(9, 20))
             if rectified and rectified.date() >= self.today:
                 rectified = None
+            # A case is coherent: contacted before it is rectified, nothing in the future.
+            contacted = rating.rated_at + dt.timedelta(hours=rng.randint(1, 20))
+            if timezone.localdate(contacted) >= self.today:
+                contacted = None
+            if rectified:
+                state = BadReviewCase.State.CLOSED
+            elif contacted:
+                state = BadReviewCase.State.CONTACTED
+            else:
+                state = BadReviewCase.State.OPEN
             cases.append(
                 BadReviewCase(
                     rating=rating,
-                    state=BadReviewCase.State.CLOSED if rectified else BadReviewCase.State.OPEN,
+                    state=state,
                     opened_at=rating.rated_at,
                     handler=rating.window.head,
                     contact_due=self.add_workdays(opened, 1),
                     rectify_due=rectify_due,
-                    contacted_at=rating.rated_at + dt.timedelta(hours=rng.randint(1, 20)),
-                    verified=True,
+                    contacted_at=contacted,
+                    verified=True if contacted else None,
+                    contact_note="评价人反映等候时间较长。" if contacted else "",
                     rectified_at=rectified,
                     rectification="已提醒窗口人员改进服务" if rectified else "",
                     replied_at=rectified,
