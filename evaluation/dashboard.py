@@ -136,7 +136,9 @@ class LocalDatePart(Func):
         tz = timezone.get_default_timezone()
         expression = self.get_source_expressions()[0]
         if self.kind == "month":
-            return compiler.compile(TruncDate(TruncMonth(expression, tzinfo=tz), tzinfo=tz))
+            # Truncated in the local zone straight to a date: truncating to a datetime first
+            # gives PostgreSQL a local timestamp that a second zone conversion shifts back a day.
+            return compiler.compile(TruncMonth(expression, tzinfo=tz, output_field=DateField()))
         trunc = TruncDate if self.kind == "date" else TruncTime
         return compiler.compile(trunc(expression, tzinfo=tz))
 
