@@ -238,8 +238,10 @@ def dashboard_figures(
     if window_id is not None and window_id not in windows:
         raise ValidationError(_("This window does not belong to the hall."), code="window")
 
+    # By the hall's window ids rather than a join to the window table (one join less per
+    # booking read).
     bookings = Appointment.objects.filter(
-        window__hall_id=hall_id, start__gte=low, start__lt=high
+        window_id__in=list(windows), start__gte=low, start__lt=high
     ).order_by()
     if department_id is not None:
         bookings = bookings.filter(matter__departments=department_id)
