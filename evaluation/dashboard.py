@@ -147,7 +147,7 @@ class LocalDatePart(Func):
         expression = self.get_source_expressions()[0]
         if self.kind == "month":
             # Truncated in the local zone straight to a date: truncating to a datetime first
-            # gives PostgreSQL a local timestamp that a second zone conversion shifts back a day.
+            # gives a local timestamp that a second zone conversion shifts back a day.
             return compiler.compile(TruncMonth(expression, tzinfo=tz, output_field=DateField()))
         trunc = TruncDate if self.kind == "date" else TruncTime
         return compiler.compile(trunc(expression, tzinfo=tz))
