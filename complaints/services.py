@@ -21,6 +21,9 @@ from duty.scoping import user_hall_id
 from sms.models import Message
 from sms.phones import phone_clean, phone_is_mobile
 from sms.services import sms_send
+from yuyue.checks import field_error as _error
+from yuyue.checks import require_aware as _require_aware
+from yuyue.checks import require_perm as _require_perm
 
 from .models import (
     ATTACHMENT_TYPES,
@@ -43,20 +46,6 @@ from .models import (
 S = ComplaintState
 TEXT_MAX = 5000
 NOTE_MAX = 5000
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def _require_aware(now: dt.datetime) -> None:
-    if timezone.is_naive(now):
-        raise ValueError("now must be an aware datetime")
-
-
-def _require_perm(actor, perm: str) -> None:
-    if actor is None or not actor.is_active or not actor.has_perm(perm):
-        raise PermissionDenied(_("You are not allowed to do this."))
 
 
 def _require_hall(actor, hall_id: int) -> None:

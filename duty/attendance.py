@@ -9,18 +9,16 @@ can be alerted (the background sweep delivers the alerts).
 import datetime as dt
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yuyue.checks import field_error as _error
+
 from .calendar import local
 from .models import DutyAssignment, Window
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _minutes(name: str) -> dt.timedelta:

@@ -23,6 +23,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yuyue.checks import field_error as _error
+from yuyue.checks import require_aware as _require_aware
+
 from .calendar import days_info, local, missing_holiday_years
 from .models import DayType, Duty, DutyAssignment, LeaveRequest, ServicePeriod, Window
 from .roles import Role, user_has_role
@@ -42,15 +45,6 @@ def person(user) -> str:
 def period_label(start: dt.datetime, end: dt.datetime) -> str:
     start, end = local(start), local(end)
     return f"{formats.date_format(start.date(), 'Y-m-d')} {start:%H:%M}–{end:%H:%M}"
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def _require_aware(now: dt.datetime) -> None:
-    if timezone.is_naive(now):
-        raise ValueError("now must be an aware datetime")
 
 
 def _require_same_hall(actor, hall_id: int) -> None:

@@ -3,16 +3,14 @@
 import datetime as dt
 from collections import Counter
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from yuyue.checks import field_error as _error
+
 from .models import Inspection, InspectionFinding, Window
 from .scoping import user_hall_id, user_sees_all_halls
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def inspection_clean(*, window: Window, at: dt.datetime, inspector, staff, now: dt.datetime):

@@ -12,7 +12,7 @@ cancelling needs a reason and is for those who set actions.
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,8 @@ from duty.calendar import local
 from duty.models import Hall, Window
 from duty.roles import Role, user_has_role
 from duty.scoping import user_hall_id, user_sees_all_halls
+from yuyue.checks import field_error as _error
+from yuyue.checks import text_clean as _text
 
 from .models import ImprovementAction
 
@@ -27,21 +29,6 @@ S = ImprovementAction.State
 OPEN_STATES = (S.OPEN, S.IN_PROGRESS)
 TITLE_MAX = 200
 TEXT_MAX = 5000
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def _text(value, field: str, *, required: bool, limit: int) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise _error(field, _("This field cannot be empty."), "required")
-    if len(text) > limit:
-        raise _error(
-            field, _("At most %(limit)s characters, please.") % {"limit": limit}, "too_long"
-        )
-    return text
 
 
 def user_sets_actions(user, *, hall_id: int, window: Window | None) -> bool:

@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentEvent, Status
@@ -36,6 +36,10 @@ from duty.scoping import user_hall_id, user_sees_all_halls
 from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
 from sms.services import sms_send
+from yuyue.checks import field_error as _error
+from yuyue.checks import require_aware as _require_aware
+from yuyue.checks import require_perm as _require_perm
+from yuyue.checks import text_clean as _text_clean
 
 from .models import (
     BAD_LEVELS,
@@ -57,33 +61,6 @@ TEXT_MAX = 2000
 LINK_SOURCES = {"s": RatingSource.SMS_LINK, "q": RatingSource.WINDOW_QR}
 CITIZEN_SOURCES = (RatingSource.SMS_LINK, RatingSource.WINDOW_QR, RatingSource.MY_BOOKING)
 CaseState = BadReviewCase.State
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def _require_aware(now: dt.datetime) -> None:
-    if not isinstance(now, dt.datetime) or timezone.is_naive(now):
-        raise ValueError("now must be an aware datetime")
-
-
-def _require_perm(actor, perm: str) -> None:
-    if actor is None or not actor.is_active or not actor.has_perm(perm):
-        raise PermissionDenied(_("You are not allowed to do this."))
-
-
-def _text_clean(value, field: str, *, limit: int, required: bool) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if value is not None and not isinstance(value, str):
-        raise _error(field, _("Enter text."), "invalid")
-    if required and not text:
-        raise _error(field, _("This field cannot be empty."), "required")
-    if len(text) > limit:
-        raise _error(
-            field, _("At most %(limit)s characters, please.") % {"limit": limit}, "too_long"
-        )
-    return text
 
 
 def _serves_window(user, window) -> bool:

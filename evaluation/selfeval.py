@@ -41,6 +41,7 @@ from duty.models import Window
 from duty.roles import Role, user_has_role
 from duty.rosters import roster_problems
 from duty.scoping import user_hall_id
+from yuyue.checks import field_error as _error
 
 from .assessment import (
     COUNT_KEYS,
@@ -55,10 +56,6 @@ from .models import SelfEvaluation
 
 NOTE_MAX = 1000
 REMARKS_MAX = 5000
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _percent(value) -> str:
