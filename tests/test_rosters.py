@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -441,6 +441,22 @@ class TestCoverage:
             "duty_coverage", "--hall", "city", "--from", "2026-10-01", "--to", "2026-10-10"
         )
         assert "covered" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["--hall", "nowhere"],
+            ["--hall", "city", "--from", "2026-13-01"],
+            ["--hall", "city", "--from", "2026-10-10", "--to", "2026-10-01"],
+            ["--hall", "city", "--from", "2026-01-01", "--to", "2027-06-01"],
+        ],
+        ids=["unknown-hall", "bad-date", "reversed", "over-a-year"],
+    )
+    def test_command_bad_input_exits_2_not_1_5_2(self, national_day, args):
+        """Status 1 means a gap was found; bad input is a usage error (2), told apart."""
+        with pytest.raises(CommandError) as refused:
+            call_command("duty_coverage", *args)
+        assert refused.value.returncode == 2
 
     def test_coverage_queries_do_not_grow_with_data_5_2(
         self, national_day, other_window, make_user, hall

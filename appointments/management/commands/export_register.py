@@ -10,26 +10,13 @@ Bad input (an unknown hall, a date that cannot be read, --from after --to) stops
 and exit status 2; a period without bookings gives a valid file with the headers only.
 """
 
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 
-from duty.models import Department, Hall, Window
+from duty.command_args import USAGE_ERROR, hall_arg, period_args
+from duty.models import Department, Window
 
 from ...models import Channel, Status
 from ...register import By, RegisterFilter, register_export, register_queryset
-
-USAGE_ERROR = 2
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            f"“{value}” is not a date; write it as YYYY-MM-DD.", returncode=USAGE_ERROR
-        ) from None
 
 
 class Command(BaseCommand):
@@ -66,18 +53,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{written} bookings written to {options['output']}."))
 
     def _register(self, options) -> RegisterFilter:
-        hall = Hall.objects.filter(Q(code=options["hall"]) | Q(name=options["hall"])).first()
-        if hall is None:
-            known = ", ".join(Hall.objects.order_by("code").values_list("code", flat=True))
-            raise CommandError(
-                f"No hall “{options['hall']}”. Known halls: {known or 'none'}.",
-                returncode=USAGE_ERROR,
-            )
-        date_from, date_to = _date(options["date_from"]), _date(options["date_to"])
-        if date_from > date_to:
-            raise CommandError(
-                f"--from {date_from} is after --to {date_to}.", returncode=USAGE_ERROR
-            )
+        hall = hall_arg(options["hall"])
+        date_from, date_to = period_args(options["date_from"], options["date_to"])
         window_id = department_id = None
         if options["window"]:
             window = Window.objects.filter(hall=hall, number=options["window"]).first()

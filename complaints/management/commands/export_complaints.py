@@ -13,27 +13,13 @@ Bad input (an unknown hall or user, a date that cannot be read, --from after --t
 with a message and exit status 2; a period without complaints gives a file with the headers only.
 """
 
-import datetime as dt
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from django.utils import timezone
 
-from duty.models import Hall
+from duty.command_args import USAGE_ERROR, hall_arg, period_args
 
 from ...ledger import ledger_export
-
-USAGE_ERROR = 2
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            f"“{value}” is not a date; write it as YYYY-MM-DD.", returncode=USAGE_ERROR
-        ) from None
 
 
 class Command(BaseCommand):
@@ -50,18 +36,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        hall = Hall.objects.filter(Q(code=options["hall"]) | Q(name=options["hall"])).first()
-        if hall is None:
-            known = ", ".join(Hall.objects.order_by("code").values_list("code", flat=True))
-            raise CommandError(
-                f"No hall “{options['hall']}”. Known halls: {known or 'none'}.",
-                returncode=USAGE_ERROR,
-            )
-        date_from, date_to = _date(options["date_from"]), _date(options["date_to"])
-        if date_from > date_to:
-            raise CommandError(
-                f"--from {date_from} is after --to {date_to}.", returncode=USAGE_ERROR
-            )
+        hall = hall_arg(options["hall"])
+        date_from, date_to = period_args(options["date_from"], options["date_to"])
         user = None
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"], is_active=True).first()

@@ -1,4 +1,4 @@
-"""Print every gap and conflict of a hall's duty rosters; exit 1 when there is any.
+"""Print every gap and conflict of a hall's duty rosters; exit 1 when there is any, 2 on bad input.
 
 Why: no-rest service (DB1403/T 4, 5.2) exists only if someone is at the window in every
 off-hours period, on every booked holiday, and not on leave (6.2.4). Operators and the daily
@@ -9,18 +9,11 @@ no --dry-run.
 import datetime as dt
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from duty.models import Hall
+from duty.command_args import date_arg, hall_arg, usage_error
 from duty.rosters import duty_coverage_check
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from error
 
 
 class Command(BaseCommand):
@@ -32,16 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", help="last date, YYYY-MM-DD (from + 13 days)")
 
     def handle(self, *args, hall, start, end, **options):
-        try:
-            hall = Hall.objects.get(code=hall)
-        except Hall.DoesNotExist as error:
-            raise CommandError(f"No hall with the code {hall!r}.") from error
-        start = _date(start) if start else timezone.localdate()
-        end = _date(end) if end else start + dt.timedelta(days=13)
+        hall = hall_arg(hall)
+        start = date_arg(start) if start else timezone.localdate()
+        end = date_arg(end) if end else start + dt.timedelta(days=13)
         if end < start:
-            raise CommandError("--to is before --from.")
+            raise usage_error("--to is before --from.")
         if (end - start).days > 366:
-            raise CommandError("Check at most a year at once.")
+            raise usage_error("Check at most a year at once.")
         problems = duty_coverage_check(hall=hall, start_date=start, end_date=end)
         for problem in problems:
             self.stdout.write(f"[{problem.kind}] {problem.message}")

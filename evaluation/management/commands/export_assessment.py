@@ -13,15 +13,12 @@ and exit status 2.
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from django.utils import timezone
 
-from duty.models import Hall
+from duty.command_args import USAGE_ERROR, hall_arg
 
 from ...assessment import assessment_compute, month_clean
 from ...assessment_export import assessment_write
-
-USAGE_ERROR = 2
 
 
 class Command(BaseCommand):
@@ -33,12 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
 
     def handle(self, *args, hall, month, output, **options):
-        found = Hall.objects.filter(Q(code=hall) | Q(name=hall)).first()
-        if found is None:
-            known = ", ".join(Hall.objects.order_by("code").values_list("code", flat=True))
-            raise CommandError(
-                f"No hall “{hall}”. Known halls: {known or 'none'}.", returncode=USAGE_ERROR
-            )
+        found = hall_arg(hall)
         try:
             assessment = assessment_compute(
                 hall_id=found.pk, month=month_clean(month), now=timezone.now()
