@@ -45,6 +45,15 @@ def test_bad_review_cases_are_coherent_db1403_8_2(seeded):
             assert case.state == BadReviewCase.State.CLOSED
 
 
+def test_a_demo_booking_whose_reference_starts_with_sd_is_not_taken_for_seeded_data(db):
+    """load_demo's references are random: one may begin with "SD" like the seeded ones."""
+    with time_machine.travel(NOW, tick=False):
+        call_command("load_demo")
+        Appointment.objects.filter(pk=Appointment.objects.first().pk).update(reference="SDAB2345")
+        call_command("seed_demo", bookings=50, seed=7, days=30)
+    assert Appointment.objects.filter(reference__startswith="SD").count() >= 51
+
+
 def test_a_second_run_on_the_same_hall_is_refused(seeded):
     with time_machine.travel(NOW, tick=False), pytest.raises(CommandError):
         call_command("seed_demo", bookings=10, seed=7, days=30)

@@ -44,6 +44,9 @@ from duty.services import HolidayDataMissing, holiday_year_import
 from evaluation.models import BadReviewCase, ImprovementAction, Rating, RatingSource
 
 PREFIX = "SD"
+# Seeded references are SD + eight digits: ten characters, never a real booking's (eight
+# characters of REFERENCE_ALPHABET, which may well start with "SD").
+SEEDED_REFERENCE = rf"^{PREFIX}[0-9]{{8}}$"
 BATCH = 5000
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞鑫宇浩然思雨欣怡子轩梓涵"
@@ -73,7 +76,7 @@ class Command(BaseCommand):
             call_command("load_demo", stdout=self.stdout)
         self.hall = Hall.objects.get(code=hall)
         if Appointment.objects.filter(
-            window__hall=self.hall, reference__startswith=PREFIX
+            window__hall=self.hall, reference__regex=SEEDED_REFERENCE
         ).exists():
             raise CommandError(
                 f"{self.hall} is already seeded (bookings {PREFIX}…): seed an empty database, "
