@@ -59,7 +59,7 @@ REMARKS_MAX = 5000
 
 
 def _percent(value) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _item(key, clause, label, value, *, target, kind, detail="", ok=None) -> dict:
