@@ -24,7 +24,14 @@ from duty.scoping import user_hall_id, visible_halls
 
 from . import console
 from .ledger import ledger_download_name, ledger_export
-from .models import AWAITING_ACCEPTANCE, Complaint, ComplaintAttachment, ComplaintStep, IdentityView
+from .models import (
+    AWAITING_ACCEPTANCE,
+    AWAITING_REPLY,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintStep,
+    IdentityView,
+)
 from .services import (
     attachment_may_see,
     complainant_shown,
@@ -96,18 +103,26 @@ class ComplaintStepInline(admin.TabularInline):
         return False
 
 
+def _name_over_phone(shown: dict):
+    """The name, and the number under it on one line (a narrow column must not break it)."""
+    if not shown["phone"]:
+        return shown["name"]
+    return format_html(
+        '{}<br><span style="white-space:nowrap">{}</span>', shown["name"], shown["phone"]
+    )
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(HallScopedAdmin):
+    # Narrow columns: the list must fit a 1366 px screen with the sidebar open.
     list_display = [
         "tracking_number",
-        "received_at",
+        "received",
         "channel",
         "category",
         "complainant",
-        "window",
+        "window_number",
         "state",
-        "accept_due",
-        "reply_due",
         "overdue_flag",
     ]
     list_filter = [console.OverdueFilter, "state", "channel", "category"]
@@ -152,15 +167,39 @@ class ComplaintAdmin(HallScopedAdmin):
     def get_queryset(self, request):
         return console.with_overdue(super().get_queryset(request), now=timezone.now())
 
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, obj):
+        return format_html(
+            '<span style="white-space:nowrap">{}</span><br>{}',
+            f"{local(obj.received_at):%Y-%m-%d}",
+            f"{local(obj.received_at):%H:%M}",
+        )
+
+    @admin.display(description=_("window"), ordering="window__number")
+    def window_number(self, obj):
+        if obj.window is None:
+            return "—"
+        return format_html('<span title="{}">{}</span>', obj.window.name, obj.window.number)
+
     @admin.display(description=_("deadline"), ordering="is_overdue")
     def overdue_flag(self, obj):
-        """GB/T 36113 (local deadlines): the sweep's rule, flagged on the row."""
+        """GB/T 36113 (local deadlines): the deadline running now — acceptance while registered,
+        the reply while awaited — flagged on the row by the sweep's rule when it has passed."""
+        if obj.state in AWAITING_ACCEPTANCE:
+            label, due = gettext_now("accept by"), obj.accept_due
+        elif obj.state in AWAITING_REPLY and obj.reply_due:
+            label, due = gettext_now("reply by"), obj.reply_due
+        else:
+            return "—"
+        day = format_html('<span style="white-space:nowrap">{}</span>', f"{due:%Y-%m-%d}")
         if getattr(obj, "is_overdue", False):
             return format_html(
-                '<strong class="overdue" style="color:#ba2121">⚠ {}</strong>',
+                '<strong class="overdue" style="color:#ba2121">⚠ {}</strong><br>{}<br>{}',
                 gettext_now("overdue"),
+                day,
+                label,
             )
-        return ""
+        return format_html("{}<br>{}", day, label)
 
     def get_search_fields(self, request):
         # Without the permission, a search by name or phone would reveal who complained.
@@ -171,8 +210,7 @@ class ComplaintAdmin(HallScopedAdmin):
     @admin.display(description=_("complainant"))
     def complainant(self, obj):
         """Masked: the per-request column below replaces it for those who may see more."""
-        shown = complainant_shown(obj, AnonymousUser())
-        return " ".join(part for part in (shown["name"], shown["phone"]) if part)
+        return _name_over_phone(complainant_shown(obj, AnonymousUser()))
 
     def _complainant(self, request):
         """A column for this request: masked unless the user may see it; logged when not."""
@@ -180,7 +218,7 @@ class ComplaintAdmin(HallScopedAdmin):
         @admin.display(description=_("complainant"))
         def complainant(obj):
             shown = complainant_shown(obj, request.user, where="admin", now=timezone.now())
-            return " ".join(part for part in (shown["name"], shown["phone"]) if part)
+            return _name_over_phone(shown)
 
         return complainant
 
