@@ -48,7 +48,7 @@ from .register import (
     register_queryset,
 )
 from .slots import slot_at
-from .time_filters import ChangeNoticeFilter, TimeKindFilter
+from .time_filters import ChangeNoticeFilter, HallCancellationFilter, TimeKindFilter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 admin.site.index_template = "admin/console_index.html"
@@ -290,6 +290,8 @@ class AppointmentAdmin(HallScopedAdmin):
         # The supervisors' dashboard links here (evaluation.dashboard_views).
         TimeKindFilter,
         ("window__hall", admin.RelatedOnlyFieldListFilter),
+        # The assessment (evaluation.assessment_links) links here too.
+        HallCancellationFilter,
     ]
     search_fields = ["reference", "applicant_name", "phone"]
     search_help_text = _("Name, reference, or phone number in any format (138 0013 8000).")
@@ -690,6 +692,11 @@ class ChangeRequestAdmin(RecordAdmin):
     ]
     list_filter = ["state", "is_emergency", ChangeNoticeFilter]
     list_select_related = ["appointment", "decided_by"]
+    # The assessment (DB1403/T 7.4) links here with the staff member the change counts against.
+    assessment_lookups = ("appointment__responsible_staff",)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(NoShowFollowUp)

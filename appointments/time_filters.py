@@ -72,3 +72,27 @@ class ChangeNoticeFilter(admin.SimpleListFilter):
         if self.value() == "in_time":
             return queryset.filter(notified_at__lte=limit)
         return queryset
+
+
+class HallCancellationFilter(admin.SimpleListFilter):
+    """DB1403/T 6.2.2: bookings the hall cancelled less than 8 h before their start without a
+    recorded emergency ("late"), or as a recorded emergency ("emergency") — as the assessment
+    (7.4) counts them."""
+
+    title = _("cancelled by the hall")
+    parameter_name = "hall_cancel"
+
+    def lookups(self, request, model_admin):
+        return [("late", _("under 8 h before, no emergency")), ("emergency", _("emergency"))]
+
+    def queryset(self, request, queryset):
+        hall = Q(cancelled_by_hall=True, cancelled_at__isnull=False)
+        if self.value() == "late":
+            limit = ExpressionWrapper(
+                F("start") - dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS),
+                output_field=DateTimeField(),
+            )
+            return queryset.filter(hall, cancelled_at__gt=limit, cancel_emergency_reason="")
+        if self.value() == "emergency":
+            return queryset.filter(hall).exclude(cancel_emergency_reason="")
+        return queryset

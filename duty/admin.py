@@ -558,6 +558,12 @@ class InspectionAdmin(HallScopedAdmin):
     inlines = [InspectionFindingInline]
     readonly_fields = ["inspector", "recorded_at", "photo_link"]
 
+    # The assessment (DB1403/T 7.4) links here with the staff member a finding names.
+    assessment_lookups = ("findings__staff",)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("findings").distinct()
 

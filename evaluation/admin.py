@@ -110,9 +110,20 @@ class RatingAdmin(HallScopedAdmin):
     date_hierarchy = "rated_at"
     # The dashboard links here with the period of the bookings rated (DB1403/T 8.2).
     dashboard_lookups = ("appointment__start__date__gte", "appointment__start__date__lte")
+    # The assessment (DB1403/T 7.4) links here with the month the bookings were served in and the
+    # staff member they count against.
+    assessment_lookups = (
+        "appointment__served_at__date__gte",
+        "appointment__served_at__date__lt",
+        "appointment__responsible_staff",
+    )
 
     def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
+        return (
+            lookup in self.dashboard_lookups
+            or lookup in self.assessment_lookups
+            or super().lookup_allowed(lookup, value, request)
+        )
 
     radio_fields = {f: admin.VERTICAL for f in LEVELS}
     detail_fields = [

@@ -21,11 +21,11 @@ from duty.admin import HallScopedAdmin
 from duty.calendar import local
 from duty.models import Hall, Window
 from duty.names import staff_name
-from duty.roles import Role, user_has_role
 from duty.scoping import scope_to_user, user_hall_id, visible_halls
 
-from .assessment import assessment_compute, month_clean, month_started_check
+from .assessment import assessment_compute, assessment_scope, month_clean, month_started_check
 from .assessment_export import assessment_download_name, assessment_write
+from .assessment_links import assessment_links
 from .improvement import (
     OPEN_STATES,
     improvement_action_cancel,
@@ -371,8 +371,7 @@ class SelfEvaluationAdmin(HallScopedAdmin):
         return False  # filled in on the self-evaluation page
 
     def changelist_view(self, request, extra_context=None):
-        # Offer only the pages this user may open: a window head gets no assessment link
-        # (403), a supervisor no fill-in link.
+        # Offer only the pages this user may open: a supervisor gets no fill-in link.
         extra_context = dict(extra_context or {})
         extra_context["may_fill"] = bool(self._kept_windows(request))
         extra_context["may_assess"] = user_sees_assessment(request.user)
@@ -492,8 +491,10 @@ class SelfEvaluationAdmin(HallScopedAdmin):
 
     def assessment_view(self, request):
         """DB1403/T 7.4: the month's assessment of a hall's windows and staff, with the formula
-        next to every score, and its Excel export."""
-        if not user_sees_assessment(request.user):
+        next to every score, every number linking to the records behind it, and its Excel
+        export; each user sees the rows ``assessment_scope`` gives them (6.2.5)."""
+        scope = assessment_scope(user=request.user)
+        if scope is None:
             raise PermissionDenied
         now = timezone.now()
         defaults = {
@@ -504,8 +505,12 @@ class SelfEvaluationAdmin(HallScopedAdmin):
         form = AssessmentForm(data, user=request.user, now=now)
         assessment = None
         if form.is_valid():
-            assessment = assessment_compute(
-                hall_id=form.cleaned_data["hall"].pk, month=form.cleaned_data["month"], now=now
+            assessment = scope.limit(
+                assessment_compute(
+                    hall_id=form.cleaned_data["hall"].pk,
+                    month=form.cleaned_data["month"],
+                    now=now,
+                )
             )
             if request.GET.get("export"):
                 buffer = io.BytesIO()
@@ -515,27 +520,24 @@ class SelfEvaluationAdmin(HallScopedAdmin):
                     True, assessment_download_name(assessment=assessment)
                 )
                 return response
+            assessment_links(assessment=assessment, user=request.user, now=now)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Assessment of windows and staff (DB1403/T 7.4)"),
             "form": form,
             "assessment": assessment,
+            "scope": scope,
+            "may_list": self.has_view_permission(request),
             "export_url": "?" + urlencode({**data, "export": "1"}),
         }
         return TemplateResponse(request, "admin/evaluation/assessment.html", context)
 
 
 def user_sees_assessment(user) -> bool:
-    """DB1403/T 7.4: supervisors and administrators read the assessment (of the halls they
-    see)."""
-    if not user.is_active or not user.is_staff:
-        return False
-    if user.is_superuser:
-        return True
-    return user.has_perm("evaluation.view_selfevaluation") and (
-        user_has_role(user, Role.SUPERVISOR) or user_has_role(user, Role.ADMINISTRATOR)
-    )
+    """DB1403/T 7.4, 6.2.5: whether ``user`` may open the assessment at all (the rows they see
+    are ``assessment_scope``'s)."""
+    return assessment_scope(user=user) is not None
 
 
 class AssessmentForm(forms.Form):

@@ -32,7 +32,7 @@ with a fixed number of grouped queries, whatever the number of windows, staff an
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -45,8 +45,10 @@ from django.utils.translation import gettext_lazy
 from appointments.models import Appointment, ChangeRequest, NoShowFollowUp
 from complaints.services import substantiated_complaints
 from duty.calendar import local
-from duty.models import DutyAssignment, InspectionFinding, Window
+from duty.models import DutyAssignment, InspectionFinding, StaffProfile, Window
 from duty.names import person_name
+from duty.roles import Role
+from duty.scoping import user_hall_id
 
 from .figures import (
     RATING_AGGREGATES,
@@ -127,6 +129,8 @@ COUNT_KEYS = (
     "changes",
     "change_breaches",
     "change_emergencies",
+    "cancellation_breaches",
+    "cancellation_emergencies",
     "follow_ups",
     "follow_ups_on_time",
     "substantiated_complaints",
@@ -259,6 +263,9 @@ def assessment_counts(
             changes=Count("pk"),
             change_breaches=Count("pk", filter=late_cancel & ~emergency_cancel),
             change_emergencies=Count("pk", filter=emergency_cancel),
+            # The hall's cancellations among them, listed apart in the console.
+            cancellation_breaches=Count("pk", filter=late_cancel & ~emergency_cancel),
+            cancellation_emergencies=Count("pk", filter=emergency_cancel),
         ),
         "window_id",
         "responsible_staff_id",
@@ -476,3 +483,77 @@ def assessment_compute(*, hall_id: int, month, now: dt.datetime) -> Assessment:
         staff.append(row)
     staff.sort(key=lambda row: (row.extra["window"], row.label, row.pk))
     return Assessment(hall_id, month, formula_text(), windows, staff)
+
+
+# --- who reads which rows (DB1403/T 7.4, 6.2.5) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentScope:
+    """The rows of the assessment one user may read; ``None``: every row of the hall."""
+
+    window_ids: frozenset[int] | None = None
+    staff_ids: frozenset[int] | None = None
+
+    @property
+    def whole_hall(self) -> bool:
+        return self.window_ids is None
+
+    def limit(self, assessment: Assessment) -> Assessment:
+        """``assessment`` with only the rows of this scope (the page and the export alike)."""
+        if self.whole_hall:
+            return assessment
+        return replace(
+            assessment,
+            windows=[row for row in assessment.windows if row.pk in self.window_ids],
+            staff=[row for row in assessment.staff if row.pk in (self.staff_ids or ())],
+        )
+
+
+HALL_ROLES = {Role.SUPERVISOR.value, Role.ADMINISTRATOR.value}
+WINDOW_ROLES = {Role.WINDOW_HEAD.value, Role.WINDOW_STAFF.value}
+
+
+def assessment_scope(*, user) -> AssessmentScope | None:
+    """Who reads which rows of the monthly assessment, or None: may not open it (403).
+
+    DB1403/T 7.4 makes supervision results the basis of assessing windows and their staff; 6.2.5
+    makes the window head answer for the window and each staff member for their own work. So:
+
+    - superusers, supervisors and administrators (with ``evaluation.view_selfevaluation``): every
+      window and staff member of the hall, among the halls they see (``visible_halls``);
+    - a window head: the windows they head, the staff attached to those windows
+      (``StaffProfile.window``) and their own row;
+    - window staff (and a head at a window they do not head): their own row and their window's —
+      a person sees their own assessment, not a colleague's score;
+    - anyone else (the desk, agency approvers, staff of no window): None.
+
+    A head or a staff member only ever sees their own hall (``visible_halls``); the rows are
+    narrowed by ``AssessmentScope.limit``.
+    """
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return None
+    if user.is_superuser:
+        return AssessmentScope()
+    roles = set(user.groups.values_list("name", flat=True))
+    if roles & HALL_ROLES and user.has_perm("evaluation.view_selfevaluation"):
+        return AssessmentScope()
+    if not roles & WINDOW_ROLES or user_hall_id(user) is None:
+        return None
+    windows: set[int] = set()
+    staff: set[int] = set()
+    if Role.WINDOW_HEAD.value in roles:
+        headed = set(Window.objects.filter(head=user).values_list("pk", flat=True))
+        if headed:
+            windows |= headed
+            staff |= set(
+                StaffProfile.objects.filter(window_id__in=headed).values_list("user_id", flat=True)
+            )
+            staff.add(user.pk)
+    own_window = getattr(getattr(user, "staff_profile", None), "window_id", None)
+    if own_window is not None:
+        windows.add(own_window)
+        staff.add(user.pk)
+    if not windows:
+        return None
+    return AssessmentScope(frozenset(windows), frozenset(staff))

@@ -17,7 +17,13 @@ from django.urls import reverse
 from appointments.models import Appointment, ChangeRequest, NoShowFollowUp
 from complaints.models import Complaint, ComplaintStep
 from duty.models import Duty, DutyAssignment, Inspection, InspectionFinding, Window
-from evaluation.assessment import assessment_compute, formula_text, month_clean
+from evaluation.assessment import (
+    AssessmentScope,
+    assessment_compute,
+    assessment_scope,
+    formula_text,
+    month_clean,
+)
 from evaluation.models import Level, Rating, RatingSource
 
 from .conftest import at
@@ -458,10 +464,6 @@ class TestStaffPage:
             assert response.status_code == 200
             assert response.context["form"].errors
 
-    def test_window_staff_may_not_see_it(self, client, s1):
-        client.force_login(s1)
-        assert client.get(reverse(self.URL)).status_code == 403
-
     def test_another_halls_supervisor_cannot_pick_this_hall(
         self, client, september, other_hall, make_user, hall
     ):
@@ -486,3 +488,237 @@ class TestStaffPage:
         with CaptureQueriesContext(connection) as large:
             client.get(reverse(self.URL), {"month": "2026-09"})
         assert len(large) == len(small)
+
+
+# --- who sees which rows (DB1403/T 7.4, 6.2.5) ---------------------------------------------------
+
+URL = "admin:evaluation_assessment"
+
+
+def page(client, user, **params):
+    client.force_login(user)
+    return client.get(reverse(URL), {"month": "2026-09", **params})
+
+
+def shown(response):
+    """(window pks, staff pks) of the rows on the page."""
+    assessment = response.context["assessment"]
+    return {r.pk for r in assessment.windows}, {r.pk for r in assessment.staff}
+
+
+@pytest.fixture
+def head2(make_user, hall, september):
+    """The head of window A02 (s2's window)."""
+    user = make_user("head2", "window_head", hall)
+    Window.objects.filter(pk=september["w2"].pk).update(head=user)
+    return user
+
+
+class TestScope:
+    def test_supervisors_and_administrators_read_the_whole_hall(self, supervisor, make_user, hall):
+        assert assessment_scope(user=supervisor) == AssessmentScope()
+        administrator = make_user("adm", "administrator", hall)
+        assert assessment_scope(user=administrator).whole_hall
+
+    def test_a_head_reads_their_windows_and_those_windows_staff_6_2_5(
+        self, september, head, s1, s2
+    ):
+        scope = assessment_scope(user=head)
+        assert scope.window_ids == {september["w1"].pk}
+        assert scope.staff_ids == {head.pk, s1.pk}  # not s2, of window A02
+
+    def test_window_staff_read_their_own_row_and_their_window(self, september, s1):
+        scope = assessment_scope(user=s1)
+        assert scope.window_ids == {september["w1"].pk}
+        assert scope.staff_ids == {s1.pk}
+
+    def test_everyone_else_reads_nothing(self, september, desk, approver, make_user, hall):
+        heads_nothing = make_user("idle-head", "window_head", hall)
+        no_window = make_user("no-window", "window_staff", hall)
+        for user in (desk, approver, heads_nothing, no_window):
+            assert assessment_scope(user=user) is None, user.username
+        no_window.is_active = False
+        assert assessment_scope(user=no_window) is None
+
+
+class TestPageByRole:
+    def test_supervisor_sees_every_row(self, client, september, supervisor, head, s1, s2):
+        windows, staff = shown(page(client, supervisor))
+        assert windows == {september["w1"].pk, september["w2"].pk}
+        assert {head.pk, s1.pk, s2.pk} <= staff
+
+    def test_head_sees_their_window_and_its_staff_only(self, client, september, head, s1, s2):
+        response = page(client, head)
+        assert response.status_code == 200
+        assert shown(response) == ({september["w1"].pk}, {head.pk, s1.pk})
+        body = response.content.decode()
+        assert "55.2" in body and "60.8" in body  # A01's and s1's scores
+        assert str(september["w2"]) not in body
+
+    def test_head_of_another_window_sees_nothing_of_the_others(
+        self, client, september, head2, head, s1, s2
+    ):
+        response = page(client, head2)
+        assert response.status_code == 200
+        # head2 has no row of their own: attached to no window, named in no record of the month.
+        assert shown(response) == ({september["w2"].pk}, {s2.pk})
+        body = response.content.decode()
+        assert "55.2" not in body and "60.8" not in body
+        assert str(september["w1"]) not in body
+
+    def test_window_staff_see_their_own_row_and_their_window(self, client, september, s1, head):
+        response = page(client, s1)
+        assert response.status_code == 200
+        assert shown(response) == ({september["w1"].pk}, {s1.pk})
+        assert "90.0" not in response.content.decode()  # the head's score
+
+    @pytest.mark.parametrize("who", ["desk", "approver"])
+    def test_everyone_else_gets_403(self, client, september, request, who):
+        user = request.getfixturevalue(who)
+        assert page(client, user).status_code == 403
+        assert page(client, user, export="1").status_code == 403
+
+    def test_a_user_of_another_hall_sees_nothing_of_this_one(
+        self, client, september, other_hall, make_user, hall, department
+    ):
+        outsider = make_user("jq-head", "window_head", other_hall)
+        Window.objects.create(hall=other_hall, number="B01", name="郊区窗口", head=outsider)
+        response = page(client, outsider)
+        assert response.status_code == 200
+        assert response.context["assessment"].hall_id == other_hall.pk
+        windows, staff = shown(response)
+        assert september["w1"].pk not in windows and staff == set()
+        response = page(client, outsider, hall=hall.pk)
+        assert response.context["form"].errors and response.context["assessment"] is None
+        assert page(client, outsider, hall=hall.pk, export="1").status_code == 200
+        assert "attachment" not in page(client, outsider, hall=hall.pk, export="1").headers.get(
+            "Content-Disposition", ""
+        )
+
+    def test_the_export_follows_the_same_scope(self, client, september, s1, head2, s2):
+        def sheets(user):
+            response = page(client, user, export="1")
+            assert response.status_code == 200
+            wb = openpyxl.load_workbook(io.BytesIO(response.content))
+            return [[row[0].value for row in ws.iter_rows(min_row=5)] for ws in wb.worksheets]
+
+        assert sheets(s1) == [[str(september["w1"])], ["s1"]]
+        windows, staff = sheets(head2)
+        assert (windows, staff) == ([str(september["w2"])], ["s2"])
+
+    def test_the_console_front_page_links_it_for_whoever_may_open_it(
+        self, client, september, head, s1, desk
+    ):
+        url = reverse(URL)
+        for user in (head, s1):
+            client.force_login(user)
+            assert url in client.get(reverse("admin:index")).content.decode(), user.username
+        client.force_login(desk)
+        assert url not in client.get(reverse("admin:index")).content.decode()
+
+
+# --- every number links to the records behind it ------------------------------------------------
+
+
+def page_links(response):
+    import re
+
+    html = response.content.decode()
+    return sorted(set(re.findall(r'href="(/admin/[^"#]+\?[^"]*)"', html)))
+
+
+def opened(client, url):
+    return client.get(url.replace("&amp;", "&"))
+
+
+class TestLinks:
+    @pytest.mark.parametrize("who", ["supervisor", "head", "s1"])
+    def test_every_link_on_the_page_opens_its_list(self, client, september, request, who):
+        """An admin list refuses an unknown lookup with a 400 or a redirect to "?e=1"."""
+        user = request.getfixturevalue(who)
+        response = page(client, user)
+        urls = [u for u in page_links(response) if "export=" not in u]
+        rows = len(response.context["assessment"].windows) + len(
+            response.context["assessment"].staff
+        )
+        # Four rate cells, late and absent, breaches and emergencies, and — for supervisors —
+        # complaints and findings: at least eight lists per row.
+        assert len(urls) >= 8 * rows
+        for url in urls:
+            list_page = opened(client, url)
+            assert list_page.status_code == 200, url
+            assert "cl" in list_page.context, url
+
+    def test_links_of_the_month_still_running_open_too(self, client, september, supervisor):
+        """This month's lists stop at now (an aware time in the query string)."""
+        from django.utils import timezone
+
+        month = timezone.localdate().strftime("%Y-%m")
+        response = page(client, supervisor, month=month)
+        urls = [u for u in page_links(response) if "export=" not in u]
+        assert any("__lt=" in u and "%2B08%3A00" in u for u in urls)
+        for url in urls:
+            assert opened(client, url).status_code == 200, url
+
+    def test_staff_get_no_link_to_lists_they_may_not_view(self, client, september, s1):
+        response = page(client, s1)
+        (row,) = response.context["assessment"].staff
+        assert row.extra["links"]["complaints"] is None  # complaints are not theirs to read
+        assert row.extra["links"]["findings"] is None
+        assert "/admin/complaints/" not in response.content.decode()
+
+    def _count(self, client, url):
+        list_page = opened(client, url)
+        assert list_page.status_code == 200, url
+        return list_page.context["cl"].result_count
+
+    def test_the_lists_hold_exactly_the_counted_records_7_4(
+        self, client, september, supervisor, s1
+    ):
+        response = page(client, supervisor)
+        windows, staff = rows_by(response.context["assessment"])
+        a01, a02, person = windows[september["w1"].pk], windows[september["w2"].pk], staff[s1.pk]
+        links = a01.extra["links"]
+        # Served bookings: 4 at A01 (the October one left out), 1 at A02.
+        assert self._count(client, links["served"]) == a01.counts["served"] == 4
+        assert self._count(client, a02.extra["links"]["served"]) == a02.counts["served"] == 1
+        # Check-ins: 5 duties at A01 (August's left out); 1 late, 1 absent.
+        assert self._count(client, links["duties"]) == 5
+        assert self._count(client, links["late"]) == a01.counts["late"] == 1
+        assert self._count(client, links["absent"]) == a01.counts["absent"] == 1
+        # Ratings: 3 counted (the excluded one and October's left out).
+        assert self._count(client, links["ratings"]) == a01.counts["rated"] == 3
+        # Changes told under 8 h, and emergencies.
+        assert self._count(client, links["changes_late"]) == a01.counts["change_breaches"] == 1
+        emergencies = a01.counts["change_emergencies"]
+        assert self._count(client, links["changes_emergency"]) == emergencies == 1
+        # Follow-ups, complaints, and s1's own lists.
+        assert self._count(client, links["follow_ups"]) == a01.counts["follow_ups"] == 3
+        assert self._count(client, links["complaints"]) == 1
+        own = person.extra["links"]
+        assert self._count(client, own["served"]) == person.counts["served"] == 4
+        assert self._count(client, own["follow_ups"]) == person.counts["follow_ups"] == 2
+        assert self._count(client, own["findings"]) == 1  # the inspection naming s1
+        assert self._count(client, own["changes_late"]) == person.counts["change_breaches"]
+        assert self._count(client, own["ratings"]) == person.counts["rated"] == 3
+
+    def test_hall_cancellations_have_their_own_list(
+        self, client, september, supervisor, matter, s1
+    ):
+        """DB1403/T 6.2.2: the hall's late cancellations count as breaches, listed apart."""
+        start = at(2026, 9, 29, 20)
+        booking(
+            matter,
+            september["w1"],
+            start,
+            s1,
+            status="cancelled",
+            cancelled_at=start - dt.timedelta(hours=3),
+            cancelled_by_hall=True,
+        )
+        response = page(client, supervisor)
+        windows, _staff = rows_by(response.context["assessment"])
+        a01 = windows[september["w1"].pk]
+        assert a01.extra["split"]["change_breaches"] == (1, 1)
+        assert self._count(client, a01.extra["links"]["cancellations_late"]) == 1
+        assert self._count(client, a01.extra["links"]["cancellations_emergency"]) == 0

@@ -62,3 +62,11 @@ def dashboard_link(context):
         "links": links,
         "complaints_label": Complaint._meta.verbose_name_plural,
     }
+
+
+@register.filter
+def linked(text, url):
+    """``text`` as a link to ``url`` (a console list), or as it is when there is no link."""
+    from django.utils.html import format_html
+
+    return format_html('<a href="{}">{}</a>', url, text) if url else text
