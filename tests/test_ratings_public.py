@@ -336,3 +336,18 @@ class TestConsoleAppeals:
         rate(served, served.served_at + M, levels=BAD)
         client.force_login(window_staff)
         assert client.get(reverse("admin:evaluation_ratingappeal_add")).status_code == 403
+
+    def test_the_rating_box_does_not_name_another_halls_rating(
+        self, client, served, make_user, other_hall
+    ):
+        """Hall scoping (DB1403/T 8.2 申诉复核): the appeal form's rating box must not show the
+        booking reference of another hall's rating when its id is typed in or put in the URL."""
+        rating = rate(served, served.served_at + M, levels=BAD)
+        client.force_login(make_user("far_head", "window_head", other_hall))
+        add_url = reverse("admin:evaluation_ratingappeal_add")
+        page = client.get(f"{add_url}?rating={rating.pk}")
+        assert page.status_code == 200
+        assert served.reference not in page.content.decode()
+        posted = client.post(add_url, {"rating": rating.pk, "reason": "误操作"})
+        assert posted.status_code == 200 and not RatingAppeal.objects.exists()
+        assert served.reference not in posted.content.decode()
