@@ -491,6 +491,20 @@ class TestAdmin:
             assert complaint.tracking_number not in client.get(LIST_URL, {"q": q}).content.decode()
         assert not IdentityView.objects.exists()
 
+    def test_url_filters_on_the_identity_refused_without_the_permission(
+        self, client, complaint, desk
+    ):
+        """GB/T 36113 (confidentiality): a filter in the address (?complainant_name=…) must not
+        do what the search box refuses — tell whether a given person or number complained."""
+        client.force_login(desk)
+        for lookup, value in (
+            ("complainant_name", "李四"),
+            ("complainant_name__startswith", "李"),
+            ("complainant_phone__contains", "0013"),
+        ):
+            response = client.get(LIST_URL, {lookup: value})
+            assert complaint.tracking_number not in response.content.decode(), lookup
+
     def test_handler_sees_identity_and_each_view_is_logged(self, client, complaint, supervisor):
         client.force_login(supervisor)
         page = client.get(LIST_URL, {"q": "李四"}).content.decode()
