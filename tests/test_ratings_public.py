@@ -300,6 +300,24 @@ class TestConsoleBadReviews:
         case.refresh_from_db()
         assert case.state == "rectified"
 
+    def test_a_step_page_needs_the_right_to_see_bad_reviews(self, client, served, head, desk):
+        """好差评 (DB1403/T 8.2): the desk may register complaints but not read bad-review cases;
+        the "turn into a complaint" page must not show them the rater, the levels and the
+        comment that the case's own page refuses them."""
+        from evaluation.ratings import bad_review_contact
+
+        rating = rate(served, served.served_at + M, levels=BAD)
+        bad_review_contact(
+            case=rating.case, actor=head, verified=True, note="核实属实", now=served.served_at + M
+        )
+        client.force_login(desk)
+        change = reverse("admin:evaluation_badreviewcase_change", args=[rating.case.pk])
+        assert client.get(change).status_code == 403
+        step = reverse("admin:evaluation_badreviewcase_step", args=[rating.case.pk, "complaint"])
+        response = client.get(step)
+        assert response.status_code == 403
+        assert "态度差" not in response.content.decode()
+
     def test_overdue_filter(self, client, serve, head, supervisor):
         late = serve(start=at(2026, 9, 30, 12))
         rate(late, late.served_at + M, levels=BAD)
