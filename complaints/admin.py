@@ -143,7 +143,7 @@ class ComplaintAdmin(HallScopedAdmin):
         "window",
         "staff",
         "department",
-        "appointment",
+        "booking",
         "is_complex",
         "state",
         "received_at",
@@ -200,6 +200,11 @@ class ComplaintAdmin(HallScopedAdmin):
                 label,
             )
         return format_html("{}<br>{}", day, label)
+
+    @admin.display(description=_("booking"))
+    def booking(self, obj):
+        # The reference only: the booking's own name is its applicant's — often the complainant.
+        return obj.appointment.reference if obj.appointment_id else "—"
 
     def get_search_fields(self, request):
         # Without the permission, a search by name or phone would reveal who complained.
