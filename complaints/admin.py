@@ -143,7 +143,7 @@ class ComplaintAdmin(HallScopedAdmin):
         "window",
         "staff",
         "department",
-        "appointment",
+        "booking",
         "is_complex",
         "state",
         "received_at",
@@ -201,11 +201,24 @@ class ComplaintAdmin(HallScopedAdmin):
             )
         return format_html("{}<br>{}", day, label)
 
+    @admin.display(description=_("booking"))
+    def booking(self, obj):
+        # The reference only: the booking's own name is its applicant's — often the complainant.
+        return obj.appointment.reference if obj.appointment_id else "—"
+
     def get_search_fields(self, request):
         # Without the permission, a search by name or phone would reveal who complained.
         if request.user.has_perm(IDENTITY_PERM):
             return ["tracking_number", "complainant_name", "complainant_phone"]
         return ["tracking_number"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter in the address would do what the search box refuses (see above).
+        if lookup.startswith(("complainant_name", "complainant_phone")) and (
+            request is None or not request.user.has_perm(IDENTITY_PERM)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     @admin.display(description=_("complainant"))
     def complainant(self, obj):

@@ -2,6 +2,7 @@ import mimetypes
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,6 +41,23 @@ admin.site.site_title = _("Appointment and no-rest service")
 admin.site.index_title = _("Service console")
 
 
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id box that names the chosen record only if it is in ``queryset`` (the user's
+    halls): the stock widget looks the id up among all halls and prints the record."""
+
+    def __init__(self, rel, admin_site, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            visible = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            visible = False
+        return super().label_and_url_for_value(value) if visible else ("", "")
+
+
 class HallScopedMixin:
     """Limit lists, detail pages, searches and choice lists to the user's hall(s)."""
 
@@ -49,6 +67,15 @@ class HallScopedMixin:
     def _scope_field(self, field, db_field, request):
         if field is not None and hall_lookup_for(db_field.related_model) is not None:
             field.queryset = scope_to_user(field.queryset, request.user)
+            widget = field.widget
+            if type(widget) is ForeignKeyRawIdWidget:
+                field.widget = ScopedRawIdWidget(
+                    widget.rel,
+                    widget.admin_site,
+                    field.queryset,
+                    attrs=widget.attrs,
+                    using=widget.db,
+                )
         return field
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -458,7 +458,8 @@ class BadReviewCaseAdmin(HallScopedAdmin):
         case = self.get_object(request, object_id)  # hall-scoped: None if not visible
         if spec is None or case is None:
             raise Http404
-        if not request.user.has_perm(spec.perm):
+        # The page shows the rater and the review: only to those who may read the case.
+        if not self.has_view_permission(request, case) or not request.user.has_perm(spec.perm):
             raise PermissionDenied
         record_url = reverse("admin:evaluation_badreviewcase_change", args=[case.pk])
         if not spec.offered(case):

@@ -491,6 +491,59 @@ class TestAdmin:
             assert complaint.tracking_number not in client.get(LIST_URL, {"q": q}).content.decode()
         assert not IdentityView.objects.exists()
 
+    def test_url_filters_on_the_identity_refused_without_the_permission(
+        self, client, complaint, desk
+    ):
+        """GB/T 36113 (confidentiality): a filter in the address (?complainant_name=…) must not
+        do what the search box refuses — tell whether a given person or number complained."""
+        client.force_login(desk)
+        for lookup, value in (
+            ("complainant_name", "李四"),
+            ("complainant_name__startswith", "李"),
+            ("complainant_phone__contains", "0013"),
+        ):
+            response = client.get(LIST_URL, {lookup: value})
+            assert complaint.tracking_number not in response.content.decode(), lookup
+
+    def test_the_booking_on_the_detail_page_does_not_name_the_complainant(
+        self, client, desk, matter, no_rest_window, head
+    ):
+        """GB/T 36113 (confidentiality): a complaint about the complainant's own booking (a bad
+        review, an online complaint with its reference) must not show the booking's applicant
+        name — the complainant — beside the masked name."""
+        from appointments.services import appointment_register
+
+        from .conftest import START
+
+        booking = appointment_register(
+            matter=matter,
+            window=no_rest_window,
+            start=START,
+            applicant_name="王小明",
+            phone="13900139000",
+            channel="onsite",
+            actor=desk,
+            now=START - dt.timedelta(days=3),
+        )
+        complaint = complaint_register(
+            channel="phone",
+            category="attitude",
+            complainant_name="王小明",
+            complainant_phone="13900139000",
+            text="态度生硬。",
+            window=no_rest_window,
+            staff=head,
+            appointment=booking,
+            actor=desk,
+            now=START + dt.timedelta(hours=1),
+        )
+        client.force_login(desk)
+        detail = client.get(
+            reverse("admin:complaints_complaint_change", args=[complaint.pk])
+        ).content.decode()
+        assert booking.reference in detail and "王*" in detail
+        assert "王小明" not in detail
+
     def test_handler_sees_identity_and_each_view_is_logged(self, client, complaint, supervisor):
         client.force_login(supervisor)
         page = client.get(LIST_URL, {"q": "李四"}).content.decode()

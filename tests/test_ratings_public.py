@@ -300,6 +300,24 @@ class TestConsoleBadReviews:
         case.refresh_from_db()
         assert case.state == "rectified"
 
+    def test_a_step_page_needs_the_right_to_see_bad_reviews(self, client, served, head, desk):
+        """好差评 (DB1403/T 8.2): the desk may register complaints but not read bad-review cases;
+        the "turn into a complaint" page must not show them the rater, the levels and the
+        comment that the case's own page refuses them."""
+        from evaluation.ratings import bad_review_contact
+
+        rating = rate(served, served.served_at + M, levels=BAD)
+        bad_review_contact(
+            case=rating.case, actor=head, verified=True, note="核实属实", now=served.served_at + M
+        )
+        client.force_login(desk)
+        change = reverse("admin:evaluation_badreviewcase_change", args=[rating.case.pk])
+        assert client.get(change).status_code == 403
+        step = reverse("admin:evaluation_badreviewcase_step", args=[rating.case.pk, "complaint"])
+        response = client.get(step)
+        assert response.status_code == 403
+        assert "态度差" not in response.content.decode()
+
     def test_overdue_filter(self, client, serve, head, supervisor):
         late = serve(start=at(2026, 9, 30, 12))
         rate(late, late.served_at + M, levels=BAD)
@@ -336,3 +354,18 @@ class TestConsoleAppeals:
         rate(served, served.served_at + M, levels=BAD)
         client.force_login(window_staff)
         assert client.get(reverse("admin:evaluation_ratingappeal_add")).status_code == 403
+
+    def test_the_rating_box_does_not_name_another_halls_rating(
+        self, client, served, make_user, other_hall
+    ):
+        """Hall scoping (DB1403/T 8.2 申诉复核): the appeal form's rating box must not show the
+        booking reference of another hall's rating when its id is typed in or put in the URL."""
+        rating = rate(served, served.served_at + M, levels=BAD)
+        client.force_login(make_user("far_head", "window_head", other_hall))
+        add_url = reverse("admin:evaluation_ratingappeal_add")
+        page = client.get(f"{add_url}?rating={rating.pk}")
+        assert page.status_code == 200
+        assert served.reference not in page.content.decode()
+        posted = client.post(add_url, {"rating": rating.pk, "reason": "误操作"})
+        assert posted.status_code == 200 and not RatingAppeal.objects.exists()
+        assert served.reference not in posted.content.decode()
