@@ -344,6 +344,11 @@ def _handle_check(complaint: Complaint, actor, now) -> None:
     _require_aware(now)
     _require_perm(actor, "complaints.handle_complaint")
     _require_hall(actor, complaint.hall_id)
+    if complaint.staff_id is not None and complaint.staff_id == actor.pk:
+        # GB/T 36113 (impartial handling): nobody handles a complaint about themselves.
+        raise PermissionDenied(
+            _("You are the staff member complained about: another handler takes this complaint.")
+        )
 
 
 def _step(complaint, from_state, to_state, *, actor, now, note="") -> ComplaintStep:
@@ -379,6 +384,12 @@ def complaint_accept(
         "complaints.handle_complaint"
     ):
         raise _error("handler", _("Choose a complaint handler of this hall."), "handler")
+    if complaint.staff_id is not None and handler.pk == complaint.staff_id:
+        raise _error(
+            "handler",
+            _("The staff member complained about cannot handle the complaint."),
+            "handler_complained_about",
+        )
     with transaction.atomic():
         complaint = _lock(complaint, AWAITING_ACCEPTANCE, "accept")
         complex_ = complaint.is_complex if is_complex is None else bool(is_complex)

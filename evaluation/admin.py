@@ -337,6 +337,18 @@ class BadReviewStepInline(admin.TabularInline):
         return False
 
 
+def rater_shown(case, *, user) -> str:
+    """国办发〔2019〕51号 (rater data protected, access limited): the rater's name and number in
+    full only for who contacts them — the window head or the hall administrator, holding
+    ``change_badreviewcase``; masked for everyone else, the window staff rated among them."""
+    from complaints.services import mask_name, mask_phone
+
+    appointment = case.rating.appointment
+    if user is not None and user.has_perm("evaluation.change_badreviewcase"):
+        return f"{appointment.applicant_name} {appointment.phone}"
+    return f"{mask_name(appointment.applicant_name)} {mask_phone(appointment.phone)}"
+
+
 @admin.register(BadReviewCase)
 class BadReviewCaseAdmin(HallScopedAdmin):
     list_display = [
@@ -408,8 +420,15 @@ class BadReviewCaseAdmin(HallScopedAdmin):
 
     @admin.display(description=_("rater (to contact)"))
     def rater(self, obj):
-        appointment = obj.rating.appointment
-        return f"{appointment.applicant_name} {appointment.phone}"
+        """Masked: the per-request field below shows more to those who contact the rater."""
+        return rater_shown(obj, user=None)
+
+    def _rater(self, request):
+        @admin.display(description=_("rater (to contact)"))
+        def rater(obj):
+            return rater_shown(obj, user=request.user)
+
+        return rater
 
     @admin.display(description=_("handler"), ordering="handler__first_name")
     def handler_display(self, obj):
@@ -419,11 +438,14 @@ class BadReviewCaseAdmin(HallScopedAdmin):
     def is_overdue(self, obj):
         return bool(ratings.bad_review_late_steps(obj, timezone.now())) and not obj.rating.excluded
 
+    def _detail_fields(self, request):
+        return [self._rater(request) if f == "rater" else f for f in self.detail_fields]
+
     def get_fields(self, request, obj=None):
-        return self.detail_fields
+        return self._detail_fields(request)
 
     def get_readonly_fields(self, request, obj=None):
-        return self.detail_fields
+        return self._detail_fields(request)
 
     def has_add_permission(self, request):
         return False  # a bad rating opens its case
@@ -495,7 +517,7 @@ class BadReviewCaseAdmin(HallScopedAdmin):
                 "submit_label": spec.label,
                 "facts": [
                     (_("booking"), case.rating.appointment.reference),
-                    (_("rater (to contact)"), self.rater(case)),
+                    (_("rater (to contact)"), rater_shown(case, user=request.user)),
                     (_("items"), self.levels(case)),
                     (_("comment"), self.comment(case)),
                     (_("contact by"), case.contact_due),

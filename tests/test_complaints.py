@@ -193,6 +193,31 @@ class TestProcedure:
         ]
         assert {s.actor for s in complaint.steps.all()[1:]} == {supervisor}
 
+    def test_nobody_handles_a_complaint_about_themselves_gbt36113(
+        self, desk, no_rest_window, supervisor, make_user, hall
+    ):
+        """GB/T 36113 (impartial handling): the supervisor complained about can neither take a
+        step on the complaint nor be made its handler; another handler can."""
+        other = make_user("supervisor2", "supervisor", hall)
+        about_supervisor = complaint_register(
+            channel="phone",
+            category="attitude",
+            complainant_name="李四",
+            complainant_phone="13800138000",
+            text="督查人员态度生硬。",
+            window=no_rest_window,
+            staff=supervisor,
+            actor=desk,
+            now=NOW,
+        )
+        with pytest.raises(PermissionDenied):
+            complaint_accept(complaint=about_supervisor, actor=supervisor, now=NOW)
+        with pytest.raises(ValidationError) as refused:
+            complaint_accept(complaint=about_supervisor, actor=other, handler=supervisor, now=NOW)
+        assert field_code(refused, "handler") == "handler_complained_about"
+        accepted = complaint_accept(complaint=about_supervisor, actor=other, now=NOW)
+        assert accepted.handler == other and accepted.state == S.ACCEPTED
+
     def test_accept_sets_handler_and_reply_deadline(self, accepted, supervisor):
         assert accepted.handler == supervisor
         assert accepted.accepted_at == NOW

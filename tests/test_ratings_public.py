@@ -300,6 +300,21 @@ class TestConsoleBadReviews:
         case.refresh_from_db()
         assert case.state == "rectified"
 
+    def test_the_rater_is_masked_for_the_window_staff_shown_to_the_head(
+        self, client, served, head, window_staff
+    ):
+        """国办发〔2019〕51号 (rater data protected): the head who contacts the rater sees the
+        name and number; the window's staff — the person rated among them — see them masked."""
+        rating = rate(served, served.served_at + M, levels=BAD)
+        url = reverse("admin:evaluation_badreviewcase_change", args=[rating.case.pk])
+        client.force_login(head)
+        html = client.get(url).content.decode()
+        assert "张伟" in html and "138 0013 8000" in html
+        client.force_login(window_staff)
+        html = client.get(url).content.decode()
+        assert "张伟" not in html and "张*" in html
+        assert "138****8000" in html
+
     def test_a_step_page_needs_the_right_to_see_bad_reviews(self, client, served, head, desk):
         """好差评 (DB1403/T 8.2): the desk may register complaints but not read bad-review cases;
         the "turn into a complaint" page must not show them the rater, the levels and the
