@@ -404,7 +404,7 @@ def roster_sweep(*, now: dt.datetime) -> SweepResult:
 def complaints_sweep(*, now: dt.datetime) -> SweepResult:
     """GB/T 36113, DB1403/T 7.3: a complaint not accepted or not replied to by its deadline (in
     working days) alerts its handler and the hall's supervisors — once per step that is late."""
-    from complaints.services import complaints_overdue
+    from complaints.services import complaint_running_deadline, complaints_overdue
 
     overdue = list(complaints_overdue(now))
     if not overdue:
@@ -412,13 +412,12 @@ def complaints_sweep(*, now: dt.datetime) -> SweepResult:
     supervisors = _supervisors_by_hall({c.hall_id for c in overdue})
     alerts = []
     for complaint in overdue:
-        due = complaint.accept_due if complaint.state == "registered" else complaint.reply_due
+        step, due = complaint_running_deadline(complaint=complaint)
         text = _("Complaint %(number)s is overdue: it was due by %(due)s (%(state)s).") % {
             "number": complaint.tracking_number,
             "due": due.isoformat(),
             "state": complaint.get_state_display(),
         }
-        step = "accept" if complaint.state == "registered" else "reply"
         recipients = {complaint.handler_id, *supervisors.get(complaint.hall_id, [])} - {None}
         alerts += [
             Alert(

@@ -25,8 +25,6 @@ from duty.scoping import user_hall_id, visible_halls
 from . import console
 from .ledger import ledger_download_name, ledger_export
 from .models import (
-    AWAITING_ACCEPTANCE,
-    AWAITING_REPLY,
     Complaint,
     ComplaintAttachment,
     ComplaintStep,
@@ -38,6 +36,7 @@ from .services import (
     complaint_figures,
     complaint_register,
     complaint_register_clean,
+    complaint_running_deadline,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -185,12 +184,11 @@ class ComplaintAdmin(HallScopedAdmin):
     def overdue_flag(self, obj):
         """GB/T 36113 (local deadlines): the deadline running now — acceptance while registered,
         the reply while awaited — flagged on the row by the sweep's rule when it has passed."""
-        if obj.state in AWAITING_ACCEPTANCE:
-            label, due = gettext_now("accept by"), obj.accept_due
-        elif obj.state in AWAITING_REPLY and obj.reply_due:
-            label, due = gettext_now("reply by"), obj.reply_due
-        else:
+        running = complaint_running_deadline(complaint=obj)
+        if running is None:
             return "—"
+        step, due = running
+        label = gettext_now("accept by") if step == "accept" else gettext_now("reply by")
         day = format_html('<span style="white-space:nowrap">{}</span>', f"{due:%Y-%m-%d}")
         if getattr(obj, "is_overdue", False):
             return format_html(
@@ -284,8 +282,8 @@ class ComplaintAdmin(HallScopedAdmin):
             if self._may_see_attachments(request, complaint):
                 extra_context["attachments"] = list(complaint.attachments.all())
             extra_context["is_overdue"] = getattr(complaint, "is_overdue", False)
-            # Which deadline has passed: acceptance while registered, else the reply.
-            extra_context["overdue_accept"] = complaint.state in AWAITING_ACCEPTANCE
+            running = complaint_running_deadline(complaint=complaint)
+            extra_context["overdue_accept"] = running is not None and running[0] == "accept"
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _may_see_attachments(self, request, complaint) -> bool:

@@ -593,6 +593,17 @@ def complaints_overdue(now: dt.datetime):
     return Complaint.objects.filter(overdue_condition(now)).select_related("hall").order_by("pk")
 
 
+def complaint_running_deadline(*, complaint: Complaint) -> tuple[str, dt.date] | None:
+    """GB/T 36113 (local deadlines), DB1403/T 7.3: the deadline running now — ``("accept",
+    accept_due)`` while awaiting acceptance, ``("reply", reply_due)`` while awaiting the reply —
+    or None once replied, refused or archived. The same states as ``overdue_condition``."""
+    if complaint.state in AWAITING_ACCEPTANCE:
+        return "accept", complaint.accept_due
+    if complaint.state in AWAITING_REPLY and complaint.reply_due:
+        return "reply", complaint.reply_due
+    return None
+
+
 def overdue_condition(now: dt.datetime) -> Q:
     """GB/T 36113 (local deadlines), DB1403/T 7.3: the overdue rule as a filter, for the sweep,
     the console's list filter and its flag on each row."""
