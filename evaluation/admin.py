@@ -337,18 +337,6 @@ class BadReviewStepInline(admin.TabularInline):
         return False
 
 
-def rater_shown(case, *, user) -> str:
-    """国办发〔2019〕51号 (rater data protected, access limited): the rater's name and number in
-    full only for who contacts them — the window head or the hall administrator, holding
-    ``change_badreviewcase``; masked for everyone else, the window staff rated among them."""
-    from complaints.services import mask_name, mask_phone
-
-    appointment = case.rating.appointment
-    if user is not None and user.has_perm("evaluation.change_badreviewcase"):
-        return f"{appointment.applicant_name} {appointment.phone}"
-    return f"{mask_name(appointment.applicant_name)} {mask_phone(appointment.phone)}"
-
-
 @admin.register(BadReviewCase)
 class BadReviewCaseAdmin(HallScopedAdmin):
     list_display = [
@@ -421,12 +409,12 @@ class BadReviewCaseAdmin(HallScopedAdmin):
     @admin.display(description=_("rater (to contact)"))
     def rater(self, obj):
         """Masked: the per-request field below shows more to those who contact the rater."""
-        return rater_shown(obj, user=None)
+        return ratings.rater_shown(case=obj, user=None)
 
     def _rater(self, request):
         @admin.display(description=_("rater (to contact)"))
         def rater(obj):
-            return rater_shown(obj, user=request.user)
+            return ratings.rater_shown(case=obj, user=request.user)
 
         return rater
 
@@ -517,7 +505,7 @@ class BadReviewCaseAdmin(HallScopedAdmin):
                 "submit_label": spec.label,
                 "facts": [
                     (_("booking"), case.rating.appointment.reference),
-                    (_("rater (to contact)"), rater_shown(case, user=request.user)),
+                    (_("rater (to contact)"), ratings.rater_shown(case=case, user=request.user)),
                     (_("items"), self.levels(case)),
                     (_("comment"), self.comment(case)),
                     (_("contact by"), case.contact_due),

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentEvent, Status
 from appointments.notifications import booking_context, show_time
+from complaints.services import mask_name, mask_phone
 from duty.calendar import local, working_days_add
 from duty.roles import Role, user_has_role
 from duty.scoping import user_hall_id, user_sees_all_halls
@@ -768,3 +769,13 @@ def rating_appeal_review(
                     note=_("appeal upheld: %(note)s") % {"note": note},
                 )
     return appeal
+
+
+def rater_shown(*, case: BadReviewCase, user) -> str:
+    """国办发〔2019〕51号 (rater data protected, access limited): the rater's name and number in
+    full only for who contacts them — the window head or the hall administrator, holding
+    ``change_badreviewcase``; masked for everyone else, the window staff rated among them."""
+    appointment = case.rating.appointment
+    if user is not None and user.has_perm("evaluation.change_badreviewcase"):
+        return f"{appointment.applicant_name} {appointment.phone}"
+    return f"{mask_name(appointment.applicant_name)} {mask_phone(appointment.phone)}"
