@@ -4,15 +4,32 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run lint suite test messages bench bench-export bench-load bench-sweeps bench-dashboard
+.PHONY: install lock upgrade run lint suite test messages bench bench-export bench-load bench-sweeps bench-dashboard
 
-$(VENV)/.installed: pyproject.toml
+# Everything installed comes from requirements.lock (exact versions and hashes); the project
+# itself is installed without fetching anything (its build backend, setuptools, is in the lock;
+# PYTHONWARNINGS quiets setuptools' notice that an editable install is editable).
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# requirements.lock is made from pyproject.toml by pip-compile (pip-tools, itself in the lock).
+# `make lock` after editing pyproject.toml keeps every other pin; `make upgrade` takes the newest
+# versions pyproject.toml allows, reinstalls and runs the whole suite on them.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
+	--extra dev --extra bench --output-file requirements.lock pyproject.toml
+lock: install
+	$(PIP_COMPILE)
+	$(MAKE) install
+
+upgrade: install
+	$(PIP_COMPILE) --upgrade
+	$(MAKE) test
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download); the CJK fonts
 # make the screenshots legible.

@@ -585,8 +585,10 @@ class InspectionAdmin(HallScopedAdmin):
     inlines = [InspectionFindingInline]
     readonly_fields = ["inspector", "recorded_at", "photo_link"]
 
-    # The assessment (DB1403/T 7.4) links here with the staff member a finding names.
-    assessment_lookups = ("findings__staff",)
+    # The assessment (DB1403/T 7.4) links here for the inspections with findings, and with the
+    # staff member a finding names. Django 5.2.x admin refuses reverse lookups it does not find
+    # in list_filter, so both are allowed here by name.
+    assessment_lookups = ("findings__isnull", "findings__staff")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
