@@ -1,8 +1,17 @@
 """For tests that start the app in another process (gunicorn, qcluster) on the same database."""
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_database_url() -> str:
@@ -16,3 +25,67 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # not a test, despite its name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving the app on a free local port with ``env`` on top of this process's
+    environment; ``log()`` for assertion messages."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, threads: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                f"--workers={workers}",
+                "--worker-class=gthread",
+                f"--threads={threads}",
+                f"--bind=127.0.0.1:{self.port}",
+                "--timeout=60",
+                "--preload",
+                "--access-logfile=-",
+                "yuyue.wsgi:application",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "yuyue.settings", **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
+
+    def wait_ready(self, timeout: float = 20, headers: dict[str, str] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited early:\n{self.log()}")
+            try:
+                answer = httpx.get(f"{self.url}/healthz", headers=headers, timeout=1)
+                if answer.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn did not answer /healthz in {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()

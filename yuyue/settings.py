@@ -150,7 +150,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "static-collected"
+# Where `collectstatic` puts the files (hashed names and compressed copies when DEBUG=0).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static-collected"))
 # Files the system writes (register exports) and uploads (inspection photos). Never served as
 # public URLs: downloads go through permission-checked staff views.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
