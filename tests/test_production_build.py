@@ -1,7 +1,8 @@
 """The production build, as a deployment makes it: `collectstatic` with DEBUG=0 (hashed names,
 the manifest, compressed copies) into a fresh folder, `migrate` and `createcachetable` on a fresh
-database, then gunicorn serving with DEBUG=0 behind a TLS proxy. A vendored file naming a missing source map, or a template naming a missing static
-file, fails here instead of answering 500 in production."""
+database, then gunicorn serving with DEBUG=0 behind a TLS proxy. A vendored file naming a missing
+source map, or a template naming a missing static file, fails here instead of answering 500 in
+production."""
 
 import os
 import re
