@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -239,11 +240,11 @@ class ScopedUserAdmin(HallScopedMixin, UserAdmin):
             try:
                 two_step_reset(user=user, actor=request.user)
             except PermissionDenied as error:
-                messages.error(request, f"{user.get_username()}: {error}")
+                messages.error(request, f"{person(user)}: {error}")
             else:
                 self.log_change(request, user, str(_("Two-step verification reset")))
                 messages.success(
-                    request, _("%(user)s: two-step verification reset.") % {"user": user}
+                    request, _("%(user)s: two-step verification reset.") % {"user": person(user)}
                 )
 
     def has_reset_two_step_permission(self, request):
@@ -332,7 +333,10 @@ class AccessAttemptAdmin(SignInRecordAdmin):
     @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
     def unlock(self, request, queryset):
         released = lockouts_release(attempts=queryset, actor=request.user)
-        messages.success(request, _("%(n)s logins unlocked.") % {"n": released})
+        messages.success(
+            request,
+            ngettext("%(n)s login unlocked.", "%(n)s logins unlocked.", released) % {"n": released},
+        )
 
     def delete_queryset(self, request, queryset):
         lockouts_release(attempts=queryset, actor=request.user)
