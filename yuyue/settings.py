@@ -229,6 +229,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes says at INFO what it does on every sign-in; its warnings (failures) and ours
+    # (duty.signin: lockouts with login and address, unlocks, resets) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Rules of DB1403/T that the standard fixes or leaves to local practice ---------------------
