@@ -1,17 +1,26 @@
 import mimetypes
 
+import axes.admin  # noqa: F401 (registers its models, replaced below)
+import django_otp.plugins.otp_static.admin  # noqa: F401 (registers its model, removed below)
+import django_otp.plugins.otp_totp.admin  # noqa: F401 (registers its model, removed below)
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import roster_views
 from .attendance import ATTENDANCE_LABELS, duty_attendance, duty_check_in, duty_check_out
@@ -34,6 +43,7 @@ from .models import (
 from .roles import Role
 from .rosters import leave_approve, leave_reject, leave_request, person, user_manages_window
 from .scoping import hall_lookup_for, scope_to_user, user_hall_id, user_keeps_shared_data
+from .signin import lockouts_release, staff_managed_by, two_step_may_reset, two_step_reset
 from .supervision import inspection_clean
 
 admin.site.site_header = _("Appointment and no-rest service")
@@ -203,14 +213,42 @@ admin.site.unregister(User)
 @admin.register(User)
 class ScopedUserAdmin(HallScopedMixin, UserAdmin):
     inlines = [StaffProfileInline]
-    list_display = ["username", "first_name", "last_name", "is_staff", "is_active"]
+    list_display = ["username", "first_name", "last_name", "is_staff", "is_active", "two_step"]
     list_select_related = ["staff_profile"]
+    actions = ["reset_two_step"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if not request.user.is_superuser:
             queryset = queryset.filter(is_superuser=False)
-        return queryset
+        return queryset.annotate(
+            has_two_step=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
+
+    @admin.display(boolean=True, description=_("two-step verification"), ordering="has_two_step")
+    def two_step(self, obj):
+        return obj.has_two_step
+
+    @admin.action(
+        description=_("Reset two-step verification (lost or new phone)"),
+        permissions=["reset_two_step"],
+    )
+    def reset_two_step(self, request, queryset):
+        """Remove the authenticator and backup codes of the selected colleagues; each sets up a
+        new one at their next sign-in. Logged (duty.signin) and in each user's history."""
+        for user in queryset:
+            try:
+                two_step_reset(user=user, actor=request.user)
+            except PermissionDenied as error:
+                messages.error(request, f"{person(user)}: {error}")
+            else:
+                self.log_change(request, user, str(_("Two-step verification reset")))
+                messages.success(
+                    request, _("%(user)s: two-step verification reset.") % {"user": person(user)}
+                )
+
+    def has_reset_two_step_permission(self, request):
+        return two_step_may_reset(request.user)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -242,6 +280,88 @@ class ScopedUserAdmin(HallScopedMixin, UserAdmin):
             # A new user created by a hall administrator belongs to that hall at once, so the
             # administrator can go on editing them (scoping would hide a user without a hall).
             StaffProfile.objects.create(user=user, hall_id=hall_id)
+
+
+# --- sign-in: lockouts (django-axes) and two-step devices (django-otp) ---------------------------
+
+# Devices are set up by their owner and reset by an administrator (ScopedUserAdmin); they are
+# never edited, and their secrets are never shown.
+for device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(device_model):
+        admin.site.unregister(device_model)
+for axes_model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(axes_model):
+        admin.site.unregister(axes_model)
+
+
+class SignInRecordAdmin(admin.ModelAdmin):
+    """Sign-in records of the staff one manages (their hall's; superusers see all, also logins
+    that do not exist). Read-only: they are evidence."""
+
+    list_filter = ["attempt_time"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        managed = staff_managed_by(request.user).values("username")
+        return queryset.filter(username__in=managed)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(SignInRecordAdmin):
+    """Wrong passwords counted per login and address; at AXES_FAILURE_LIMIT the pair is locked.
+    Unlocking removes the count (the failures stay under “登录失败记录”)."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "locked", "attempt_time"]
+    fields = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent"]
+    actions = ["unlock"]
+
+    @admin.display(boolean=True, description=_("locked"))
+    def locked(self, obj):
+        recent = obj.attempt_time > timezone.now() - settings.AXES_COOLOFF_TIME
+        return recent and obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
+    def unlock(self, request, queryset):
+        released = lockouts_release(attempts=queryset, actor=request.user)
+        messages.success(
+            request,
+            ngettext("%(n)s login unlocked.", "%(n)s logins unlocked.", released) % {"n": released},
+        )
+
+    def delete_queryset(self, request, queryset):
+        lockouts_release(attempts=queryset, actor=request.user)
+
+    def delete_model(self, request, obj):
+        lockouts_release(attempts=[obj], actor=request.user)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(SignInRecordAdmin):
+    list_display = ["username", "ip_address", "attempt_time", "logout_time", "user_agent"]
+    fields = ["username", "ip_address", "attempt_time", "logout_time", "user_agent"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(SignInRecordAdmin):
+    list_display = ["username", "ip_address", "attempt_time", "locked_out", "user_agent"]
+    list_filter = ["locked_out", "attempt_time"]
+    fields = ["username", "ip_address", "attempt_time", "locked_out", "user_agent"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- rosters, leave, check-ins, inspections ---------------------------------------------------

@@ -68,6 +68,15 @@ def _fast_tests_in_chinese(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _two_step_not_required(settings):
+    """Staff sign in with their password alone unless a test requires the second step
+    (tests/test_staff_login.py): the default follows DEBUG, which tests should not depend on.
+    django-axes stays on in every test; it needs the request, so tests log in with
+    ``client.force_login`` or through the login form (``client.login`` passes no request)."""
+    settings.STAFF_2FA_REQUIRED = False
+
+
 @pytest.fixture
 def holidays_2026(db):
     holiday_year_import(year=2026)

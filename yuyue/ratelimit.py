@@ -1,6 +1,7 @@
 """Request rate limits per client address, counted in the cache (Redis when REDIS_URL is set)."""
 
 import datetime as dt
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +16,16 @@ def client_address(request) -> str:
         if hops:
             return hops[-1]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def client_ip(request) -> str | None:
+    """``client_address`` where it is an IP address, else None: for the sign-in lockout, which
+    keeps addresses in an IP column (PostgreSQL's inet refuses "unknown")."""
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.datetime) -> bool:

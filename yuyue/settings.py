@@ -4,6 +4,7 @@ Defaults give a working single-machine setup: SQLite and django-q2's database br
 At scale set DATABASE_URL (PostgreSQL) and REDIS_URL (cache and task broker).
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -48,6 +49,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "phonenumber_field",
     "django_q",
+    # Staff sign-in: lockout after repeated wrong passwords (django-axes, its console pages in
+    # Chinese through duty.apps) and two-step verification (django-otp: TOTP, backup codes).
+    "duty.apps.AxesConfig",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",
     "duty",
     "appointments",
@@ -64,8 +71,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session entered a code of the user's device?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Console pages only after the second step, for those who must or chose to take it.
+    "duty.signin_views.TwoStepMiddleware",
+    # Last, as django-axes requires: turns a lockout into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "yuyue.urls"
@@ -167,6 +180,40 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# --- Staff sign-in: lockout and two-step verification ------------------------------------------
+# django-axes checks every password sign-in first (it refuses locked-out ones before any
+# password is compared), then Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures are counted in the database (SQLite or PostgreSQL alike, nothing else to run).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Wrong passwords in a row for one login from one client address before that pair is locked.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+# A login is locked together with the client address it was guessed from: a guesser elsewhere
+# cannot lock a colleague out of their own desk.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The lock lifts this many minutes after the last failed try (or when an administrator
+# unlocks it in the console, under 登录保护 → 登录失败计数).
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
+# A right password clears the count: typos spread over a day do not add up to a lockout.
+AXES_RESET_ON_SUCCESS = True
+# The client address as the rate limits see it (X-Forwarded-For only with TRUST_X_FORWARDED_FOR).
+AXES_CLIENT_IP_CALLABLE = "yuyue.ratelimit.client_ip"
+# The login page again, with the lockout explained in Chinese, answered 429.
+AXES_LOCKOUT_CALLABLE = "duty.signin_views.lockout_response"
+# Every failed sign-in kept for the record (whether it was locked out), also after an unlock.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Two-step verification is required of superusers, administrators and supervisors (they see
+# applicants' and complainants' identities in full) when this is on; others may choose it.
+# On by default in production (DEBUG=0), off in the demo.
+STAFF_2FA_REQUIRED = envbool("STAFF_2FA_REQUIRED", "0" if DEBUG else "1")
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = "预约+无休"
+# Device secrets are never shown in the console (devices are set up and reset, never edited).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # Production hardening: with DEBUG off, `manage.py check --deploy` must report nothing.
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "1")
@@ -183,6 +230,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes says at INFO what it does on every sign-in; its warnings (failures) and ours
+    # (duty.signin: lockouts with login and address, unlocks, resets) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Rules of DB1403/T that the standard fixes or leaves to local practice ---------------------

@@ -14,6 +14,7 @@ urlpatterns = [
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(
     path("admin/dashboard/", include(staff_urlpatterns)),
+    path("admin/two-step/", include("duty.signin_views")),
     path("admin/", admin.site.urls),
     path("complaints/", include("complaints.public_urls")),
     path("rate/", include("evaluation.public_urls")),
