@@ -468,8 +468,11 @@ def _side_counts(
     rows = {row["_part"]: row for row in queries[0].union(*queries[1:], all=True)}
     result = {}
     for number, (_queryset, counts) in enumerate(parts.values()):
+        # A part whose filter can match nothing (``window_id__in=[]``: a hall without windows)
+        # is left out of the UNION by the ORM: it counts nothing.
+        row = rows.get(number)
         for i, name in enumerate(counts):
-            result[name] = rows[number][f"c{i}"]
+            result[name] = row[f"c{i}"] if row else 0
     return result
 
 

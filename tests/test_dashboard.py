@@ -482,6 +482,17 @@ def test_window_staff_and_desk_get_403(client, window_staff, desk, data):
     assert get(client, desk).status_code == 403
 
 
+def test_a_hall_without_windows_yet_shows_zeros_not_500(client, supervisor, hall):
+    """A new hall (no windows, no bookings): every count of the side panel is 0."""
+    assert not hall.windows.exists()
+    response = get(client, supervisor)
+    assert response.status_code == 200
+    figures = response.context["f"]
+    assert figures["changes"] == {"notified": 0, "late": 0, "emergency": 0}
+    assert figures["no_shows"]["follow_ups"] == 0
+    assert figures["complaints"]["received"] == 0
+
+
 def test_anonymous_is_sent_to_the_login(client, data):
     response = client.get(URL)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
