@@ -7,4 +7,4 @@ class AppointmentsConfig(AppConfig):
     verbose_name = _("Appointments")
 
     def ready(self):
-        from . import receivers  # noqa: F401 - connects the signal receivers
+        from . import checks, receivers  # noqa: F401 - registers the checks, connects receivers

@@ -129,9 +129,15 @@ else:
     }
 
 Q_CLUSTER = {
+    # django-q2's "name" is the site's: the salt that signs task packages (web processes and
+    # workers must agree on it) and the prefix of the cluster statistics; it stays fixed.
     "name": "yuyue",
-    # The queue's name; the same site may run separate queues (tests use their own).
-    "cluster_name": os.environ.get("Q_CLUSTER_QUEUE", "yuyue"),
+    # "cluster_name" is the queue: the list key web processes put tasks on and workers take them
+    # from, and the cluster a schedule names (Schedule.cluster). django-q2's scheduler runs a
+    # schedule only on the cluster it names or, with no cluster named, only on a cluster called
+    # like "name" — so setup_schedules writes this name into every schedule and must run with
+    # the workers' environment. The same site may run separate queues (tests use their own).
+    "cluster_name": os.environ.get("Q_CLUSTER_QUEUE") or "yuyue",
     "workers": envint("Q_WORKERS", 2),
     "timeout": 60,
     "retry": 120,
