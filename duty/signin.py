@@ -10,6 +10,7 @@ turning off is logged here at WARNING.
 """
 
 import logging
+import math
 
 from axes.signals import user_locked_out
 from django.conf import settings
@@ -110,10 +111,14 @@ def _code_check(device, code: str) -> None:
     allowed, details = device.verify_is_allowed()
     if not allowed:
         until = (details or {}).get("locked_until")
-        wait = max(1, int((until - timezone.now()).total_seconds())) if until else 1
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
         raise field_error(
             "code",
-            _("Too many wrong codes: try again in %(seconds)s seconds.") % {"seconds": wait},
+            _(
+                "A wrong code was entered: wait %(seconds)s seconds before the next try "
+                "(each wrong code makes the wait longer)."
+            )
+            % {"seconds": wait},
             "throttled",
         )
     if verify_token(device.user, device.persistent_id, code) is None:
