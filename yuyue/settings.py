@@ -110,7 +110,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "yuyue_cache",
-            # The default 300 would let cached answers push out rate-limit counters.
+            # The default 300 would let cached answers push out the availability version and the
+            # worker's heartbeat. (Rate limits count in their own table: yuyue/ratelimit.py.)
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
@@ -218,7 +219,8 @@ VERIFICATION_CODES_PER_ADDRESS_PER_HOUR = envint("VERIFICATION_CODES_PER_ADDRESS
 CITIZEN_SESSION_MINUTES = envint("CITIZEN_SESSION_MINUTES", 30)
 # Open (not yet served or cancelled) online bookings one mobile number may hold.
 ONLINE_OPEN_BOOKINGS_PER_PHONE = envint("ONLINE_OPEN_BOOKINGS_PER_PHONE", 3)
-# Requests per client address (count/seconds), counted in the cache (Redis when REDIS_URL is set).
+# Requests per client address (count/seconds), counted atomically in Redis when REDIS_URL is set,
+# else in the database (sms.RateLimitCounter; yuyue/ratelimit.py).
 RATE_LIMIT_VERIFICATION = envrate("RATE_LIMIT_VERIFICATION", "10/600")
 RATE_LIMIT_BOOKING = envrate("RATE_LIMIT_BOOKING", "20/600")
 RATE_LIMIT_LOOKUP = envrate("RATE_LIMIT_LOOKUP", "60/600")

@@ -12,6 +12,7 @@ from django_q.models import Schedule
 # name → (function, args, minutes between runs)
 SCHEDULES = {
     "heartbeat": ("yuyue.tasks.heartbeat_task", "", 1),
+    "purge rate_limits": ("yuyue.tasks.rate_limits_purge_task", "", 60),
     "sweep no_shows": ("appointments.tasks.sweep_task", "'no_shows'", 1),
     "sweep hand_over": ("appointments.tasks.sweep_task", "'hand_over'", 1),
     "sweep unconfirmed": ("appointments.tasks.sweep_task", "'unconfirmed'", 5),
