@@ -22,6 +22,10 @@ def envint(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def envfloat(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 def envrate(name: str, default: str) -> tuple[int, int]:
     """A rate limit written "requests/seconds", e.g. "20/600"."""
     requests, seconds = os.environ.get(name, default).split("/")
@@ -90,7 +94,8 @@ TEMPLATES = [
 
 # Database: SQLite file by default. IMMEDIATE transactions take the write lock at BEGIN, so
 # "lock the slot, recount, insert" is serialised on SQLite exactly as SELECT ... FOR UPDATE
-# serialises it on PostgreSQL; the busy timeout makes a second writer wait instead of failing.
+# serialises it on PostgreSQL; the busy timeout makes a second writer wait instead of failing
+# (the booking path's transactions wait BOOKING_LOCK_TIMEOUT_SECONDS instead: yuyue/locks.py).
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -202,6 +207,10 @@ DUTY_CHECK_IN_EARLY_MINUTES = envint("DUTY_CHECK_IN_EARLY_MINUTES", 30)
 CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 # How far ahead citizens may book (days).
 BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
+# The longest a booking, a move or a staff step waits for the lock of its slot or booking (held
+# by a rival or a stuck transaction) before the person is told to try again (yuyue/locks.py):
+# PostgreSQL's lock_timeout, and SQLite's busy timeout for these transactions.
+BOOKING_LOCK_TIMEOUT_SECONDS = envfloat("BOOKING_LOCK_TIMEOUT_SECONDS", 3)
 
 # --- Citizen booking: SMS, verification codes and abuse limits ------------------------------
 # console (log), file (one file per message in SMS_FILE_PATH), db (outbox table), http (gateway).
