@@ -13,8 +13,12 @@ answers 503 with Retry-After), and nothing of theirs is saved.
   the booking path's outermost transaction and restored afterwards; a wait that runs out raises
   "database is locked".
 
-Either error is turned into ``BusyError`` only once it has left the ``transaction.atomic`` block,
-i.e. after the rollback: an aborted PostgreSQL transaction accepts no further query.
+Either error becomes ``BusyError``, which must leave the ``transaction.atomic`` block before
+anything else queries: an aborted PostgreSQL transaction accepts no further statement, and the
+block's exit rolls it back (a nested block to its savepoint, after which the outer transaction is
+usable again). ``locking_transaction`` converts after the rollback; the helpers that take a slot
+or booking lock (appointments.services) convert at once, to say which lock, and raise straight
+out.
 """
 
 import math
