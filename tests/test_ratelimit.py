@@ -67,7 +67,9 @@ def store(request, settings):
         )
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush afterwards then leaves the database empty for the next such
+# test to restore (a plain flush would re-create content types under it).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_requests_at_the_same_moment_are_all_counted(store):
     """THREADS requests of one address at once, each in its own thread and database connection:
     the counter ends at exactly THREADS, and exactly LIMIT of them are let through. (The database
