@@ -24,6 +24,7 @@ from duty.calendar import day_info, local
 from duty.names import staff_name
 from duty.scoping import scope_to_user
 from sms.models import Message
+from yuyue.locks import BusyError, lock_waits_bounded
 
 from . import console, services
 from .models import (
@@ -364,6 +365,25 @@ class AppointmentAdmin(HallScopedAdmin):
             if moment is not None:
                 initial["start"] = moment.replace(tzinfo=None)
         return initial
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The admin runs a form's POST in a transaction of its own, around the registration.
+
+        On SQLite that transaction's BEGIN takes the database's write lock (IMMEDIATE) before
+        ``appointment_register`` can bound its wait: bound it here too, and answer a database
+        that stays busy with the message and the form again instead of an error page. (On
+        PostgreSQL the service's own lock wait runs out first, and its error stands in the form
+        with everything that was typed.)
+        """
+        if object_id is not None or request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            with lock_waits_bounded():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except BusyError as error:
+            for text in error.messages:
+                messages.error(request, text)
+            return HttpResponseRedirect(request.get_full_path())
 
     def add_view(self, request, form_url="", extra_context=None):
         """DB1403/T 5.1.3 a/b: choose the matter, see its windows with their free slots, fill in

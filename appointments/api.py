@@ -22,6 +22,7 @@ from complaints.api import router as complaints_router
 from duty.calendar import TimeKind, representable
 from duty.models import Window
 from sms.services import verification_code_send
+from yuyue.locks import BusyError, busy_retry_after
 from yuyue.ratelimit import client_address, request_rate_limited
 
 from .citizen import (
@@ -93,6 +94,14 @@ def _field_errors(error: ValidationError, location: str) -> list[dict]:
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, error: ValidationError):
+    if isinstance(error, BusyError):
+        # A lock on the booking path stayed taken (yuyue/locks.py): nothing was saved, and the
+        # same request may be sent again.
+        response = api.create_response(
+            request, {"detail": _field_errors(error, "body")}, status=503
+        )
+        response["Retry-After"] = str(busy_retry_after())
+        return response
     if isinstance(error, SlotFullError):
         return api.create_response(request, {"detail": _field_errors(error, "body")}, status=409)
     return api.create_response(request, {"detail": _field_errors(error, "body")}, status=422)
@@ -385,12 +394,20 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 @api.post(
     "/appointments/",
-    response={201: AppointmentCreatedOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={
+        201: AppointmentCreatedOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
     tags=["appointments"],
 )
 def appointment_create(request, payload: AppointmentIn):
     """Book a slot with a verified mobile number; the booking waits for the window to confirm
-    (DB1403/T 5.1.3 c). 409 when the slot is full, 422 with field errors for bad input."""
+    (DB1403/T 5.1.3 c). 409 when the slot is full, 422 with field errors for bad input, 503 with
+    Retry-After when the slot stayed locked by another booking (nothing was booked and the code
+    is still valid: send the same request again)."""
     _limit(request, "booking", settings.RATE_LIMIT_BOOKING)
     matter = Matter.objects.filter(pk=payload.matter).first()
     window = Window.objects.filter(pk=payload.window).select_related("hall").first()
@@ -429,7 +446,7 @@ Reference = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z
 
 @api.get(
     "/appointments/{reference}/",
-    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     tags=["appointments"],
 )
 def appointment_detail(request, reference: Reference, proof: Query[ProofIn]):
@@ -440,11 +457,12 @@ def appointment_detail(request, reference: Reference, proof: Query[ProofIn]):
 
 @api.post(
     "/appointments/{reference}/cancel",
-    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     tags=["appointments"],
 )
 def appointment_cancel(request, reference: Reference, proof: ProofIn):
-    """Cancel up to CITIZEN_CANCEL_MIN_HOURS (2 h) before the start; the place is freed."""
+    """Cancel up to CITIZEN_CANCEL_MIN_HOURS (2 h) before the start; the place is freed. 503 with
+    Retry-After when staff are working on the booking at that moment."""
     _limit(request, "lookup", settings.RATE_LIMIT_LOOKUP)
     appointment = _find(reference, proof.token, proof.phone, proof.code)
     appointment = citizen_booking_cancel(appointment=appointment, now=timezone.now())

@@ -10,12 +10,12 @@ import datetime as dt
 
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from duty.models import Window
 from sms.models import Message
 from sms.services import sms_send, verified_number
+from yuyue.locks import locking_transaction
 
 from .models import Appointment, Matter
 from .notifications import booking_context
@@ -126,7 +126,7 @@ def citizen_bookings_for_phone(*, phone, now: dt.datetime):
 def citizen_booking_cancel(*, appointment: Appointment, now: dt.datetime) -> Appointment:
     """The applicant cancels online, up to CITIZEN_CANCEL_MIN_HOURS before the start; the
     place is freed at once and the cancellation confirmed by SMS."""
-    with transaction.atomic():
+    with locking_transaction():
         appointment = appointment_cancel_by_citizen(appointment=appointment, now=now)
         _tell_applicant(appointment, Message.Purpose.BOOKING_CANCELLED, now)
     return appointment

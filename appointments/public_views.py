@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from duty.calendar import representable
 from duty.models import Hall, PhoneLinePeriod
 from sms.services import verification_code_send
+from yuyue.locks import BusyError
 from yuyue.ratelimit import client_address, request_rate_limited
 
 from .citizen import (
@@ -306,6 +307,9 @@ def book_verify(request):
             except SlotFullError:
                 messages.error(request, _("That time has just been taken; choose another."))
                 return redirect("public:matter", matter_id=matter.pk)
+            except BusyError as error:
+                # Nothing was booked and the code is still valid: the same form, sent again.
+                _add_errors(form, error)
             except ValidationError as error:
                 if set(getattr(error, "error_dict", {})) - {"code"}:
                     # Not the code: the details or the time must change.

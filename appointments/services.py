@@ -6,7 +6,10 @@ half-saved. Views, the admin, commands and tasks call these; none re-implements 
 
 Lock order, everywhere: the booking row first, then its change, follow-up or task rows, then
 slot rows. New bookings lock only their slot row. Keeping to it is what keeps PostgreSQL free of
-deadlocks (tests/test_concurrency.py races the pairs that once deadlocked).
+deadlocks (tests/test_concurrency.py races the pairs that once deadlocked). Every transaction
+that locks is a ``locking_transaction`` (yuyue/locks.py): a lock held elsewhere is waited for at
+most BOOKING_LOCK_TIMEOUT_SECONDS, then refused as busy (``SlotBusyError`` for a slot, else
+``BusyError``) with nothing saved (tests/test_lock_timeouts.py).
 """
 
 import datetime as dt
@@ -14,7 +17,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import OperationalError
 from django.db.models import Exists, Model, OuterRef
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -31,6 +34,7 @@ from sms.services import sms_send
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
+from yuyue.locks import BusyError, busy_error, lock_wait_timed_out, locking_transaction
 
 from .models import (
     LIVE_STATUSES,
@@ -58,6 +62,32 @@ AWAITING_ARRIVAL = (Status.ACCEPTED, Status.HANDED_OVER)
 
 class SlotFullError(ValidationError):
     """The slot has no place left (an API answers 409)."""
+
+
+class SlotBusyError(BusyError):
+    """The slot's row stayed locked by someone else for BOOKING_LOCK_TIMEOUT_SECONDS (a rival
+    booking, or a stuck transaction): nothing was booked; try again (an API answers 503)."""
+
+
+def _slot_busy() -> SlotBusyError:
+    return SlotBusyError(
+        {
+            "start": ValidationError(
+                _(
+                    "This time is being booked by someone else right now; please try again in a "
+                    "moment."
+                ),
+                code="slot_busy",
+            )
+        }
+    )
+
+
+def _booking_busy() -> BusyError:
+    return busy_error(
+        _("Someone else is working on this booking right now; please try again in a moment."),
+        code="booking_busy",
+    )
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -94,7 +124,15 @@ def _lock_id(appointment_id: int) -> Appointment:
     # lock on it, which must not wait. No joins: PostgreSQL re-checks a waiting row lock against
     # the row as the winner left it but against the joined rows as they were, so a booking
     # whose window had just changed would seem to vanish.
-    return Appointment.objects.select_for_update(no_key=True).get(pk=appointment_id)
+    # Call inside locking_transaction(): a booking held by a stuck transaction answers "busy"
+    # after BOOKING_LOCK_TIMEOUT_SECONDS instead of freezing every step on it.
+    try:
+        return Appointment.objects.select_for_update(no_key=True).get(pk=appointment_id)
+    except OperationalError as error:
+        if lock_wait_timed_out(error):
+            # Raised out of the aborted transaction; nothing queries before it has rolled back.
+            raise _booking_busy() from error
+        raise
 
 
 _STATUS_MESSAGES = {
@@ -271,13 +309,21 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
 
     Race: two bookings for the last place in one slot. The second waits on the slot row's lock
     until the first commits, and its recount then sees the first booking. On SQLite the
-    IMMEDIATE transaction already serialises writers.
+    IMMEDIATE transaction already serialises writers. Call inside ``locking_transaction``: the
+    wait is bounded (BOOKING_LOCK_TIMEOUT_SECONDS, ``SET LOCAL lock_timeout`` in
+    yuyue/locks.py), and one that runs out is ``SlotBusyError``.
     """
-    slot_row, _created = Slot.objects.select_for_update().get_or_create(
-        window=window,
-        start=slot.start,
-        defaults={"end": slot.end},
-    )
+    try:
+        slot_row, _created = Slot.objects.select_for_update().get_or_create(
+            window=window,
+            start=slot.start,
+            defaults={"end": slot.end},
+        )
+    except OperationalError as error:
+        if lock_wait_timed_out(error):
+            # Raised out of the aborted transaction; nothing queries before it has rolled back.
+            raise _slot_busy() from error
+        raise
     live = Appointment.objects.filter(window=window, start=slot.start, status__in=LIVE_STATUSES)
     if moving is not None:
         live = live.exclude(pk=moving.pk)
@@ -347,7 +393,7 @@ def _open_parallel_tasks(appointment: Appointment) -> None:
 
 
 def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> Appointment:
-    with transaction.atomic():
+    with locking_transaction(busy=_slot_busy):
         _lock_place(window=window, slot=slot)
         _open_holiday_duty(window, slot)
         appointment = Appointment.objects.create(
@@ -536,7 +582,7 @@ def appointment_confirm(
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _method_clean(method, allowed=(ContactMethod.PHONE, ContactMethod.SMS))
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.PENDING,), "confirm")
         if appointment.start <= now:
@@ -599,7 +645,7 @@ def appointment_hand_over(
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _staff_clean(contact_person, hall_id=appointment.window.hall_id, field="contact_person")
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.ACCEPTED,), "hand_over")
         return _update(
@@ -628,7 +674,7 @@ def appointment_give_notice(
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _method_clean(method)
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.HANDED_OVER,), "notice")
         contact = ContactLog.objects.create(
@@ -694,7 +740,7 @@ def appointment_reassign(
         raise _error("window", _("Choose another window or staff member."), "required")
     if responsible_staff is not None:
         _staff_clean(responsible_staff, hall_id=hall_id, field="responsible_staff")
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         agency = _agency_clean(reported_to, actor=actor, window=appointment.window)
         _require_status(appointment, OPEN_STATUSES, "reassign")
@@ -726,7 +772,7 @@ def parallel_task_confirm(*, task: ParallelTask, actor, now: dt.datetime) -> Par
     """DB1403/T 6.1.1 b: each department's window confirms its own part of a parallel booking."""
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, task.window.hall_id)
-    with transaction.atomic():
+    with locking_transaction():
         _lock_id(task.appointment_id)
         # Judged on the locked row: a reassignment may just have moved the part to a new window.
         task = ParallelTask.objects.select_for_update().select_related("window").get(pk=task.pk)
@@ -759,7 +805,7 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
     """
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (*AWAITING_ARRIVAL, Status.NO_SHOW), "check_in")
         if local(now).date() != local(appointment.start).date():
@@ -778,7 +824,7 @@ def appointment_serve(*, appointment: Appointment, actor, now: dt.datetime) -> A
     """DB1403/T 5.1.2: the window served the applicant."""
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.ARRIVED,), "serve")
         return _update(
@@ -815,7 +861,7 @@ def change_request_create(
     )
     if window.pk == appointment.window_id and new_start == appointment.start:
         raise _error("new_start", _("The new time is the same as the old one."), "unchanged")
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "change")
         if appointment.start <= now:
@@ -900,7 +946,7 @@ def change_request_approve(
     can only be approved as a recorded emergency, which supervision lists."""
     _require_agency_of(actor, change.original_window)
     emergency_reason = (emergency_reason or "").strip()
-    with transaction.atomic():
+    with locking_transaction():
         change = _lock_change(change, ChangeRequest.State.REQUESTED)
         _require_status(change.appointment, OPEN_STATUSES, "change")
         in_time = change_notice_in_time(original_start=change.original_start, now=now)
@@ -948,7 +994,7 @@ def change_request_record_emergency(
             _("The applicant can still be told 8 hours ahead: no emergency is needed."),
             "in_time",
         )
-    with transaction.atomic():
+    with locking_transaction():
         change = _lock_change(change, ChangeRequest.State.APPROVED)
         change.is_emergency, change.emergency_reason = True, reason
         change.save(update_fields=["is_emergency", "emergency_reason"])
@@ -964,7 +1010,7 @@ def change_request_reject(
     note = (note or "").strip()
     if not note:
         raise _error("decision_note", _("Say why the change is refused."), "required")
-    with transaction.atomic():
+    with locking_transaction():
         change = _lock_change(change, ChangeRequest.State.REQUESTED)
         change.state = ChangeRequest.State.REJECTED
         change.decided_by, change.decided_at, change.decision_note = actor, now, note
@@ -983,7 +1029,7 @@ def change_request_withdraw(
     reason = (reason or "").strip()
     if not reason:
         raise _error("decision_note", _("Say why the change is withdrawn."), "required")
-    with transaction.atomic():
+    with locking_transaction():
         change = _lock_change(change, ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
         change.state = ChangeRequest.State.WITHDRAWN
         change.decided_by, change.decided_at, change.decision_note = actor, now, reason
@@ -1024,7 +1070,7 @@ def change_request_apply_on_sms(*, change: ChangeRequest, now: dt.datetime) -> A
 
 
 def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime) -> Appointment:
-    with transaction.atomic():
+    with locking_transaction():
         change = _lock_change(change, ChangeRequest.State.APPROVED)
         if not change.is_emergency and not change_notice_in_time(
             original_start=change.original_start, now=now
@@ -1111,7 +1157,7 @@ def no_show_candidates(*, now: dt.datetime):
 def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoShowFollowUp:
     """DB1403/T 6.2.3: 30 min after the start without arrival, the window must contact the
     applicant. Opening twice returns the same follow-up."""
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
         due_at = no_show_follow_up_due_at(start=appointment.start)
@@ -1168,7 +1214,7 @@ def no_show_follow_up_record(
     if outcome not in Outcome.values:
         raise _error("outcome", _("Choose an outcome."), "required")
     _method_clean(method)
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock_id(follow_up.appointment_id)
         follow_up = NoShowFollowUp.objects.select_for_update().get(pk=follow_up.pk)
         if follow_up.outcome:
@@ -1225,7 +1271,7 @@ def no_show_follow_up_record(
 
 def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime) -> Appointment:
     """The applicant cancels up to CITIZEN_CANCEL_MIN_HOURS (default 2 h) before the start."""
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "cancel")
         if not citizen_may_cancel(start=appointment.start, now=now):
@@ -1274,7 +1320,7 @@ def appointment_cancel_by_staff(
     if not reason:
         raise _error("cancel_reason", _("A booking is not cancelled without a reason."), "required")
     emergency_reason = (emergency_reason or "").strip()
-    with transaction.atomic():
+    with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, OPEN_STATUSES, "cancel")
         emergency = ""

@@ -130,7 +130,7 @@ def _hall_id(requested: int | None) -> int:
 
 @router.post(
     "/",
-    response={201: ProgressOut, 422: ErrorOut, 429: ErrorOut},
+    response={201: ProgressOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     summary="File a complaint",
 )
 def complaint_create(request, payload: ComplaintIn):
@@ -155,7 +155,7 @@ def complaint_create(request, payload: ComplaintIn):
 
 @router.post(
     "/progress",
-    response={200: ProgressOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={200: ProgressOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     summary="Follow a complaint",
 )
 def complaint_progress_lookup(request, payload: ProgressIn):

@@ -1,5 +1,6 @@
 """Text messages to applicants (with their templates and delivery status), alerts to staff, the
-outbox of the `db` backend, and verification codes."""
+outbox of the `db` backend, verification codes, and the request counters of the rate limits that
+guard them (``yuyue.ratelimit``; ``sms`` is the lowest app, and ``yuyue`` holds no models)."""
 
 from django.conf import settings
 from django.db import models
@@ -128,6 +129,34 @@ class VerificationCode(models.Model):
 
     def __str__(self):
         return f"{self.phone} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateLimitCounter(models.Model):
+    """The requests of one client in one rate-limit scope and fixed window, counted here when
+    there is no Redis (``yuyue.ratelimit``).
+
+    Each request adds one with a single INSERT ... ON CONFLICT DO UPDATE ... RETURNING, so
+    concurrent requests are all counted; rows of ended windows are purged hourly.
+    """
+
+    # "<scope>:<client>", e.g. "booking:203.0.113.7".
+    scope_key = models.CharField(_("scope and client"), max_length=200)
+    # The window's number: seconds since the epoch // the window's length.
+    period = models.BigIntegerField(_("time window"))
+    hits = models.PositiveIntegerField(_("requests counted"), default=0)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope_key", "period"], name="rate_limit_counter_one_per_window"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.scope_key} #{self.period}: {self.hits}"
 
 
 class MessageTemplate(models.Model):

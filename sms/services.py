@@ -21,6 +21,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from yuyue.locks import locking_transaction
+
 from .backends import DeliveryError, get_backend
 from .models import Message, VerificationCode
 from .phones import phone_clean
@@ -367,12 +369,14 @@ def verified_number(*, phone, code, now: dt.datetime):
     The code is single use: if the block fails (the slot filled meanwhile) the transaction rolls
     back and the code stays usable; if it succeeds, the code is spent with it. A wrong code is
     counted in a transaction of its own and raised. The code row's lock also serialises
-    everything done at once with one number (the per-number booking limits rely on it).
+    everything done at once with one number (the per-number booking limits rely on it); a lock
+    wait that runs out (BOOKING_LOCK_TIMEOUT_SECONDS) raises ``yuyue.locks.BusyError``.
     Yields the number, cleaned.
     """
     number = phone_clean(phone, mobile_only=True)
     try:
-        with transaction.atomic():
+        # The code row is the first lock of the citizen's booking: bounded like the slot's.
+        with locking_transaction():
             latest = _latest_code(number, lock=True)
             error = _usable_error(latest, now)
             if error is not None:

@@ -127,8 +127,9 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
         yield started
     finally:
         started.stop()
-        # The server counted every request of 127.0.0.1 in the database cache, which the flush
-        # after a transactional test leaves alone: later tests would find the address limited.
+        # The server cached availability answers in the database cache, which the flush after a
+        # transactional test leaves alone: later tests would be answered from it. (Its rate-limit
+        # counts are in a model's table, which the flush empties.)
         with django_db_blocker.unblock():
             cache.clear()
 

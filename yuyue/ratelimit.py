@@ -1,11 +1,30 @@
-"""Request rate limits per client address, counted in the cache (Redis when REDIS_URL is set)."""
+"""Request rate limits per client address: in Redis when REDIS_URL is set, else in the database.
+
+Either way one request is counted by one atomic operation that also returns the new count
+(Redis INCR; an SQL upsert with RETURNING), so requests that arrive together are all counted and
+exactly ``count`` of them get through. The database cache's ``incr`` did not do that: it reads the
+value and writes it back plus one, and concurrent requests overwrote each other's counts.
+"""
 
 import datetime as dt
+import hashlib
 import ipaddress
+import threading
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connections, router
 from django.utils import timezone
+
+from sms.models import RateLimitCounter
+
+# Keys outlive their window by this much, so that a counter never expires while its window is
+# still current on a server whose clock is slightly behind.
+EXPIRY_MARGIN_SECONDS = 5
+REDIS_PREFIX = "yuyue:ratelimit:"
+
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_clients_lock = threading.Lock()
 
 
 def client_address(request) -> str:
@@ -35,13 +54,13 @@ def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.d
     """
     count, seconds = limit
     window = int(now.timestamp()) // seconds
-    cache_key = f"ratelimit:{scope}:{key}:{window}"
-    cache.add(cache_key, 0, timeout=seconds + 5)
-    try:
-        hits = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=seconds + 5)
-        hits = 1
+    scope_key = _scope_key(scope, key)
+    expires = (window + 1) * seconds + EXPIRY_MARGIN_SECONDS
+    if settings.REDIS_URL:
+        ttl = expires - int(now.timestamp())
+        hits = _count_in_redis(settings.REDIS_URL, f"{REDIS_PREFIX}{scope_key}:{window}", ttl)
+    else:
+        hits = _count_in_database(scope_key, window, dt.datetime.fromtimestamp(expires, tz=dt.UTC))
     return hits <= count
 
 
@@ -50,3 +69,64 @@ def request_rate_limited(request, *, scope: str, limit: tuple[int, int]) -> bool
     return not rate_limit_allows(
         scope=scope, key=client_address(request), limit=limit, now=timezone.now()
     )
+
+
+def rate_limit_counters_purge(*, now: dt.datetime) -> int:
+    """Delete the database counters of windows that have ended (Redis expires its own keys);
+    the worker runs this hourly. Returns how many were deleted."""
+    deleted, _by_model = RateLimitCounter.objects.filter(expires_at__lte=now).delete()
+    return deleted
+
+
+def _scope_key(scope: str, key: str) -> str:
+    scope_key = f"{scope}:{key}"
+    if len(scope_key) > RateLimitCounter._meta.get_field("scope_key").max_length:
+        # A forwarded address is whatever the proxy wrote: long ones are hashed, not cut, so
+        # that two of them never share a counter.
+        scope_key = f"{scope}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scope_key
+
+
+def _count_in_redis(url: str, key: str, ttl: int) -> int:
+    """INCR and EXPIRE in one MULTI/EXEC: Redis runs commands one at a time, so every request
+    gets its own count, and the key disappears after its window."""
+    with _redis_client(url).pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, max(ttl, 1))
+        hits, _expire_set = pipe.execute()
+    return hits
+
+
+def _redis_client(url: str) -> redis.Redis:
+    """One client (and connection pool) per URL and process; redis-py reconnects after a fork."""
+    with _redis_clients_lock:
+        if url not in _redis_clients:
+            _redis_clients[url] = redis.Redis.from_url(url)
+        return _redis_clients[url]
+
+
+def _count_in_database(scope_key: str, window: int, expires_at: dt.datetime) -> int:
+    """Add one to the window's counter and return the new count, in one statement.
+
+    Race-free on both databases: INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 either
+    inserts the row or, if it exists (or a rival inserts it meanwhile), updates it under its
+    row lock, re-reading the latest committed count (PostgreSQL waits on the unique index for a
+    rival insert, then takes the update path); SQLite runs one writer at a time. RETURNING gives
+    this request's own count, which no later request can change before it is read.
+    (``bulk_create(update_conflicts=True)`` can only set the inserted value, not add to it, and
+    returns no count.)
+    """
+    alias = router.db_for_write(RateLimitCounter)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    table = quote(RateLimitCounter._meta.db_table)
+    scope_col, period, hits, expires = map(quote, ("scope_key", "period", "hits", "expires_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({scope_col}, {period}, {hits}, {expires}) "
+            f"VALUES (%s, %s, 1, %s) "
+            f"ON CONFLICT ({scope_col}, {period}) DO UPDATE SET {hits} = {table}.{hits} + 1 "
+            f"RETURNING {hits}",
+            [scope_key, window, connection.ops.adapt_datetimefield_value(expires_at)],
+        )
+        return cursor.fetchone()[0]

@@ -23,6 +23,10 @@ def envint(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def envfloat(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 def envrate(name: str, default: str) -> tuple[int, int]:
     """A rate limit written "requests/seconds", e.g. "20/600"."""
     requests, seconds = os.environ.get(name, default).split("/")
@@ -103,7 +107,8 @@ TEMPLATES = [
 
 # Database: SQLite file by default. IMMEDIATE transactions take the write lock at BEGIN, so
 # "lock the slot, recount, insert" is serialised on SQLite exactly as SELECT ... FOR UPDATE
-# serialises it on PostgreSQL; the busy timeout makes a second writer wait instead of failing.
+# serialises it on PostgreSQL; the busy timeout makes a second writer wait instead of failing
+# (the booking path's transactions wait BOOKING_LOCK_TIMEOUT_SECONDS instead: yuyue/locks.py).
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 0))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -123,7 +128,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "yuyue_cache",
-            # The default 300 would let cached answers push out rate-limit counters.
+            # The default 300 would let cached answers push out the availability version and the
+            # worker's heartbeat. (Rate limits count in their own table: yuyue/ratelimit.py.)
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
@@ -258,6 +264,10 @@ DUTY_CHECK_IN_EARLY_MINUTES = envint("DUTY_CHECK_IN_EARLY_MINUTES", 30)
 CITIZEN_CANCEL_MIN_HOURS = envint("CITIZEN_CANCEL_MIN_HOURS", 2)
 # How far ahead citizens may book (days).
 BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
+# The longest a booking, a move or a staff step waits for the lock of its slot or booking (held
+# by a rival or a stuck transaction) before the person is told to try again (yuyue/locks.py):
+# PostgreSQL's lock_timeout, and SQLite's busy timeout for these transactions.
+BOOKING_LOCK_TIMEOUT_SECONDS = envfloat("BOOKING_LOCK_TIMEOUT_SECONDS", 3)
 
 # --- Citizen booking: SMS, verification codes and abuse limits ------------------------------
 # console (log), file (one file per message in SMS_FILE_PATH), db (outbox table), http (gateway).
@@ -275,7 +285,8 @@ VERIFICATION_CODES_PER_ADDRESS_PER_HOUR = envint("VERIFICATION_CODES_PER_ADDRESS
 CITIZEN_SESSION_MINUTES = envint("CITIZEN_SESSION_MINUTES", 30)
 # Open (not yet served or cancelled) online bookings one mobile number may hold.
 ONLINE_OPEN_BOOKINGS_PER_PHONE = envint("ONLINE_OPEN_BOOKINGS_PER_PHONE", 3)
-# Requests per client address (count/seconds), counted in the cache (Redis when REDIS_URL is set).
+# Requests per client address (count/seconds), counted atomically in Redis when REDIS_URL is set,
+# else in the database (sms.RateLimitCounter; yuyue/ratelimit.py).
 RATE_LIMIT_VERIFICATION = envrate("RATE_LIMIT_VERIFICATION", "10/600")
 RATE_LIMIT_BOOKING = envrate("RATE_LIMIT_BOOKING", "20/600")
 RATE_LIMIT_LOOKUP = envrate("RATE_LIMIT_LOOKUP", "60/600")

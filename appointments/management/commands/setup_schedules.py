@@ -20,6 +20,7 @@ from yuyue.worker import schedules_not_run_here
 # name → (function, args, minutes between runs)
 SCHEDULES = {
     "heartbeat": ("yuyue.tasks.heartbeat_task", "", 1),
+    "purge rate_limits": ("yuyue.tasks.rate_limits_purge_task", "", 60),
     "sweep no_shows": ("appointments.tasks.sweep_task", "'no_shows'", 1),
     "sweep hand_over": ("appointments.tasks.sweep_task", "'hand_over'", 1),
     "sweep unconfirmed": ("appointments.tasks.sweep_task", "'unconfirmed'", 5),
