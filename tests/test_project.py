@@ -2,6 +2,7 @@
 
 import gettext
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,20 @@ def test_deploy_check_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_environment_setting_is_in_the_readme_configuration_table():
+    """An operator learns the settings from the README: each variable settings.py reads is a
+    row of its configuration table."""
+    source = (ROOT / "yuyue" / "settings.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'env(?:int|bool|rate)?\("([A-Z0-9_]+)"', source))
+    names |= set(re.findall(r'os\.environ\.get\("([A-Z0-9_]+)"', source))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Configuration") :]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`([A-Z0-9_]+)`", row.split("|")[1])}
+    assert len(names) > 40
+    assert names - documented == set()
 
 
 def test_production_refuses_to_start_without_a_secret_key():
