@@ -15,6 +15,7 @@ import math
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.dispatch import receiver
@@ -26,6 +27,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from yuyue.checks import field_error
+from yuyue.ratelimit import client_address, rate_limit_allows, rate_limit_reached
 
 from .roles import Role
 from .scoping import scope_to_user
@@ -210,6 +212,38 @@ def lockout_log(sender, request, username, ip_address, **kwargs):
         ip_address,
         getattr(request, "axes_failures_since_start", None),
     )
+
+
+# Failed staff sign-ins per client address, whatever the login (RATE_LIMIT_STAFF_SIGNIN_FAILURES).
+SIGNIN_FAILURES_SCOPE = "staff_signin_failures"
+
+
+def signin_failures_exhausted(*, address: str, now) -> bool:
+    """Password spraying: has ``address`` used up its failed sign-ins for now? django-axes locks
+    one login at one address after AXES_FAILURE_LIMIT wrong passwords; a guesser who tries a
+    few passwords at each of many logins stays under that, and is stopped here instead."""
+    return rate_limit_reached(
+        scope=SIGNIN_FAILURES_SCOPE,
+        key=address,
+        limit=settings.RATE_LIMIT_STAFF_SIGNIN_FAILURES,
+        now=now,
+    )
+
+
+def signin_failure_record(*, address: str, now) -> None:
+    rate_limit_allows(
+        scope=SIGNIN_FAILURES_SCOPE,
+        key=address,
+        limit=settings.RATE_LIMIT_STAFF_SIGNIN_FAILURES,
+        now=now,
+    )
+
+
+@receiver(user_login_failed)
+def signin_failure_counted(sender, credentials, request=None, **kwargs):
+    """Every failed password sign-in counts against its client address."""
+    if request is not None:
+        signin_failure_record(address=client_address(request), now=timezone.now())
 
 
 # django-axes has no Chinese catalogue: the names its records show in the console are listed

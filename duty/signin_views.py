@@ -1,6 +1,8 @@
 """Staff sign-in pages: the lockout page, the second step, setting it up and one's own settings;
-and the middleware that keeps the console closed until the second step is taken."""
+the middleware that keeps the console closed until the second step is taken, and the one that
+refuses sign-ins from an address with too many failed ones."""
 
+import logging
 from base64 import b32encode
 from urllib.parse import urlencode
 
@@ -14,13 +16,17 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yuyue.ratelimit import client_address
+
 from .signin import (
     backup_codes_issue,
     backup_codes_left,
+    signin_failures_exhausted,
     two_step_confirm,
     two_step_enabled,
     two_step_required,
@@ -29,24 +35,63 @@ from .signin import (
     two_step_verify,
 )
 
+log = logging.getLogger("duty.signin")
+
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer to a locked login (AXES_LOCKOUT_CALLABLE): the login page again,
     saying why in the user's language, with 429 Too Many Requests."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return _login_refused(
+        request,
+        _(
+            "Too many wrong passwords: the login “%(login)s” is locked at this address. Try "
+            "again %(minutes)s minutes after the last try, or ask an administrator to unlock it."
+        )
+        % {"login": get_client_username(request, credentials) or "", "minutes": minutes},
+    )
+
+
+def _login_refused(request, message: str):
+    """The login page again with ``message``, answered 429 Too Many Requests."""
     context = {
         **admin.site.each_context(request),
         "title": _("Log in"),
         "app_path": request.get_full_path(),
         "form": AdminAuthenticationForm(request),
         "next": request.POST.get("next", ""),
-        "lockout_message": _(
-            "Too many wrong passwords: the login “%(login)s” is locked at this address. Try "
-            "again %(minutes)s minutes after the last try, or ask an administrator to unlock it."
-        )
-        % {"login": get_client_username(request, credentials) or "", "minutes": minutes},
+        "lockout_message": message,
     }
     return render(request, "admin/signin/locked_out.html", context, status=429)
+
+
+class SignInFailuresMiddleware:
+    """Refuses password sign-ins from a client address that has used up its failed sign-ins
+    (RATE_LIMIT_STAFF_SIGNIN_FAILURES, counted by ``duty.signin``), before any password is
+    compared. Right after AuthenticationMiddleware; the citizen site is not touched."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "POST" or request.resolver_match.view_name != "admin:login":
+            return None
+        address = client_address(request)
+        if not signin_failures_exhausted(address=address, now=timezone.now()):
+            return None
+        log.warning("Sign-in refused: too many failed sign-ins from address %s", address)
+        minutes = settings.RATE_LIMIT_STAFF_SIGNIN_FAILURES[1] // 60
+        return _login_refused(
+            request,
+            _(
+                "Too many failed sign-ins from this address: try again in %(minutes)s minutes, "
+                "or ask an administrator."
+            )
+            % {"minutes": minutes},
+        )
 
 
 class CodeForm(forms.Form):

@@ -132,6 +132,29 @@ def test_a_lockout_is_logged_with_login_and_address(client, desk, caplog):
     assert failures.count() == _limit() + 1 and failures.filter(locked_out=True).count() == 2
 
 
+def test_guessing_at_many_logins_from_one_address_is_stopped_at_its_limit(
+    client, desk, window_staff, settings, frozen, caplog
+):
+    """Password spraying: a few wrong passwords at each of several logins stays under the
+    per-login lockout, and the address's failed sign-ins stop it (N-1 allowed, N refused)."""
+    settings.RATE_LIMIT_STAFF_SIGNIN_FAILURES = (6, 600)
+    for username in ("desk", "window", "desk", "window", "desk"):
+        assert sign_in(client, username, "wrong").status_code == 200  # 5 failures: under 6
+    assert sign_in(client, "desk").status_code == 302  # the right password still signs in
+    client.logout()
+    assert sign_in(client, "window", "wrong").status_code == 200  # the 6th failure
+    with caplog.at_level(logging.WARNING, logger="duty.signin"):
+        refused = sign_in(client, "window")  # right password, but the address is used up
+    assert refused.status_code == 429
+    assert "此地址登录失败次数过多" in refused.content.decode()
+    assert DESK_PC in caplog.text
+    assert not AccessAttempt.objects.filter(failures_since_start__gte=_limit()).exists()
+    assert sign_in(client, "window", address=OTHER_PC).status_code == 302  # elsewhere: fine
+    client.logout()
+    frozen.shift(600)  # the next window
+    assert sign_in(client, "window").status_code == 302
+
+
 def test_an_administrator_unlocks_a_login_in_the_console(
     client, desk, administrator, other_hall, make_user, caplog
 ):

@@ -64,6 +64,21 @@ def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.d
     return hits <= count
 
 
+def rate_limit_reached(*, scope: str, key: str, limit: tuple[int, int], now: dt.datetime) -> bool:
+    """Has ``key`` already used up ``limit`` in ``scope``'s current window? Counts nothing: for
+    limits on outcomes (failed sign-ins) that are counted afterwards with ``rate_limit_allows``."""
+    count, seconds = limit
+    window = int(now.timestamp()) // seconds
+    scope_key = _scope_key(scope, key)
+    if settings.REDIS_URL:
+        stored = _redis_client(settings.REDIS_URL).get(f"{REDIS_PREFIX}{scope_key}:{window}")
+        hits = int(stored or 0)
+    else:
+        row = RateLimitCounter.objects.filter(scope_key=scope_key, period=window).first()
+        hits = row.hits if row else 0
+    return hits >= count
+
+
 def request_rate_limited(request, *, scope: str, limit: tuple[int, int]) -> bool:
     """Count this request of its client address in ``scope``; True once over ``limit``."""
     return not rate_limit_allows(

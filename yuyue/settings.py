@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Password spraying: failed staff sign-ins per client address (RATE_LIMIT_STAFF_SIGNIN_...).
+    "duty.signin_views.SignInFailuresMiddleware",
     # request.user.is_verified(): has this session entered a code of the user's device?
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -217,6 +219,10 @@ AXES_CLIENT_IP_CALLABLE = "yuyue.ratelimit.client_ip"
 AXES_LOCKOUT_CALLABLE = "duty.signin_views.lockout_response"
 # Every failed sign-in kept for the record (whether it was locked out), also after an unlock.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Password spraying (a few guesses at each of many logins, under the per-login limit above):
+# failed staff sign-ins per client address, whatever the login (count/seconds). High enough for
+# a hall whose desks share one address behind NAT.
+RATE_LIMIT_STAFF_SIGNIN_FAILURES = envrate("RATE_LIMIT_STAFF_SIGNIN_FAILURES", "20/600")
 # Two-step verification is required of superusers, administrators and supervisors (they see
 # applicants' and complainants' identities in full) when this is on; others may choose it.
 # On by default in production (DEBUG=0), off in the demo.
