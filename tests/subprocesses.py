@@ -1,5 +1,6 @@
 """For tests that start the app in another process (gunicorn, qcluster) on the same database."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -41,6 +42,7 @@ class Gunicorn:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.env = env
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [
@@ -89,3 +91,26 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+@contextlib.contextmanager
+def qcluster(*, env: dict[str, str], log_path: Path):
+    """A django-q2 worker cluster (``manage.py qcluster``) with ``env`` as its whole environment,
+    its output in ``log_path``; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    with log_path.open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

@@ -8,12 +8,7 @@ slot is a really bookable one: the first free slot at least 25 h ahead.
 
 import contextlib
 import datetime as dt
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -32,96 +27,30 @@ from duty.models import Window
 from duty.services import HolidayDataMissing, holiday_year_import
 
 from .conftest import roster_test_dates
-from .subprocesses import test_database_url
+from .subprocesses import Gunicorn, test_database_url
 
-ROOT = Path(__file__).resolve().parent.parent
 ATTEMPTS = 50
 LEAD = dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS + 1)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving the app on a free local port; ``log()`` for assertion messages."""
-
-    def __init__(self, sms_folder: Path, log_path: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.sms_folder = sms_folder
-        self.log_path = log_path
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "yuyue.settings",
-            "DATABASE_URL": test_database_url(),
-            "DEBUG": "1",
-            "SMS_BACKEND": "file",
-            "SMS_FILE_PATH": str(sms_folder),
-            "RATE_LIMIT_BOOKING": "100000/600",
-            "RATE_LIMIT_VERIFICATION": "100000/600",
-            "RATE_LIMIT_LOOKUP": "100000/600",
-            "VERIFICATION_CODES_PER_ADDRESS_PER_HOUR": "100000",
-            "LOG_LEVEL": "WARNING",
-        }
-        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers=4",
-                "--worker-class=gthread",
-                "--threads=4",
-                f"--bind=127.0.0.1:{self.port}",
-                "--timeout=60",
-                "--preload",
-                "--access-logfile=-",
-                "yuyue.wsgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-6000:]
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not answer /healthz in {timeout} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """One gunicorn for the module, on the test database (created by then)."""
     folder = tmp_path_factory.mktemp("api-concurrency")
-    started = Server(folder / "sms", folder / "gunicorn.log")
+    env = {
+        "DATABASE_URL": test_database_url(),
+        "DEBUG": "1",
+        "SMS_BACKEND": "file",
+        "SMS_FILE_PATH": str(folder / "sms"),
+        "RATE_LIMIT_BOOKING": "100000/600",
+        "RATE_LIMIT_VERIFICATION": "100000/600",
+        "RATE_LIMIT_LOOKUP": "100000/600",
+        "VERIFICATION_CODES_PER_ADDRESS_PER_HOUR": "100000",
+        "LOG_LEVEL": "WARNING",
+    }
+    started = Gunicorn(env=env, log_path=folder / "gunicorn.log", workers=4, threads=4)
     try:
         started.wait_ready()
         yield started
@@ -156,7 +85,7 @@ def _first_bookable_start(window: Window) -> dt.datetime:
     raise AssertionError(f"window {window} has no free slot in the booking horizon")
 
 
-def _codes(server: Server, phones: list[str]) -> dict[str, str]:
+def _codes(server: Gunicorn, phones: list[str]) -> dict[str, str]:
     """Ask the server for a code for each number; read the newest codes from the file backend
     (file names begin with the time sent)."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -172,7 +101,7 @@ def _codes(server: Server, phones: list[str]) -> dict[str, str]:
     codes: dict[str, str] = {}
     deadline = time.monotonic() + 10
     while len(codes) < len(phones) and time.monotonic() < deadline:
-        for path in sorted(server.sms_folder.glob("*.txt")):
+        for path in sorted(Path(server.env["SMS_FILE_PATH"]).glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             to = text.split("\n", 1)[0].removeprefix("To: ")
             # Not \b: there is no word boundary in “验证码是123456”.
@@ -184,7 +113,7 @@ def _codes(server: Server, phones: list[str]) -> dict[str, str]:
     return codes
 
 
-def _race(server: Server, payloads: list[dict]) -> list[httpx.Response | str]:
+def _race(server: Gunicorn, payloads: list[dict]) -> list[httpx.Response | str]:
     """POST every payload at once, each from its own thread and connection."""
     barrier = threading.Barrier(len(payloads))
     results: list[httpx.Response | str] = [""] * len(payloads)

@@ -25,7 +25,7 @@ from django_q.scheduler import scheduler
 
 from appointments.checks import schedules_run_by_this_queue
 from appointments.management.commands.setup_schedules import SCHEDULES
-from tests.subprocesses import test_database_url
+from tests.subprocesses import qcluster, test_database_url
 from yuyue.worker import HEARTBEAT_KEY, schedules_not_run_here, worker_heartbeat_write
 
 
@@ -154,7 +154,7 @@ def test_staff_pages_warn_when_the_heartbeat_is_stale(client, desk):
 # --- a real cluster ---------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_client):
     """`Q_CLUSTER_QUEUE=<not yuyue>`: setup_schedules and `manage.py qcluster` with that
     environment, on this test's database; the first scheduler pass (about 30 s after the start)
@@ -198,16 +198,8 @@ def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_c
     assert 'Schedule "left for yuyue" is for the cluster "yuyue"' in setup.stderr
 
     log = tmp_path / "qcluster.log"
-    with log.open("w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     wanted = {"heartbeat", "sweep no_shows"}
-    try:
+    with qcluster(env=env, log_path=log) as worker:
         deadline = time.monotonic() + 75
         ran = set()
         while time.monotonic() < deadline and not wanted <= ran:
@@ -215,13 +207,6 @@ def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_c
             time.sleep(0.5)
             ran = set(Success.objects.filter(cluster=queue).values_list("group", flat=True))
         assert wanted <= ran, f"no heartbeat and sweep within 75 s; worker log:\n{log.read_text()}"
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
     assert 'id="worker-down"' not in admin_client.get("/admin/").content.decode()
     for name in ("left without a cluster", "left for yuyue"):

@@ -4,26 +4,23 @@ Needs Redis on 127.0.0.1:6379 (CI has it): the test fails rather than skips with
 """
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 import redis
-from django.conf import settings
 from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from sms.models import Message
 from tests.conftest import at
-from tests.subprocesses import test_database_url
+from tests.subprocesses import qcluster, test_database_url
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_qcluster_on_redis_delivers_a_queued_sms(tmp_path, monkeypatch):
     folder = tmp_path / "sms"
     cluster = f"yuyue-test-{uuid.uuid4().hex[:8]}"
@@ -44,34 +41,21 @@ def test_qcluster_on_redis_delivers_a_queued_sms(tmp_path, monkeypatch):
         "DEBUG": "1",
     }
     log = tmp_path / "qcluster.log"
-    with log.open("w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     connection = redis.from_url(REDIS_URL)
     try:
-        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-        broker = Redis(list_key=cluster)
-        async_task("sms.tasks.message_deliver_task", message.pk, broker=broker)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list(folder.glob("*.txt")):
-            assert worker.poll() is None, log.read_text()
-            time.sleep(0.25)
+        with qcluster(env=env, log_path=log) as worker:
+            monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
+            broker = Redis(list_key=cluster)
+            async_task("sms.tasks.message_deliver_task", message.pk, broker=broker)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not list(folder.glob("*.txt")):
+                assert worker.poll() is None, log.read_text()
+                time.sleep(0.25)
         files = list(folder.glob("*.txt"))
         assert files, f"no SMS delivered within 60 s; worker log:\n{log.read_text()}"
         assert files[0].read_text(encoding="utf-8") == "To: +8613800138000\n\n预约提醒：测试\n"
         message.refresh_from_db()
         assert message.status == Message.Status.SENT
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
         for key in connection.scan_iter(f"django_q:{cluster}:*"):
             connection.delete(key)
