@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,23 @@ def test_every_environment_setting_is_in_the_readme_configuration_table():
     documented = {name for row in rows for name in re.findall(r"`([A-Z0-9_]+)`", row.split("|")[1])}
     assert len(names) > 40
     assert names - documented == set()
+
+
+def test_every_dependency_is_pinned_in_the_lock():
+    """What gets installed comes from requirements.lock: a package added to pyproject.toml
+    without `make lock` would be missing from a fresh install."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *chain(*project["optional-dependencies"].values())]
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    pinned = {_normalized(name) for name in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, re.M)}
+    names = {_normalized(re.match(r"[A-Za-z0-9_.-]+", spec).group(0)) for spec in wanted}
+    assert "django" in names and "django-axes" in names
+    assert names - pinned == set()
+    assert "--hash=sha256:" in lock
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def test_production_refuses_to_start_without_a_secret_key():
