@@ -5,7 +5,6 @@ import django_otp.plugins.otp_static.admin  # noqa: F401 (registers its model, r
 import django_otp.plugins.otp_totp.admin  # noqa: F401 (registers its model, removed below)
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
@@ -43,7 +42,13 @@ from .models import (
 from .roles import Role
 from .rosters import leave_approve, leave_reject, leave_request, person, user_manages_window
 from .scoping import hall_lookup_for, scope_to_user, user_hall_id, user_keeps_shared_data
-from .signin import lockouts_release, staff_managed_by, two_step_may_reset, two_step_reset
+from .signin import (
+    lockout_active,
+    lockouts_release,
+    staff_managed_by,
+    two_step_may_reset,
+    two_step_reset,
+)
 from .supervision import inspection_clean
 
 admin.site.site_header = _("Appointment and no-rest service")
@@ -327,8 +332,7 @@ class AccessAttemptAdmin(SignInRecordAdmin):
 
     @admin.display(boolean=True, description=_("locked"))
     def locked(self, obj):
-        recent = obj.attempt_time > timezone.now() - settings.AXES_COOLOFF_TIME
-        return recent and obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+        return lockout_active(obj, now=timezone.now())
 
     @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
     def unlock(self, request, queryset):

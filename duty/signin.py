@@ -187,6 +187,13 @@ def staff_managed_by(actor):
     return users if actor.is_superuser else users.filter(is_superuser=False)
 
 
+def lockout_active(attempt, *, now) -> bool:
+    """Is this login locked at this address now? django-axes' rule: AXES_FAILURE_LIMIT wrong
+    passwords, the last less than AXES_COOLOFF_TIME ago."""
+    recent = attempt.attempt_time > now - settings.AXES_COOLOFF_TIME
+    return recent and attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+
 def lockouts_release(*, attempts, actor) -> int:
     """An administrator unlocks logins: their failure counts go (the failures stay in the log)."""
     released = 0

@@ -3,6 +3,7 @@ address after AXES_FAILURE_LIMIT wrong passwords (django-axes), and those who se
 full take a second step with an authenticator app or a backup code (django-otp). Everything goes
 through the real login form."""
 
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -18,7 +19,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from duty.signin import backup_codes_issue
+from duty.signin import backup_codes_issue, lockout_active
 
 from .conftest import at
 
@@ -119,6 +120,17 @@ def test_a_lock_lifts_after_the_cool_off(client, desk, settings, frozen):
     assert sign_in(client, "desk").status_code == 429  # a try while locked restarts the wait
     frozen.shift(settings.AXES_COOLOFF_TIME.total_seconds() + 1)
     assert sign_in(client, "desk").status_code == 302
+
+
+def test_the_console_shows_a_login_locked_at_the_limit_until_the_cool_off(settings):
+    """lockout_active (the 已锁定 column): N-1 vs N failures; within the cool-off vs at its end."""
+    now = at(2026, 9, 16, 10, 0)
+    last_try = now - settings.AXES_COOLOFF_TIME + dt.timedelta(minutes=1)
+    below = AccessAttempt(failures_since_start=_limit() - 1, attempt_time=last_try)
+    at_limit = AccessAttempt(failures_since_start=_limit(), attempt_time=last_try)
+    assert not lockout_active(below, now=now)
+    assert lockout_active(at_limit, now=now)
+    assert not lockout_active(at_limit, now=now + dt.timedelta(minutes=1))
 
 
 def test_a_lockout_is_logged_with_login_and_address(client, desk, caplog):
