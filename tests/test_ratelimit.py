@@ -16,7 +16,12 @@ import redis
 from django.db import connection
 
 from sms.models import RateLimitCounter
-from yuyue.ratelimit import REDIS_PREFIX, rate_limit_allows, rate_limit_counters_purge
+from yuyue.ratelimit import (
+    REDIS_PREFIX,
+    rate_limit_allows,
+    rate_limit_counters_purge,
+    rate_limit_reached,
+)
 
 from .conftest import at
 
@@ -109,6 +114,21 @@ def test_each_address_and_window_counts_on_its_own(store):
     next_window = at(2026, 9, 16, 12, 10)
     assert rate_limit_allows(scope=scope, key="203.0.113.7", limit=(2, 600), now=next_window)
     assert counted("203.0.113.7") == 4 and counted("203.0.113.8") == 1
+
+
+@pytest.mark.django_db
+def test_reached_reads_the_count_without_adding_to_it(store):
+    """For limits on outcomes (failed sign-ins): reached at ``count`` counted, not at count-1."""
+    scope, counted = store
+    limit = (2, 600)
+    assert not rate_limit_reached(scope=scope, key="203.0.113.7", limit=limit, now=NOW)
+    rate_limit_allows(scope=scope, key="203.0.113.7", limit=limit, now=NOW)
+    assert not rate_limit_reached(scope=scope, key="203.0.113.7", limit=limit, now=NOW)
+    rate_limit_allows(scope=scope, key="203.0.113.7", limit=limit, now=NOW)
+    assert rate_limit_reached(scope=scope, key="203.0.113.7", limit=limit, now=NOW)
+    assert counted("203.0.113.7") == 2
+    next_window = at(2026, 9, 16, 12, 10)
+    assert not rate_limit_reached(scope=scope, key="203.0.113.7", limit=limit, now=next_window)
 
 
 @pytest.mark.django_db

@@ -53,12 +53,11 @@ def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.d
     A fixed window: simple, and at most twice the limit across a window boundary.
     """
     count, seconds = limit
-    window = int(now.timestamp()) // seconds
-    scope_key = _scope_key(scope, key)
+    scope_key, window = _scope_key(scope, key), _window(seconds, now)
     expires = (window + 1) * seconds + EXPIRY_MARGIN_SECONDS
     if settings.REDIS_URL:
         ttl = expires - int(now.timestamp())
-        hits = _count_in_redis(settings.REDIS_URL, f"{REDIS_PREFIX}{scope_key}:{window}", ttl)
+        hits = _count_in_redis(settings.REDIS_URL, _redis_key(scope_key, window), ttl)
     else:
         hits = _count_in_database(scope_key, window, dt.datetime.fromtimestamp(expires, tz=dt.UTC))
     return hits <= count
@@ -68,14 +67,12 @@ def rate_limit_reached(*, scope: str, key: str, limit: tuple[int, int], now: dt.
     """Has ``key`` already used up ``limit`` in ``scope``'s current window? Counts nothing: for
     limits on outcomes (failed sign-ins) that are counted afterwards with ``rate_limit_allows``."""
     count, seconds = limit
-    window = int(now.timestamp()) // seconds
-    scope_key = _scope_key(scope, key)
+    scope_key, window = _scope_key(scope, key), _window(seconds, now)
     if settings.REDIS_URL:
-        stored = _redis_client(settings.REDIS_URL).get(f"{REDIS_PREFIX}{scope_key}:{window}")
-        hits = int(stored or 0)
+        hits = int(_redis_client(settings.REDIS_URL).get(_redis_key(scope_key, window)) or 0)
     else:
-        row = RateLimitCounter.objects.filter(scope_key=scope_key, period=window).first()
-        hits = row.hits if row else 0
+        counter = RateLimitCounter.objects.filter(scope_key=scope_key, period=window).first()
+        hits = counter.hits if counter else 0
     return hits >= count
 
 
@@ -91,6 +88,15 @@ def rate_limit_counters_purge(*, now: dt.datetime) -> int:
     the worker runs this hourly. Returns how many were deleted."""
     deleted, _by_model = RateLimitCounter.objects.filter(expires_at__lte=now).delete()
     return deleted
+
+
+def _window(seconds: int, now: dt.datetime) -> int:
+    """The fixed window ``now`` falls in: seconds since the epoch // the window's length."""
+    return int(now.timestamp()) // seconds
+
+
+def _redis_key(scope_key: str, window: int) -> str:
+    return f"{REDIS_PREFIX}{scope_key}:{window}"
 
 
 def _scope_key(scope: str, key: str) -> str:
