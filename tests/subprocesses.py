@@ -28,6 +28,19 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # not a test, despite its name
 
 
+def manage(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
+    """``manage.py *args`` in another process, with ``env`` over this process's environment;
+    its CompletedProcess (text output captured)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -95,13 +108,14 @@ class Gunicorn:
 
 @contextlib.contextmanager
 def qcluster(*, env: dict[str, str], log_path: Path):
-    """A django-q2 worker cluster (``manage.py qcluster``) with ``env`` as its whole environment,
-    its output in ``log_path``; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    """A django-q2 worker cluster (``manage.py qcluster``) with ``env`` over this process's
+    environment, its output in ``log_path``; stopped (SIGTERM, then SIGKILL) when the block
+    ends."""
     with log_path.open("w") as out:
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
-            env=env,
+            env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

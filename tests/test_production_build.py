@@ -4,15 +4,12 @@ database, then gunicorn serving with DEBUG=0 behind a TLS proxy. A vendored file
 source map, or a template naming a missing static file, fails here instead of answering 500 in
 production."""
 
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
 
-from .subprocesses import ROOT, Gunicorn
+from .subprocesses import Gunicorn, manage
 
 # What an operator sets (README, configuration), and nothing from the developer's environment.
 PRODUCTION = {
@@ -26,18 +23,6 @@ PRODUCTION = {
 THROUGH_PROXY = {"X-Forwarded-Proto": "https"}
 PAGES = ["/", "/admin/login/", "/api/v1/docs", "/complaints/", "/ratings/"]
 STATIC_REFERENCE = re.compile(r"""(?:href|src)=["'](/static/[^"']+)["']""")
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "REDIS_URL")}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,7 @@
 """The project as a whole: deployment checks, migrations, demo data, translations."""
 
 import gettext
-import os
 import re
-import subprocess
-import sys
 import tomllib
 from itertools import chain
 from pathlib import Path
@@ -17,20 +14,10 @@ from django.utils import translation
 from appointments.models import Appointment, AppointmentEvent, Status
 
 from .conftest import at
+from .subprocesses import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django"
-
-
-def manage(*args, **env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_deploy_check_is_clean_with_production_settings():
@@ -39,9 +26,11 @@ def test_deploy_check_is_clean_with_production_settings():
         "--deploy",
         "--fail-level",
         "WARNING",
-        DEBUG="0",
-        SECRET_KEY="x" * 20 + "a-real-secret-of-fifty-characters-or-more-123456",
-        ALLOWED_HOSTS="yuyue.example.cn",
+        env={
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 20 + "a-real-secret-of-fifty-characters-or-more-123456",
+            "ALLOWED_HOSTS": "yuyue.example.cn",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -79,15 +68,7 @@ def _normalized(name: str) -> str:
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**env, "DEBUG": "0"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("check", env={"DEBUG": "0", "SECRET_KEY": ""})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 

@@ -6,15 +6,11 @@ configured cluster in every schedule, and what no worker of the queue would run 
 """
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
@@ -25,7 +21,7 @@ from django_q.scheduler import scheduler
 
 from appointments.checks import schedules_run_by_this_queue
 from appointments.management.commands.setup_schedules import SCHEDULES
-from tests.subprocesses import qcluster, test_database_url
+from tests.subprocesses import manage, qcluster, test_database_url
 from yuyue.worker import HEARTBEAT_KEY, schedules_not_run_here, worker_heartbeat_write
 
 
@@ -96,6 +92,19 @@ class TestSetupSchedules:
         assert Schedule.objects.get(name="elsewhere").cluster == "x"  # not ours: left alone
 
 
+def _due_schedule(name: str, *, cluster: str | None) -> Schedule:
+    """A schedule of ``cluster`` that is due: the next scheduler pass that takes it runs it."""
+    return Schedule.objects.create(
+        name=name,
+        func="math.floor",
+        args="1.5",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        cluster=cluster,
+        next_run=timezone.now() - dt.timedelta(minutes=1),
+    )
+
+
 @pytest.mark.parametrize("cluster", ["yuyue", "yuyue-night"])
 def test_schedules_not_run_here_is_what_django_q2_leaves(db, monkeypatch, cluster):
     """The rule the warnings use is django-q2's own: its scheduler, for a cluster named like the
@@ -103,17 +112,8 @@ def test_schedules_not_run_here_is_what_django_q2_leaves(db, monkeypatch, cluste
     monkeypatch.setattr(Conf, "CLUSTER_NAME", cluster)
     # The scheduler closes "old" connections, which is this test's, inside its transaction.
     monkeypatch.setattr("django_q.scheduler.close_old_django_connections", lambda: None)
-    past = timezone.now() - dt.timedelta(minutes=1)
     for name in (None, "yuyue", "yuyue-night", "x"):
-        Schedule.objects.create(
-            name=f"for {name}",
-            func="math.floor",
-            args="1.5",
-            schedule_type=Schedule.MINUTES,
-            minutes=1,
-            cluster=name,
-            next_run=past,
-        )
+        _due_schedule(f"for {name}", cluster=name)
     stranded = set(schedules_not_run_here().values_list("name", flat=True))
     scheduler(broker=get_broker())
     taken = set(Schedule.objects.filter(task__isnull=False).values_list("name", flat=True))
@@ -162,7 +162,6 @@ def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_c
     left without a cluster or for `yuyue` do not run there."""
     queue = f"yuyue-test-{uuid.uuid4().hex[:8]}"
     env = {
-        **os.environ,
         "DATABASE_URL": test_database_url(),
         "Q_CLUSTER_QUEUE": queue,
         "Q_WORKERS": "1",
@@ -172,26 +171,12 @@ def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_c
     }
     cache.delete(HEARTBEAT_KEY)
     assert 'id="worker-down"' in admin_client.get("/admin/").content.decode()
-    past = timezone.now() - dt.timedelta(minutes=1)
-    for name, cluster in (("left without a cluster", None), ("left for yuyue", "yuyue")):
-        Schedule.objects.create(
-            name=name,
-            func="math.floor",
-            args="1.5",
-            schedule_type=Schedule.MINUTES,
-            minutes=1,
-            cluster=cluster,
-            next_run=past,
-        )
+    stray = [
+        _due_schedule("left without a cluster", cluster=None),
+        _due_schedule("left for yuyue", cluster="yuyue"),
+    ]
 
-    setup = subprocess.run(
-        [sys.executable, "manage.py", "setup_schedules"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    setup = manage("setup_schedules", env=env, timeout=60)
     assert setup.returncode == 0, setup.stderr
     assert setup.stdout.splitlines()[0] == f'Schedules for the worker cluster "{queue}":'
     assert 'Schedule "left without a cluster" is for no cluster' in setup.stderr
@@ -209,7 +194,7 @@ def test_a_cluster_under_another_queue_name_runs_the_schedules(tmp_path, admin_c
         assert wanted <= ran, f"no heartbeat and sweep within 75 s; worker log:\n{log.read_text()}"
 
     assert 'id="worker-down"' not in admin_client.get("/admin/").content.decode()
-    for name in ("left without a cluster", "left for yuyue"):
-        schedule = Schedule.objects.get(name=name)
-        assert schedule.task is None and schedule.next_run == past, name
+    for left in stray:
+        schedule = Schedule.objects.get(pk=left.pk)
+        assert schedule.task is None and schedule.next_run == left.next_run, left.name
     assert not Success.objects.filter(group__startswith="left ").exists()

@@ -31,7 +31,6 @@ def test_qcluster_on_redis_delivers_a_queued_sms(tmp_path, monkeypatch):
         created_at=at(2026, 9, 15, 18),
     )
     env = {
-        **os.environ,
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": REDIS_URL,
         "Q_CLUSTER_QUEUE": cluster,
