@@ -552,8 +552,9 @@ class RosterProblem:
 
 def _holiday_bookings(window_ids, periods) -> set[tuple[int, dt.datetime]]:
     """(window, period start) of holiday periods with a live booking; one query."""
-    # duty sits below appointments in the app graph (DESIGN.md); the holiday rule needs the
-    # bookings, so they are imported here rather than at module level.
+    # duty sits below appointments in the app graph (sms, duty, appointments, complaints,
+    # evaluation, lowest first); the holiday rule needs the bookings, so they are imported
+    # here rather than at module level.
     from appointments.models import LIVE_STATUSES, Appointment
 
     holiday_periods = sorted({(p.start, p.end) for p in periods if p.is_holiday})

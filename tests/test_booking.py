@@ -243,7 +243,8 @@ class TestPhoneAndName:
 
 
 class TestCapacity:
-    """DESIGN.md: lock the slot, recount, then insert; a full slot says so."""
+    """Lock the slot, recount, then insert (docs/CONFORMANCE.md, "no overbooking"); a full slot
+    says so."""
 
     def test_full_slot_is_refused_and_nothing_is_saved(self, matter, no_rest_window, desk):
         register(matter, no_rest_window, desk)

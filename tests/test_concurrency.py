@@ -1,4 +1,4 @@
-"""DESIGN.md "Capacity without overbooking": many attempts at the last place, one booking.
+"""No overbooking (docs/CONFORMANCE.md): many attempts at the last place, one booking.
 
 Runs on whichever database the suite runs on: SQLite (IMMEDIATE transactions) locally and in the
 first CI pass, PostgreSQL (SELECT ... FOR UPDATE on the slot row) in the second.

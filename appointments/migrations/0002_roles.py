@@ -1,4 +1,4 @@
-"""Create the staff roles as groups with their permissions (DB1403/T 6.2.5, 7, and DESIGN.md)."""
+"""Create the staff roles as groups with their permissions (DB1403/T 6.2.5, 7; README, "Roles")."""
 
 from django.db import migrations
 
