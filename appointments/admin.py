@@ -7,7 +7,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,6 +24,7 @@ from duty.calendar import day_info, local
 from duty.names import staff_name
 from duty.scoping import scope_to_user
 from sms.models import Message
+from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin
 from yuyue.locks import BusyError, lock_waits_bounded
 
 from . import console, services
@@ -211,7 +212,7 @@ class MessageInline(ReadOnlyInline):
     verbose_name_plural = _("text messages")
 
 
-class AppointmentRegisterForm(forms.ModelForm):
+class AppointmentRegisterForm(ServiceAddForm):
     """The desk's registration form: it books through ``appointment_register``."""
 
     channel = forms.ChoiceField(
@@ -235,38 +236,24 @@ class AppointmentRegisterForm(forms.ModelForm):
             "short_notice_reason",
         ]
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.instance = services.appointment_register(
-                matter=data["matter"],
-                window=data["window"],
-                start=data["start"],
-                applicant_name=data["applicant_name"],
-                phone=data["phone"],
-                channel=data["channel"],
-                content=data.get("content", ""),
-                remarks=data.get("remarks", ""),
-                short_notice_reason=data.get("short_notice_reason", ""),
-                actor=self.request.user,
-                now=timezone.now(),
-            )
-        except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
-        except PermissionDenied as error:
-            self.add_error(None, str(error))
-        return data
-
-    def _post_clean(self):
-        # The service has validated and saved the booking; model validation is not repeated.
-        pass
+    def create(self, data, *, actor, now):
+        return services.appointment_register(
+            matter=data["matter"],
+            window=data["window"],
+            start=data["start"],
+            applicant_name=data["applicant_name"],
+            phone=data["phone"],
+            channel=data["channel"],
+            content=data.get("content", ""),
+            remarks=data.get("remarks", ""),
+            short_notice_reason=data.get("short_notice_reason", ""),
+            actor=actor,
+            now=now,
+        )
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(HallScopedAdmin):
+class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     # What the desk scans first stays at the left: the admin scrolls wide tables sideways.
     list_display = [
         "reference",
@@ -307,6 +294,10 @@ class AppointmentAdmin(HallScopedAdmin):
         EventInline,
     ]
     actions = ["export_register"]
+    add_form = AppointmentRegisterForm
+    step_tables = (services.BOOKING_STEPS, services.CHANGE_STEPS)
+    step_template = "admin/appointments/appointment/step.html"
+    step_refused_text = _("“%(step)s” is not possible for this booking now (%(status)s).")
     # Staff on the record page are shown by name; the rest of the record as it is stored.
     STAFF_FIELDS = ["received_by", "window_head", "responsible_staff", "contact_person"]
     received_by_name = _name_column("received_by", _("received by"))
@@ -344,14 +335,6 @@ class AppointmentAdmin(HallScopedAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     # --- registration (the add page) ---------------------------------------------------------
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AppointmentRegisterForm
-            form = super().get_form(request, obj, change=change, **kwargs)
-            form.request = request
-            return form
-        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_changeform_initial_data(self, request):
         """The slot chosen on the registration screen fills the window and the time."""
@@ -448,10 +431,10 @@ class AppointmentAdmin(HallScopedAdmin):
         # read-only record.
         return False
 
-    def save_model(self, request, obj, form, change):
-        """Nothing to save: AppointmentRegisterForm.clean() registered the booking through
-        appointment_register, and existing bookings are read-only here. What is left is to warn
-        when the booked day lies in a year whose holidays nobody has loaded yet (DB1403/T 4)."""
+    def after_create(self, request, obj):
+        """AppointmentRegisterForm registered the booking through appointment_register (and
+        existing bookings are read-only here). What is left is to warn when the booked day lies
+        in a year whose holidays nobody has loaded yet (DB1403/T 4)."""
         day = timezone.localtime(obj.start).date()
         if not day_info(day).year_loaded:
             messages.warning(
@@ -463,24 +446,20 @@ class AppointmentAdmin(HallScopedAdmin):
                 % {"day": day.isoformat()},
             )
 
-    # --- lifecycle steps ---------------------------------------------------------------------
+    # --- lifecycle steps (services.BOOKING_STEPS, CHANGE_STEPS) --------------------------------
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        appointment = self.get_object(request, object_id)
-        if appointment is not None:
-            extra_context["steps"] = console.steps_offered(
-                appointment=appointment, user=request.user, now=timezone.now()
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+    def step_subject(self, record, table):
+        return services.change_request_open(record) if table is services.CHANGE_STEPS else record
+
+    def step_context(self, request, record, transition):
+        if transition.name == "notice":
+            return {"notice_text": services.one_time_notice_text(appointment=record)}
+        if transition.name in services.CHANGE_STEPS.transitions:
+            return {"change": services.change_request_open(record)}
+        return {}
 
     def get_urls(self):
         urls = [
-            path(
-                "<path:object_id>/step/<str:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="appointments_appointment_step",
-            ),
             path(
                 "register/",
                 self.admin_site.admin_view(self.register_view),
@@ -498,55 +477,6 @@ class AppointmentAdmin(HallScopedAdmin):
             ),
         ]
         return urls + super().get_urls()
-
-    def step_view(self, request, object_id, step):
-        """One lifecycle step on one booking: a small form that calls the step's service."""
-        spec = console.STEPS_BY_NAME.get(step)
-        appointment = self.get_object(request, object_id)  # hall-scoped: None if not visible
-        if spec is None or appointment is None:
-            raise Http404
-        if not request.user.has_perm(spec.perm):
-            raise PermissionDenied
-        record_url = reverse("admin:appointments_appointment_change", args=[appointment.pk])
-        now = timezone.now()
-        if not spec.offered(appointment, now):
-            messages.error(
-                request,
-                _("“%(step)s” is not possible for this booking now (%(status)s).")
-                % {"step": spec.label, "status": appointment.get_status_display()},
-            )
-            return HttpResponseRedirect(record_url)
-        data = request.POST if request.method == "POST" else None  # an empty POST is still one
-        form = spec.form(data, appointment=appointment)
-        if request.method == "POST" and form.is_valid():
-            try:
-                spec.run(appointment, form.cleaned_data, request.user, now)
-            except ValidationError as error:
-                for key, errors in error.message_dict.items():
-                    form.add_error(spec.field_for(key, form), errors)
-            except PermissionDenied as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("%(step)s: done.") % {"step": spec.label})
-                return HttpResponseRedirect(record_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": appointment,
-            "title": spec.label,
-            "subtitle": str(appointment),
-            "step": spec,
-            "form": form,
-            "media": self.media + form.media,
-            "record_url": record_url,
-        }
-        if spec.name == "notice":
-            context["notice_text"] = services.one_time_notice_text(appointment=appointment)
-        if spec.name in ("approve_change", "reject_change", "apply_change"):
-            context["change"] = appointment.change_requests.filter(
-                state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
-            ).first()
-        return TemplateResponse(request, "admin/appointments/appointment/step.html", context)
 
     # --- the register (附录A) ----------------------------------------------------------------
 

@@ -1,12 +1,12 @@
-"""The desk console's pieces that are not plain admin: the front page's summary, the lifecycle
-steps offered on a booking, the registration screen's free slots and the register export form.
+"""The desk console's pieces that are not plain admin: the front page's summary, the forms of
+a booking's lifecycle steps, the registration screen's free slots and the register export form.
 
-Nothing here decides a rule: every step calls a service of ``appointments.services``, whose
-errors (keyed by field) are shown next to the field they concern.
+Nothing here decides a rule: which steps a booking offers, and the service each calls, are the
+tables of ``appointments.services`` (BOOKING_STEPS, CHANGE_STEPS); the step page is
+``yuyue.console.StepAdminMixin``.
 """
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
@@ -25,6 +25,7 @@ from duty.models import Department, Hall, Window
 from duty.names import staff_name
 from duty.scoping import scope_to_user, user_hall_id, visible_halls
 from sms.models import Message
+from yuyue import console
 
 from . import services
 from .models import (
@@ -238,14 +239,12 @@ METHODS = [(m.value, m.label) for m in ContactMethod]
 REMOTE_METHODS = [(m.value, m.label) for m in (ContactMethod.PHONE, ContactMethod.SMS)]
 
 
-class StepForm(forms.Form):
-    def __init__(self, *args, appointment: Appointment, **kwargs):
-        self.appointment = appointment
-        super().__init__(*args, **kwargs)
+class StepForm(console.StepForm):
+    """A booking step's form (the steps are ``services.BOOKING_STEPS`` and ``CHANGE_STEPS``)."""
 
-
-class NoFieldsForm(StepForm):
-    pass
+    @property
+    def appointment(self) -> Appointment:
+        return self.record
 
 
 class ConfirmForm(StepForm):
@@ -258,8 +257,9 @@ class ConfirmForm(StepForm):
 class HandOverForm(StepForm):
     contact_person = StaffChoiceField(label=_("contact person at the window"), queryset=None)
 
-    def __init__(self, *args, appointment, **kwargs):
-        super().__init__(*args, appointment=appointment, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appointment = self.appointment
         staff = hall_staff(appointment.window.hall_id, "appointments.hand_over_appointment")
         self.fields["contact_person"].queryset = staff
         if appointment.window.head_id:
@@ -287,8 +287,9 @@ class ReassignForm(StepForm):
         help_text=_("Leave empty if you are the agency's approver yourself."),
     )
 
-    def __init__(self, *args, appointment, **kwargs):
-        super().__init__(*args, appointment=appointment, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appointment = self.appointment
         hall_id = appointment.window.hall_id
         self.fields["window"].queryset = appointment.matter.windows.filter(is_active=True)
         self.fields["responsible_staff"].queryset = hall_staff(hall_id)
@@ -312,8 +313,9 @@ class ChangeRequestForm(StepForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, appointment, **kwargs):
-        super().__init__(*args, appointment=appointment, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appointment = self.appointment
         self.fields["new_window"].queryset = appointment.matter.windows.filter(is_active=True)
 
 
@@ -331,6 +333,9 @@ class RejectChangeForm(StepForm):
     decision_note = forms.CharField(
         label=_("why the change is refused"), widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def service_arguments(self) -> dict:
+        return {"note": self.cleaned_data["decision_note"]}
 
 
 class ApplyChangeForm(StepForm):
@@ -370,227 +375,9 @@ class CancelForm(StepForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-
-def _open_change(appointment, *states):
-    return appointment.change_requests.filter(state__in=states).first()
-
-
-def _open_follow_up(appointment):
-    return appointment.follow_ups.filter(outcome="").first()
-
-
-def _run_follow_up(appointment, data, actor, now):
-    follow_up = _open_follow_up(appointment) or services.no_show_follow_up_open(
-        appointment=appointment, now=now
-    )
-    return services.no_show_follow_up_record(
-        follow_up=follow_up,
-        outcome=data["outcome"],
-        method=data["method"],
-        note=data["note"],
-        new_start=data["new_start"],
-        short_notice_reason=data["short_notice_reason"],
-        actor=actor,
-        now=now,
-    )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One lifecycle step as the console offers it: who may take it, when, and which service
-    it calls."""
-
-    name: str
-    label: str
-    perm: str
-    form: type[StepForm]
-    run: Callable
-    offered: Callable[[Appointment, dt.datetime], bool]
-    clause: str
-    # Service error keys that mean one of this form's fields ("start" of a reassignment is the
-    # time the chosen window does not serve).
-    error_fields: tuple[tuple[str, str], ...] = ()
-
-    def field_for(self, key: str, form: forms.Form) -> str | None:
-        key = dict(self.error_fields).get(key, key)
-        return key if key in form.fields else None
-
-
-OPEN = services.OPEN_STATUSES
-REQ, APPROVED = ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED
-
-STEPS = [
-    Step(
-        "confirm",
-        _("Confirm online booking"),
-        "appointments.confirm_appointment",
-        ConfirmForm,
-        lambda a, d, actor, now: services.appointment_confirm(
-            appointment=a, method=d["method"], note=d["note"], actor=actor, now=now
-        ),
-        lambda a, now: a.status == Status.PENDING,
-        "5.1.3 c",
-    ),
-    Step(
-        "hand_over",
-        _("Hand over to the window"),
-        "appointments.hand_over_appointment",
-        HandOverForm,
-        lambda a, d, actor, now: services.appointment_hand_over(
-            appointment=a, contact_person=d["contact_person"], actor=actor, now=now
-        ),
-        lambda a, now: a.status == Status.ACCEPTED,
-        "6.1.3",
-    ),
-    Step(
-        "notice",
-        _("Give the one-time notice"),
-        "appointments.hand_over_appointment",
-        NoticeForm,
-        lambda a, d, actor, now: services.appointment_give_notice(
-            appointment=a,
-            method=d["method"],
-            time_reconfirmed=d["time_reconfirmed"],
-            outcome=d["outcome"],
-            actor=actor,
-            now=now,
-        ),
-        lambda a, now: a.status == Status.HANDED_OVER,
-        "6.1.3",
-    ),
-    Step(
-        "reassign",
-        _("Reassign"),
-        "appointments.reassign_appointment",
-        ReassignForm,
-        lambda a, d, actor, now: services.appointment_reassign(
-            appointment=a,
-            reason=d["reason"],
-            window=d["window"],
-            responsible_staff=d["responsible_staff"],
-            reported_to=d["reported_to"],
-            actor=actor,
-            now=now,
-        ),
-        lambda a, now: a.status in OPEN,
-        "6.1.1 a",
-        error_fields=(("start", "window"),),
-    ),
-    Step(
-        "check_in",
-        _("Check in"),
-        "appointments.serve_appointment",
-        NoFieldsForm,
-        lambda a, d, actor, now: services.appointment_check_in(appointment=a, actor=actor, now=now),
-        lambda a, now: (
-            a.status in (*services.AWAITING_ARRIVAL, Status.NO_SHOW)
-            and local(now).date() == local(a.start).date()
-        ),
-        "5.1.2, 6.2.1",
-    ),
-    Step(
-        "serve",
-        _("Served"),
-        "appointments.serve_appointment",
-        NoFieldsForm,
-        lambda a, d, actor, now: services.appointment_serve(appointment=a, actor=actor, now=now),
-        lambda a, now: a.status == Status.ARRIVED,
-        "5.1.2",
-    ),
-    Step(
-        "request_change",
-        _("Request a change"),
-        "appointments.request_change",
-        ChangeRequestForm,
-        lambda a, d, actor, now: services.change_request_create(
-            appointment=a,
-            new_start=d["new_start"],
-            new_window=d["new_window"],
-            reason=d["reason"],
-            short_notice_reason=d["short_notice_reason"],
-            actor=actor,
-            now=now,
-        ),
-        lambda a, now: a.status in OPEN and _open_change(a, REQ, APPROVED) is None,
-        "6.2.2",
-        error_fields=(("start", "new_start"), ("window", "new_window")),
-    ),
-    Step(
-        "approve_change",
-        _("Approve the change"),
-        "appointments.approve_change",
-        ApproveChangeForm,
-        lambda a, d, actor, now: services.change_request_approve(
-            change=_open_change(a, REQ),
-            note=d["note"],
-            emergency_reason=d["emergency_reason"],
-            actor=actor,
-            now=now,
-        ),
-        lambda a, now: _open_change(a, REQ) is not None,
-        "6.2.2",
-    ),
-    Step(
-        "reject_change",
-        _("Refuse the change"),
-        "appointments.approve_change",
-        RejectChangeForm,
-        lambda a, d, actor, now: services.change_request_reject(
-            change=_open_change(a, REQ), note=d["decision_note"], actor=actor, now=now
-        ),
-        lambda a, now: _open_change(a, REQ) is not None,
-        "6.2.2",
-    ),
-    Step(
-        "apply_change",
-        _("Tell the applicant and apply the change"),
-        "appointments.request_change",
-        ApplyChangeForm,
-        lambda a, d, actor, now: services.change_request_notify_and_apply(
-            change=_open_change(a, APPROVED), method=d["method"], actor=actor, now=now
-        ),
-        lambda a, now: _open_change(a, APPROVED) is not None,
-        "6.2.2",
-    ),
-    Step(
-        "follow_up",
-        _("Record the no-show follow-up"),
-        "appointments.record_no_show",
-        FollowUpForm,
-        _run_follow_up,
-        lambda a, now: (
-            _open_follow_up(a) is not None
-            or (
-                a.status in services.AWAITING_ARRIVAL
-                and now >= services.no_show_follow_up_due_at(start=a.start)
-            )
-        ),
-        "6.2.3",
-    ),
-    Step(
-        "cancel",
-        _("Cancel"),
-        "appointments.cancel_appointment",
-        CancelForm,
-        lambda a, d, actor, now: services.appointment_cancel_by_staff(
-            appointment=a,
-            reason=d["cancel_reason"],
-            at_applicants_request=d["at_applicants_request"],
-            emergency_reason=d["emergency_reason"],
-            actor=actor,
-            now=now,
-        ),
-        lambda a, now: a.status in OPEN,
-        "6.2.2",
-    ),
-]
-STEPS_BY_NAME = {step.name: step for step in STEPS}
-
-
-def steps_offered(*, appointment: Appointment, user, now: dt.datetime) -> list[Step]:
-    """The steps this user may take on this booking now: the role's permission and the
-    booking's state (the service still decides; this only hides buttons that would fail)."""
-    return [s for s in STEPS if user.has_perm(s.perm) and s.offered(appointment, now)]
+    def service_arguments(self) -> dict:
+        data = dict(self.cleaned_data)
+        return {"reason": data.pop("cancel_reason"), **data}
 
 
 # --- the registration screen: the matter's windows and their free slots ----------------------

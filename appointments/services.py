@@ -21,6 +21,7 @@ from django.db import OperationalError
 from django.db.models import Exists, Model, OuterRef
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from phonenumber_field.phonenumber import PhoneNumber
 
 from duty.calendar import local, phone_line_is_open, representable
@@ -35,6 +36,7 @@ from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import BusyError, busy_error, lock_wait_timed_out, locking_transaction
+from yuyue.transitions import Transition, TransitionTable
 
 from .models import (
     LIVE_STATUSES,
@@ -135,28 +137,24 @@ def _lock_id(appointment_id: int) -> Appointment:
         raise
 
 
-_STATUS_MESSAGES = {
-    "confirm": lambda: _("Only a booking waiting for confirmation can be confirmed."),
-    "hand_over": lambda: _("Only an accepted booking can be handed over to the window."),
-    "notice": lambda: _("The one-time notice is given after the hand-over to the window."),
-    "reassign": lambda: _("Only an open booking can be reassigned."),
-    "check_in": lambda: _("Only an accepted booking can be checked in; confirm it first."),
-    "serve": lambda: _("Only an applicant who has arrived can be served."),
-    "change": lambda: _("Only an open booking can be changed."),
-    "follow_up": lambda: _("A no-show follow-up is only for an accepted booking not yet arrived."),
-    "cancel": lambda: _("Only an open booking can be cancelled."),
-}
+def _status_refusal(appointment: Appointment, transition: Transition) -> ValidationError:
+    """Why BOOKING_STEPS refuses a step in the booking's status (at the end of this module)."""
+    return _error(
+        "status",
+        str(transition.refused)
+        + " "
+        + _("Its status is “%(status)s”.") % {"status": appointment.get_status_display()},
+        "invalid_status",
+    )
 
 
-def _require_status(appointment: Appointment, allowed, move: str) -> None:
-    if appointment.status not in allowed:
-        raise _error(
-            "status",
-            _STATUS_MESSAGES[move]()
-            + " "
-            + _("Its status is “%(status)s”.") % {"status": appointment.get_status_display()},
-            "invalid_status",
-        )
+def _change_refusal(change: ChangeRequest, transition: Transition) -> ValidationError:
+    """Why CHANGE_STEPS refuses a step in the change's state."""
+    return _error(
+        "state",
+        _("This change is “%(state)s”.") % {"state": change.get_state_display()},
+        "invalid_state",
+    )
 
 
 def _log(appointment, action, *, actor, now, changes=None, note="") -> AppointmentEvent:
@@ -226,6 +224,22 @@ def _open_changes(appointment: Appointment):
     return appointment.change_requests.filter(
         state__in=(ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
     )
+
+
+def change_request_open(appointment: Appointment) -> ChangeRequest | None:
+    """DB1403/T 6.2.2: the booking's change under way (requested or approved), if any: at most
+    one at a time."""
+    return _open_changes(appointment).first()
+
+
+def no_change_open(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.2: a new change is requested only when none is under way."""
+    return not _open_changes(appointment).exists()
+
+
+def check_in_day(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 5.1.2, 6.2.1: check-in is on the day of the booking (Asia/Shanghai)."""
+    return local(now).date() == local(appointment.start).date()
 
 
 def _withdraw_open_changes(appointment: Appointment, *, actor, now, note: str) -> None:
@@ -584,7 +598,7 @@ def appointment_confirm(
     _method_clean(method, allowed=(ContactMethod.PHONE, ContactMethod.SMS))
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, (Status.PENDING,), "confirm")
+        BOOKING_STEPS.check("confirm", appointment)
         if appointment.start <= now:
             raise _error("start", _("The appointment time has passed."), "past")
         ContactLog.objects.create(
@@ -647,7 +661,7 @@ def appointment_hand_over(
     _staff_clean(contact_person, hall_id=appointment.window.hall_id, field="contact_person")
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, (Status.ACCEPTED,), "hand_over")
+        BOOKING_STEPS.check("hand_over", appointment)
         return _update(
             appointment,
             Action.HANDED_OVER,
@@ -676,7 +690,7 @@ def appointment_give_notice(
     _method_clean(method)
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, (Status.HANDED_OVER,), "notice")
+        BOOKING_STEPS.check("notice", appointment)
         contact = ContactLog.objects.create(
             appointment=appointment,
             purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
@@ -743,7 +757,7 @@ def appointment_reassign(
     with locking_transaction():
         appointment = _lock(appointment)
         agency = _agency_clean(reported_to, actor=actor, window=appointment.window)
-        _require_status(appointment, OPEN_STATUSES, "reassign")
+        BOOKING_STEPS.check("reassign", appointment)
         if _open_changes(appointment).exists():
             raise _error(
                 "window",
@@ -807,8 +821,8 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, (*AWAITING_ARRIVAL, Status.NO_SHOW), "check_in")
-        if local(now).date() != local(appointment.start).date():
+        BOOKING_STEPS.check("check_in", appointment)
+        if not check_in_day(appointment, now):
             raise _error(
                 "start",
                 _("Check-in is on the day of the booking (%(time)s).")
@@ -826,7 +840,7 @@ def appointment_serve(*, appointment: Appointment, actor, now: dt.datetime) -> A
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, (Status.ARRIVED,), "serve")
+        BOOKING_STEPS.check("serve", appointment)
         return _update(
             appointment, Action.SERVED, actor=actor, now=now, status=Status.SERVED, served_at=now
         )
@@ -863,10 +877,10 @@ def change_request_create(
         raise _error("new_start", _("The new time is the same as the old one."), "unchanged")
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, OPEN_STATUSES, "change")
+        BOOKING_STEPS.check("request_change", appointment)
         if appointment.start <= now:
             raise _error("start", _("The appointment time has passed."), "past")
-        if _open_changes(appointment).exists():
+        if not no_change_open(appointment, now):
             raise _error("new_start", _("A change of this booking is already under way."), "open")
         change = ChangeRequest.objects.create(
             appointment=appointment,
@@ -909,8 +923,9 @@ def _require_agency_of(actor, window: Window) -> None:
         raise PermissionDenied(_("This window belongs to another agency."))
 
 
-def _lock_change(change: ChangeRequest, *states) -> ChangeRequest:
-    """Lock the booking, then its change (the lock order), and check the change's state."""
+def _lock_change(change: ChangeRequest, step: str) -> ChangeRequest:
+    """Lock the booking, then its change (the lock order), and check that the change's state
+    allows ``step`` (CHANGE_STEPS)."""
     appointment = _lock_id(change.appointment_id)
     change = (
         ChangeRequest.objects.select_for_update(of=("self",))
@@ -918,12 +933,7 @@ def _lock_change(change: ChangeRequest, *states) -> ChangeRequest:
         .get(pk=change.pk)
     )
     change.appointment = appointment
-    if change.state not in states:
-        raise _error(
-            "state",
-            _("This change is “%(state)s”.") % {"state": change.get_state_display()},
-            "invalid_state",
-        )
+    CHANGE_STEPS.check(step, change)
     return change
 
 
@@ -947,8 +957,9 @@ def change_request_approve(
     _require_agency_of(actor, change.original_window)
     emergency_reason = (emergency_reason or "").strip()
     with locking_transaction():
-        change = _lock_change(change, ChangeRequest.State.REQUESTED)
-        _require_status(change.appointment, OPEN_STATUSES, "change")
+        change = _lock_change(change, "approve_change")
+        # The booking must still be open to be changed, as when the change was requested.
+        BOOKING_STEPS.check("request_change", change.appointment)
         in_time = change_notice_in_time(original_start=change.original_start, now=now)
         if not in_time and not emergency_reason:
             raise _late_change_error(change)
@@ -995,7 +1006,7 @@ def change_request_record_emergency(
             "in_time",
         )
     with locking_transaction():
-        change = _lock_change(change, ChangeRequest.State.APPROVED)
+        change = _lock_change(change, "record_emergency")
         change.is_emergency, change.emergency_reason = True, reason
         change.save(update_fields=["is_emergency", "emergency_reason"])
         _log(change.appointment, Action.CHANGE_APPROVED, actor=actor, now=now, note=reason)
@@ -1011,7 +1022,7 @@ def change_request_reject(
     if not note:
         raise _error("decision_note", _("Say why the change is refused."), "required")
     with locking_transaction():
-        change = _lock_change(change, ChangeRequest.State.REQUESTED)
+        change = _lock_change(change, "reject_change")
         change.state = ChangeRequest.State.REJECTED
         change.decided_by, change.decided_at, change.decision_note = actor, now, note
         change.save()
@@ -1030,7 +1041,7 @@ def change_request_withdraw(
     if not reason:
         raise _error("decision_note", _("Say why the change is withdrawn."), "required")
     with locking_transaction():
-        change = _lock_change(change, ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED)
+        change = _lock_change(change, "withdraw")
         change.state = ChangeRequest.State.WITHDRAWN
         change.decided_by, change.decided_at, change.decision_note = actor, now, reason
         change.save()
@@ -1071,13 +1082,13 @@ def change_request_apply_on_sms(*, change: ChangeRequest, now: dt.datetime) -> A
 
 def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime) -> Appointment:
     with locking_transaction():
-        change = _lock_change(change, ChangeRequest.State.APPROVED)
+        change = _lock_change(change, "apply_change")
         if not change.is_emergency and not change_notice_in_time(
             original_start=change.original_start, now=now
         ):
             raise _late_change_error(change)
         appointment = change.appointment
-        _require_status(appointment, OPEN_STATUSES, "change")
+        BOOKING_STEPS.check("request_change", appointment)
         if (appointment.window_id, appointment.start) != (
             change.original_window_id,
             change.original_start,
@@ -1159,7 +1170,7 @@ def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoS
     applicant. Opening twice returns the same follow-up."""
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+        BOOKING_STEPS.check("open_follow_up", appointment)
         due_at = no_show_follow_up_due_at(start=appointment.start)
         if now < due_at:
             raise _error(
@@ -1192,6 +1203,44 @@ def no_show_follow_ups_open(*, now: dt.datetime) -> list[NoShowFollowUp]:
     ]
 
 
+def no_show_follow_up_pending(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.3: a follow-up is open, or due (30 min after the start, not arrived) and not
+    yet opened by the sweep."""
+    if appointment.follow_ups.filter(outcome="").exists():
+        return True
+    return BOOKING_STEPS.permits("open_follow_up", appointment) and now >= (
+        no_show_follow_up_due_at(start=appointment.start)
+    )
+
+
+def no_show_follow_up_take(
+    *,
+    appointment: Appointment,
+    outcome: str,
+    method: str,
+    actor,
+    now: dt.datetime,
+    note: str = "",
+    new_start: dt.datetime | None = None,
+    short_notice_reason: str = "",
+) -> NoShowFollowUp:
+    """DB1403/T 6.2.3: the window records the follow-up of a booking, opening it first if the
+    sweep has not yet (``no_show_follow_up_open``, ``no_show_follow_up_record``)."""
+    follow_up = appointment.follow_ups.filter(outcome="").first() or no_show_follow_up_open(
+        appointment=appointment, now=now
+    )
+    return no_show_follow_up_record(
+        follow_up=follow_up,
+        outcome=outcome,
+        method=method,
+        note=note,
+        new_start=new_start,
+        short_notice_reason=short_notice_reason,
+        actor=actor,
+        now=now,
+    )
+
+
 def no_show_follow_up_record(
     *,
     follow_up: NoShowFollowUp,
@@ -1221,10 +1270,10 @@ def no_show_follow_up_record(
             raise _error("outcome", _("The outcome is already recorded."), "done")
         fields = {}
         if outcome in (Outcome.GAVE_UP, Outcome.UNREACHABLE):
-            _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+            BOOKING_STEPS.check("open_follow_up", appointment)
             fields["status"] = Status.NO_SHOW
         elif outcome == Outcome.RESCHEDULED:
-            _require_status(appointment, AWAITING_ARRIVAL, "follow_up")
+            BOOKING_STEPS.check("open_follow_up", appointment)
             if new_start is None:
                 raise _error("new_start", _("Enter the new time."), "required")
             slot = booking_target_clean(
@@ -1273,7 +1322,7 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime)
     """The applicant cancels up to CITIZEN_CANCEL_MIN_HOURS (default 2 h) before the start."""
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, OPEN_STATUSES, "cancel")
+        BOOKING_STEPS.check("cancel_online", appointment)
         if not citizen_may_cancel(start=appointment.start, now=now):
             raise _error(
                 "start",
@@ -1322,7 +1371,7 @@ def appointment_cancel_by_staff(
     emergency_reason = (emergency_reason or "").strip()
     with locking_transaction():
         appointment = _lock(appointment)
-        _require_status(appointment, OPEN_STATUSES, "cancel")
+        BOOKING_STEPS.check("cancel", appointment)
         emergency = ""
         if not at_applicants_request:
             _require_agency_of(actor, appointment.window)
@@ -1356,3 +1405,182 @@ def appointment_cancel_by_staff(
             cancelled_by_hall=not at_applicants_request,
             cancel_emergency_reason=emergency,
         )
+
+
+# --- the state machines -----------------------------------------------------------------------
+# The services above check a booking's status and a change's state through these tables; the
+# console's buttons (appointments.admin) are the steps they permit. The forms are the console's
+# (appointments.console).
+
+FORMS = "appointments.console."
+_REQ, _APPROVED = ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED
+
+BOOKING_STEPS = TransitionTable(
+    Transition(
+        "confirm",
+        gettext_lazy("Confirm online booking"),
+        appointment_confirm,
+        (Status.PENDING,),
+        "appointments.confirm_appointment",
+        FORMS + "ConfirmForm",
+        gettext_lazy("Only a booking waiting for confirmation can be confirmed."),
+        clause="5.1.3 c",
+    ),
+    Transition(
+        "hand_over",
+        gettext_lazy("Hand over to the window"),
+        appointment_hand_over,
+        (Status.ACCEPTED,),
+        "appointments.hand_over_appointment",
+        FORMS + "HandOverForm",
+        gettext_lazy("Only an accepted booking can be handed over to the window."),
+        clause="6.1.3",
+    ),
+    Transition(
+        "notice",
+        gettext_lazy("Give the one-time notice"),
+        appointment_give_notice,
+        (Status.HANDED_OVER,),
+        "appointments.hand_over_appointment",
+        FORMS + "NoticeForm",
+        gettext_lazy("The one-time notice is given after the hand-over to the window."),
+        clause="6.1.3",
+    ),
+    Transition(
+        "reassign",
+        gettext_lazy("Reassign"),
+        appointment_reassign,
+        OPEN_STATUSES,
+        "appointments.reassign_appointment",
+        FORMS + "ReassignForm",
+        gettext_lazy("Only an open booking can be reassigned."),
+        clause="6.1.1 a",
+        error_fields=(("start", "window"),),
+    ),
+    Transition(
+        "check_in",
+        gettext_lazy("Check in"),
+        appointment_check_in,
+        (*AWAITING_ARRIVAL, Status.NO_SHOW),
+        "appointments.serve_appointment",
+        refused=gettext_lazy("Only an accepted booking can be checked in; confirm it first."),
+        when=check_in_day,
+        clause="5.1.2, 6.2.1",
+    ),
+    Transition(
+        "serve",
+        gettext_lazy("Served"),
+        appointment_serve,
+        (Status.ARRIVED,),
+        "appointments.serve_appointment",
+        refused=gettext_lazy("Only an applicant who has arrived can be served."),
+        clause="5.1.2",
+    ),
+    Transition(
+        "request_change",
+        gettext_lazy("Request a change"),
+        change_request_create,
+        OPEN_STATUSES,
+        "appointments.request_change",
+        FORMS + "ChangeRequestForm",
+        gettext_lazy("Only an open booking can be changed."),
+        when=no_change_open,
+        clause="6.2.2",
+        error_fields=(("start", "new_start"), ("window", "new_window")),
+    ),
+    Transition(
+        "follow_up",
+        gettext_lazy("Record the no-show follow-up"),
+        no_show_follow_up_take,
+        None,  # the follow-up's own state decides (no_show_follow_up_pending)
+        "appointments.record_no_show",
+        FORMS + "FollowUpForm",
+        when=no_show_follow_up_pending,
+        clause="6.2.3",
+    ),
+    Transition(
+        "open_follow_up",
+        gettext_lazy("Open the no-show follow-up"),
+        no_show_follow_up_open,
+        AWAITING_ARRIVAL,
+        refused=gettext_lazy(
+            "A no-show follow-up is only for an accepted booking not yet arrived."
+        ),
+        clause="6.2.3",
+        console=False,  # the sweep's, and the follow-up step's first part
+    ),
+    Transition(
+        "cancel",
+        gettext_lazy("Cancel"),
+        appointment_cancel_by_staff,
+        OPEN_STATUSES,
+        "appointments.cancel_appointment",
+        FORMS + "CancelForm",
+        gettext_lazy("Only an open booking can be cancelled."),
+        clause="6.2.2",
+    ),
+    Transition(
+        "cancel_online",
+        gettext_lazy("Cancel"),
+        appointment_cancel_by_citizen,
+        OPEN_STATUSES,
+        refused=gettext_lazy("Only an open booking can be cancelled."),
+        console=False,  # the applicant's, on the citizen pages
+    ),
+    state="status",
+    subject="appointment",
+    refusal=_status_refusal,
+)
+
+# The change under way of a booking (DB1403/T 6.2.2); the console finds it by
+# ``change_request_open``.
+CHANGE_STEPS = TransitionTable(
+    Transition(
+        "approve_change",
+        gettext_lazy("Approve the change"),
+        change_request_approve,
+        (_REQ,),
+        "appointments.approve_change",
+        FORMS + "ApproveChangeForm",
+        clause="6.2.2",
+    ),
+    Transition(
+        "reject_change",
+        gettext_lazy("Refuse the change"),
+        change_request_reject,
+        (_REQ,),
+        "appointments.approve_change",
+        FORMS + "RejectChangeForm",
+        clause="6.2.2",
+    ),
+    Transition(
+        "apply_change",
+        gettext_lazy("Tell the applicant and apply the change"),
+        change_request_notify_and_apply,
+        (_APPROVED,),
+        "appointments.request_change",
+        FORMS + "ApplyChangeForm",
+        clause="6.2.2",
+    ),
+    Transition(
+        "record_emergency",
+        gettext_lazy("Record the emergency"),
+        change_request_record_emergency,
+        (_APPROVED,),
+        "appointments.approve_change",
+        clause="6.2.2",
+        console=False,
+    ),
+    Transition(
+        "withdraw",
+        gettext_lazy("Withdraw the change"),
+        change_request_withdraw,
+        (_REQ, _APPROVED),
+        "appointments.request_change",
+        clause="6.2.2",
+        console=False,
+    ),
+    state="state",
+    subject="change",
+    refusal=_change_refusal,
+)
