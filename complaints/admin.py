@@ -8,8 +8,8 @@ import io
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from duty.admin import HallScopedAdmin
 from duty.calendar import local
 from duty.scoping import user_hall_id, visible_halls
+from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin
 
 from . import console
 from .ledger import ledger_download_name, ledger_export
@@ -31,11 +32,11 @@ from .models import (
     IdentityView,
 )
 from .services import (
+    COMPLAINT_STEPS,
     attachment_may_see,
     complainant_shown,
     complaint_figures,
     complaint_register,
-    complaint_register_clean,
     complaint_running_deadline,
 )
 
@@ -57,35 +58,15 @@ REGISTER_FIELDS = [
 ]
 
 
-class ComplaintRegisterForm(forms.ModelForm):
-    """The add form: checked and saved by ``complaint_register``."""
+class ComplaintRegisterForm(ServiceAddForm):
+    """The add form: the complaint is registered by ``complaint_register``."""
 
     class Meta:
         model = Complaint
         fields = REGISTER_FIELDS
 
-    def clean(self):
-        data = super().clean()
-        hall_id = user_hall_id(self.request_user)
-        try:
-            complaint_register_clean(
-                hall_id=hall_id,
-                **{
-                    f: data.get(f)
-                    for f in REGISTER_FIELDS
-                    if f not in ("identity_withheld", "is_complex")
-                },
-            )
-        except ValidationError as error:
-            for field, errors in error.error_dict.items():
-                for e in errors:
-                    if field in self.fields and field not in self._errors:
-                        self.add_error(field, e)
-        return data
-
-    def _post_clean(self):
-        # The model is built by the service; its constraints are checked there.
-        pass
+    def create(self, data, *, actor, now):
+        return complaint_register(actor=actor, now=now, **{f: data.get(f) for f in REGISTER_FIELDS})
 
 
 class ComplaintStepInline(admin.TabularInline):
@@ -112,7 +93,7 @@ def _name_over_phone(shown: dict):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(HallScopedAdmin):
+class ComplaintAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     # Narrow columns: the list must fit a 1366 px screen with the sidebar open.
     list_display = [
         "tracking_number",
@@ -131,6 +112,10 @@ class ComplaintAdmin(HallScopedAdmin):
     # A search by reference: a <select> of every booking of the hall is thousands long.
     autocomplete_fields = ["appointment"]
     inlines = [ComplaintStepInline]
+    add_form = ComplaintRegisterForm
+    step_tables = (COMPLAINT_STEPS,)
+    step_template = "admin/complaints/complaint/step.html"
+    step_refused_text = _("“%(step)s” is not possible for this complaint now (%(state)s).")
     detail_fields = [
         "tracking_number",
         "hall",
@@ -248,13 +233,6 @@ class ComplaintAdmin(HallScopedAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = ComplaintRegisterForm
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request_user = request.user
-        return form
-
     def has_change_permission(self, request, obj=None):
         # The steps are taken through the services (the console), not by editing fields.
         return False
@@ -262,29 +240,20 @@ class ComplaintAdmin(HallScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        created = complaint_register(
-            actor=request.user, now=timezone.now(), **{f: data.get(f) for f in REGISTER_FIELDS}
-        )
-        obj.__dict__.update(created.__dict__)
-
-    def save_related(self, request, form, formsets, change):
-        pass
-
     # --- the steps of the procedure (GB/T 36113) -------------------------------------------
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        complaint = self.get_object(request, object_id)
-        if complaint is not None:
-            extra_context["steps"] = console.steps_offered(complaint=complaint, user=request.user)
-            if self._may_see_attachments(request, complaint):
-                extra_context["attachments"] = list(complaint.attachments.all())
-            extra_context["is_overdue"] = getattr(complaint, "is_overdue", False)
-            running = complaint_running_deadline(complaint=complaint)
-            extra_context["overdue_accept"] = running is not None and running[0] == "accept"
-        return super().change_view(request, object_id, form_url, extra_context)
+    def change_context(self, request, complaint) -> dict:
+        context = {"is_overdue": getattr(complaint, "is_overdue", False)}
+        if self._may_see_attachments(request, complaint):
+            context["attachments"] = list(complaint.attachments.all())
+        running = complaint_running_deadline(complaint=complaint)
+        context["overdue_accept"] = running is not None and running[0] == "accept"
+        return context
+
+    def steps_allowed(self, request, record) -> bool:
+        """Handlers of the complaint's own hall (the service refuses everybody else)."""
+        user = request.user
+        return user.is_superuser or user_hall_id(user) == record.hall_id
 
     def _may_see_attachments(self, request, complaint) -> bool:
         probe = ComplaintAttachment(complaint=complaint)
@@ -294,11 +263,6 @@ class ComplaintAdmin(HallScopedAdmin):
         view = self.admin_site.admin_view
         urls = [
             path(
-                "<path:object_id>/step/<str:step>/",
-                view(self.step_view),
-                name="complaints_complaint_step",
-            ),
-            path(
                 "attachments/<int:attachment_id>/",
                 view(self.attachment_view),
                 name="complaints_attachment",
@@ -307,51 +271,6 @@ class ComplaintAdmin(HallScopedAdmin):
             path("ledger/", view(self.ledger_view), name="complaints_ledger"),
         ]
         return urls + super().get_urls()
-
-    def step_view(self, request, object_id, step):
-        """One step of the procedure on one complaint: a small form that calls its service.
-        Refusals (a step out of order, a bad file, another hall) come back as messages or
-        field errors, never as a server error."""
-        spec = console.STEPS_BY_NAME.get(step)
-        complaint = self.get_object(request, object_id)  # hall-scoped: None if not visible
-        if spec is None or complaint is None:
-            raise Http404
-        if not request.user.has_perm(spec.perm):
-            raise PermissionDenied
-        record_url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
-        if not spec.offered(complaint):
-            messages.error(
-                request,
-                gettext_now("“%(step)s” is not possible for this complaint now (%(state)s).")
-                % {"step": spec.label, "state": complaint.get_state_display()},
-            )
-            return HttpResponseRedirect(record_url)
-        data = request.POST if request.method == "POST" else None
-        files = request.FILES if request.method == "POST" else None
-        form = spec.form(data, files, complaint=complaint)
-        if request.method == "POST" and form.is_valid():
-            try:
-                spec.run(complaint, form.cleaned_data, request.user, timezone.now())
-            except ValidationError as error:
-                for key, errors in error.message_dict.items():
-                    form.add_error(spec.field_for(key, form), errors)
-            except PermissionDenied as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, gettext_now("%(step)s: done.") % {"step": spec.label})
-                return HttpResponseRedirect(record_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": complaint,
-            "title": spec.label,
-            "subtitle": str(complaint),
-            "step": spec,
-            "form": form,
-            "media": self.media + form.media,
-            "record_url": record_url,
-        }
-        return TemplateResponse(request, "admin/complaints/complaint/step.html", context)
 
     def attachment_view(self, request, attachment_id):
         """An investigation document, for the complaint's handlers only (not public media)."""

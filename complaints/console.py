@@ -1,11 +1,9 @@
-"""The complaint steps in the staff console (GB/T 36113, DB1403/T 7.3): one small form per step,
-offered only to handlers and only in the state where the step is possible. Nothing here decides
-a rule: every step calls a service of ``complaints.services``, whose errors (keyed by field) are
-shown next to the field they concern."""
+"""The complaint steps' forms in the staff console (GB/T 36113, DB1403/T 7.3), and the list's
+deadline filter. Nothing here decides a rule: which steps a complaint offers, to whom, and the
+service each calls are ``complaints.services.COMPLAINT_STEPS``; the step page is
+``yuyue.console.StepAdminMixin``."""
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin
@@ -15,24 +13,25 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.console import StaffChoiceField, hall_staff
 from duty.models import Department, Window
-from duty.scoping import user_hall_id
+from yuyue import console
 
 from . import services
-from .models import Complaint, ComplaintState, RefusalReason, ReplyMethod
+from .models import Complaint, RefusalReason, ReplyMethod
 
-S = ComplaintState
-HANDLE = "complaints.handle_complaint"
+HANDLE = services.HANDLE
 YES_NO = [("yes", _("yes")), ("no", _("no"))]
 
 
-class StepForm(forms.Form):
-    def __init__(self, *args, complaint: Complaint, **kwargs):
-        self.complaint = complaint
-        super().__init__(*args, **kwargs)
+class StepForm(console.StepForm):
+    """A complaint step's form (the steps are ``services.COMPLAINT_STEPS``)."""
+
+    @property
+    def complaint(self) -> Complaint:
+        return self.record
 
 
-class NoFieldsForm(StepForm):
-    pass
+def _yes(value) -> bool:
+    return value == "yes"
 
 
 def _text(label, required=True, rows=3):
@@ -50,8 +49,9 @@ class AcceptForm(StepForm):
         label=_("complex or several departments (longer reply deadline)"), required=False
     )
 
-    def __init__(self, *args, complaint, **kwargs):
-        super().__init__(*args, complaint=complaint, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        complaint = self.complaint
         self.fields["handler"].queryset = hall_staff(complaint.hall_id, HANDLE)
         self.fields["is_complex"].initial = complaint.is_complex
 
@@ -61,6 +61,9 @@ class RefuseForm(StepForm):
         label=_("reason not accepted"), choices=RefusalReason.choices
     )
     note = _text(_("note (how the complainant was told)"), required=False, rows=2)
+
+    def service_arguments(self):
+        return {"reason": self.cleaned_data["refusal_reason"], "note": self.cleaned_data["note"]}
 
 
 class SettleForm(StepForm):
@@ -73,11 +76,16 @@ class ReferForm(StepForm):
     )
     note = _text(_("note"), required=False, rows=2)
 
-    def __init__(self, *args, complaint, **kwargs):
-        super().__init__(*args, complaint=complaint, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        complaint = self.complaint
         self.fields["referred_department"].queryset = Department.objects.filter(
             hall_id=complaint.hall_id
         ).order_by("name")
+
+    def service_arguments(self):
+        data = self.cleaned_data
+        return {"department": data["referred_department"], "note": data["note"]}
 
 
 class AttachmentForm(StepForm):
@@ -85,6 +93,9 @@ class AttachmentForm(StepForm):
         label=_("document (JPEG, PNG or PDF)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
     )
+
+    def service_arguments(self):
+        return {"file": self.cleaned_data["attachment"]}
 
 
 class InvestigateForm(StepForm):
@@ -94,6 +105,13 @@ class InvestigateForm(StepForm):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
     )
+
+    def service_arguments(self):
+        attachment = self.cleaned_data.get("attachment")
+        return {
+            "findings": self.cleaned_data["findings"],
+            "attachments": [attachment] if attachment else [],
+        }
 
 
 class DecideForm(StepForm):
@@ -108,24 +126,33 @@ class DecideForm(StepForm):
     )
     measures = _text(_("measures"), required=False)
 
-    def __init__(self, *args, complaint, **kwargs):
-        super().__init__(*args, complaint=complaint, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        complaint = self.complaint
         self.fields["window"].queryset = Window.objects.filter(hall_id=complaint.hall_id)
         self.fields["window"].initial = complaint.window_id
         self.fields["staff"].queryset = hall_staff(complaint.hall_id)
         self.fields["staff"].initial = complaint.staff_id
+
+    def service_arguments(self):
+        return {**self.cleaned_data, "substantiated": _yes(self.cleaned_data["substantiated"])}
 
 
 class ReplyForm(StepForm):
     reply_method = forms.ChoiceField(label=_("reply method"), choices=ReplyMethod.choices)
     reply_text = _text(_("reply"), rows=5)
 
-    def __init__(self, *args, complaint, **kwargs):
-        super().__init__(*args, complaint=complaint, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        complaint = self.complaint
         if complaint.channel == "letter":
             self.fields["reply_method"].help_text = _(
                 "A written complaint gets a written reply (GB/T 36113)."
             )
+
+    def service_arguments(self):
+        data = self.cleaned_data
+        return {"method": data["reply_method"], "text": data["reply_text"]}
 
 
 class FollowUpForm(StepForm):
@@ -134,154 +161,11 @@ class FollowUpForm(StepForm):
     )
     note = _text(_("note"), required=False, rows=2)
 
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the procedure as the console offers it."""
-
-    name: str
-    label: str
-    form: type[StepForm]
-    run: Callable
-    states: tuple
-    clause: str
-    # Service error keys that mean one of this form's fields.
-    error_fields: tuple[tuple[str, str], ...] = ()
-    perm: str = HANDLE
-
-    def offered(self, complaint: Complaint) -> bool:
-        return complaint.state in self.states
-
-    def field_for(self, key: str, form: forms.Form) -> str | None:
-        key = dict(self.error_fields).get(key, key)
-        return key if key in form.fields else None
-
-
-def _yes(value) -> bool:
-    return value == "yes"
-
-
-STEPS = [
-    Step(
-        "accept",
-        _("Accept"),
-        AcceptForm,
-        lambda c, d, actor, now: services.complaint_accept(
-            complaint=c, handler=d["handler"], is_complex=d["is_complex"], actor=actor, now=now
-        ),
-        (S.REGISTERED,),
-        "GB/T 36113 受理",
-    ),
-    Step(
-        "refuse",
-        _("Do not accept"),
-        RefuseForm,
-        lambda c, d, actor, now: services.complaint_refuse(
-            complaint=c, reason=d["refusal_reason"], note=d["note"], actor=actor, now=now
-        ),
-        (S.REGISTERED,),
-        "GB/T 36113 不予受理",
-    ),
-    Step(
-        "settle",
-        _("Settle on the spot"),
-        SettleForm,
-        lambda c, d, actor, now: services.complaint_settle_on_spot(
-            complaint=c, result=d["result"], actor=actor, now=now
-        ),
-        (S.ACCEPTED,),
-        "GB/T 36113 现场协调",
-    ),
-    Step(
-        "refer",
-        _("Refer to the department"),
-        ReferForm,
-        lambda c, d, actor, now: services.complaint_refer(
-            complaint=c, department=d["referred_department"], note=d["note"], actor=actor, now=now
-        ),
-        (S.ACCEPTED,),
-        "GB/T 36113 转办",
-    ),
-    Step(
-        "investigate",
-        _("Record the investigation"),
-        InvestigateForm,
-        lambda c, d, actor, now: services.complaint_investigate(
-            complaint=c,
-            findings=d["findings"],
-            attachments=[d["attachment"]] if d.get("attachment") else [],
-            actor=actor,
-            now=now,
-        ),
-        (S.ACCEPTED, S.REFERRED),
-        "GB/T 36113 调查核实",
-    ),
-    Step(
-        "attach",
-        _("Add a document"),
-        AttachmentForm,
-        lambda c, d, actor, now: services.complaint_attachment_add(
-            complaint=c, file=d["attachment"], actor=actor, now=now
-        ),
-        services.ATTACHABLE,
-        "GB/T 36113 调查核实",
-    ),
-    Step(
-        "decide",
-        _("Decide"),
-        DecideForm,
-        lambda c, d, actor, now: services.complaint_decide(
-            complaint=c,
-            substantiated=_yes(d["substantiated"]),
-            window=d["window"],
-            staff=d["staff"],
-            measures=d["measures"],
-            actor=actor,
-            now=now,
-        ),
-        (S.INVESTIGATED,),
-        "GB/T 36113 处理; DB1403/T 7.4",
-    ),
-    Step(
-        "reply",
-        _("Reply"),
-        ReplyForm,
-        lambda c, d, actor, now: services.complaint_reply(
-            complaint=c, method=d["reply_method"], text=d["reply_text"], actor=actor, now=now
-        ),
-        (S.DECIDED,),
-        "GB/T 36113 答复",
-    ),
-    Step(
-        "follow_up",
-        _("Record the follow-up visit"),
-        FollowUpForm,
-        lambda c, d, actor, now: services.complaint_follow_up(
-            complaint=c, satisfied=_yes(d["satisfied"]), note=d["note"], actor=actor, now=now
-        ),
-        (S.REPLIED, S.SETTLED),
-        "GB/T 36113 回访",
-    ),
-    Step(
-        "archive",
-        _("Archive"),
-        NoFieldsForm,
-        lambda c, d, actor, now: services.complaint_archive(complaint=c, actor=actor, now=now),
-        (S.FOLLOWED_UP, S.NOT_ACCEPTED),
-        "GB/T 36113 归档",
-    ),
-]
-STEPS_BY_NAME = {step.name: step for step in STEPS}
-
-
-def steps_offered(*, complaint: Complaint, user) -> list[Step]:
-    """The steps this user may take on this complaint now (the service still decides; this only
-    hides buttons that would fail): handlers of the complaint's hall, in the right state."""
-    if not user.has_perm(HANDLE):
-        return []
-    if not user.is_superuser and user_hall_id(user) != complaint.hall_id:
-        return []
-    return [s for s in STEPS if user.has_perm(s.perm) and s.offered(complaint)]
+    def service_arguments(self):
+        return {
+            "satisfied": _yes(self.cleaned_data["satisfied"]),
+            "note": self.cleaned_data["note"],
+        }
 
 
 def with_overdue(queryset, *, now: dt.datetime):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duty.calendar import local, working_days_add
 from duty.models import Hall
@@ -24,6 +25,7 @@ from sms.services import sms_send
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
+from yuyue.transitions import Transition, TransitionTable
 
 from .models import (
     ATTACHMENT_TYPES,
@@ -313,30 +315,23 @@ def complaint_submit_online(
 
 # --- the steps --------------------------------------------------------------------------------
 
-_STATE_MESSAGES = {
-    "accept": lambda: _("Only a registered complaint can be accepted or refused."),
-    "settle": lambda: _("Only an accepted complaint can be settled on the spot."),
-    "refer": lambda: _("Only an accepted complaint can be referred to a department."),
-    "investigate": lambda: _("Only an accepted or referred complaint can be investigated."),
-    "decide": lambda: _("A complaint is decided after its investigation."),
-    "reply": lambda: _("A complaint is replied to after it is decided."),
-    "follow_up": lambda: _("The follow-up visit comes after the reply or the settlement."),
-    "archive": lambda: _("Only a followed-up or not accepted complaint can be archived."),
-}
+
+def _state_refusal(complaint: Complaint, transition: Transition) -> ValidationError:
+    """Why COMPLAINT_STEPS refuses a step in the complaint's state (at the end of this module)."""
+    return _error(
+        "state",
+        str(transition.refused)
+        + " "
+        + _("Its state is “%(state)s”.") % {"state": complaint.get_state_display()},
+        "invalid_state",
+    )
 
 
-def _lock(complaint: Complaint, allowed, move: str) -> Complaint:
+def _lock(complaint: Complaint, step: str) -> Complaint:
     # Race: two handlers act on the same complaint at once (two replies, refuse vs accept).
     # Locking the row makes the second wait and then see the state the first one left.
     locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    if locked.state not in allowed:
-        raise _error(
-            "state",
-            _STATE_MESSAGES[move]()
-            + " "
-            + _("Its state is “%(state)s”.") % {"state": locked.get_state_display()},
-            "invalid_state",
-        )
+    COMPLAINT_STEPS.check(step, locked)
     return locked
 
 
@@ -391,7 +386,7 @@ def complaint_accept(
             "handler_complained_about",
         )
     with transaction.atomic():
-        complaint = _lock(complaint, AWAITING_ACCEPTANCE, "accept")
+        complaint = _lock(complaint, "accept")
         complex_ = complaint.is_complex if is_complex is None else bool(is_complex)
         return _move(
             complaint,
@@ -414,7 +409,7 @@ def complaint_refuse(
     reason = _choice_clean(reason, RefusalReason, "refusal_reason")
     note = _text_clean(note, "note", required=False, limit=NOTE_MAX)
     with transaction.atomic():
-        complaint = _lock(complaint, AWAITING_ACCEPTANCE, "accept")
+        complaint = _lock(complaint, "refuse")
         complaint = _move(
             complaint,
             S.NOT_ACCEPTED,
@@ -441,7 +436,7 @@ def complaint_settle_on_spot(
     _handle_check(complaint, actor, now)
     result = _text_clean(result, "result")
     with transaction.atomic():
-        complaint = _lock(complaint, (S.ACCEPTED,), "settle")
+        complaint = _lock(complaint, "settle")
         return _move(
             complaint,
             S.SETTLED,
@@ -468,7 +463,7 @@ def complaint_refer(
     _in_hall(department, complaint.hall_id, "referred_department")
     note = _text_clean(note, "note", required=False, limit=NOTE_MAX)
     with transaction.atomic():
-        complaint = _lock(complaint, (S.ACCEPTED,), "refer")
+        complaint = _lock(complaint, "refer")
         return _move(
             complaint, S.REFERRED, actor=actor, now=now, note=note, referred_department=department
         )
@@ -484,7 +479,7 @@ def complaint_investigate(
     findings = _text_clean(findings, "findings")
     checked = [attachment_clean(file=f) for f in attachments or () if f]
     with transaction.atomic():
-        complaint = _lock(complaint, (S.ACCEPTED, S.REFERRED), "investigate")
+        complaint = _lock(complaint, "investigate")
         complaint = _move(complaint, S.INVESTIGATED, actor=actor, now=now, findings=findings)
         for file, content_type in checked:
             _attachment_save(complaint, file, content_type, actor=actor, now=now)
@@ -516,7 +511,7 @@ def complaint_decide(
             "required",
         )
     with transaction.atomic():
-        complaint = _lock(complaint, (S.INVESTIGATED,), "decide")
+        complaint = _lock(complaint, "decide")
         return _move(
             complaint,
             S.DECIDED,
@@ -546,7 +541,7 @@ def complaint_reply(
             "written_reply",
         )
     with transaction.atomic():
-        complaint = _lock(complaint, (S.DECIDED,), "reply")
+        complaint = _lock(complaint, "reply")
         complaint = _move(
             complaint,
             S.REPLIED,
@@ -572,7 +567,7 @@ def complaint_follow_up(
         raise _error("satisfied", _("Say whether the complainant is satisfied."), "required")
     note = _text_clean(note, "note", required=False, limit=NOTE_MAX)
     with transaction.atomic():
-        complaint = _lock(complaint, (S.REPLIED, S.SETTLED), "follow_up")
+        complaint = _lock(complaint, "follow_up")
         return _move(complaint, S.FOLLOWED_UP, actor=actor, now=now, note=note, satisfied=satisfied)
 
 
@@ -580,7 +575,7 @@ def complaint_archive(*, complaint: Complaint, actor, now: dt.datetime) -> Compl
     """GB/T 36113 归档, DB1403/T 7.3: close the file."""
     _handle_check(complaint, actor, now)
     with transaction.atomic():
-        complaint = _lock(complaint, (S.FOLLOWED_UP, S.NOT_ACCEPTED), "archive")
+        complaint = _lock(complaint, "archive")
         return _move(complaint, S.ARCHIVED, actor=actor, now=now, archived_at=now)
 
 
@@ -720,15 +715,7 @@ def complaint_attachment_add(
     _handle_check(complaint, actor, now)
     file, content_type = attachment_clean(file=file)
     with transaction.atomic():
-        locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-        if locked.state not in ATTACHABLE:
-            raise _error(
-                "state",
-                _("Documents are added while the complaint is investigated.")
-                + " "
-                + _("Its state is “%(state)s”.") % {"state": locked.get_state_display()},
-                "invalid_state",
-            )
+        locked = _lock(complaint, "attach")
         return _attachment_save(locked, file, content_type, actor=actor, now=now)
 
 
@@ -877,3 +864,116 @@ def substantiated_complaints(*, hall_id: int | None, start: dt.date, end: dt.dat
         if staff_id is not None:
             by_staff[staff_id] = by_staff.get(staff_id, 0) + 1
     return {"by_window": by_window, "by_staff": by_staff}
+
+
+# --- the state machine ------------------------------------------------------------------------
+# The steps above check the complaint's state through this table; the console's buttons
+# (complaints.admin) are the steps it permits. The forms are the console's (complaints.console).
+
+FORMS = "complaints.console."
+HANDLE = "complaints.handle_complaint"
+
+COMPLAINT_STEPS = TransitionTable(
+    Transition(
+        "accept",
+        gettext_lazy("Accept"),
+        complaint_accept,
+        AWAITING_ACCEPTANCE,
+        HANDLE,
+        FORMS + "AcceptForm",
+        gettext_lazy("Only a registered complaint can be accepted or refused."),
+        clause="GB/T 36113 受理",
+    ),
+    Transition(
+        "refuse",
+        gettext_lazy("Do not accept"),
+        complaint_refuse,
+        AWAITING_ACCEPTANCE,
+        HANDLE,
+        FORMS + "RefuseForm",
+        gettext_lazy("Only a registered complaint can be accepted or refused."),
+        clause="GB/T 36113 不予受理",
+    ),
+    Transition(
+        "settle",
+        gettext_lazy("Settle on the spot"),
+        complaint_settle_on_spot,
+        (S.ACCEPTED,),
+        HANDLE,
+        FORMS + "SettleForm",
+        gettext_lazy("Only an accepted complaint can be settled on the spot."),
+        clause="GB/T 36113 现场协调",
+    ),
+    Transition(
+        "refer",
+        gettext_lazy("Refer to the department"),
+        complaint_refer,
+        (S.ACCEPTED,),
+        HANDLE,
+        FORMS + "ReferForm",
+        gettext_lazy("Only an accepted complaint can be referred to a department."),
+        clause="GB/T 36113 转办",
+    ),
+    Transition(
+        "investigate",
+        gettext_lazy("Record the investigation"),
+        complaint_investigate,
+        (S.ACCEPTED, S.REFERRED),
+        HANDLE,
+        FORMS + "InvestigateForm",
+        gettext_lazy("Only an accepted or referred complaint can be investigated."),
+        clause="GB/T 36113 调查核实",
+    ),
+    Transition(
+        "attach",
+        gettext_lazy("Add a document"),
+        complaint_attachment_add,
+        ATTACHABLE,
+        HANDLE,
+        FORMS + "AttachmentForm",
+        gettext_lazy("Documents are added while the complaint is investigated."),
+        clause="GB/T 36113 调查核实",
+    ),
+    Transition(
+        "decide",
+        gettext_lazy("Decide"),
+        complaint_decide,
+        (S.INVESTIGATED,),
+        HANDLE,
+        FORMS + "DecideForm",
+        gettext_lazy("A complaint is decided after its investigation."),
+        clause="GB/T 36113 处理; DB1403/T 7.4",
+    ),
+    Transition(
+        "reply",
+        gettext_lazy("Reply"),
+        complaint_reply,
+        (S.DECIDED,),
+        HANDLE,
+        FORMS + "ReplyForm",
+        gettext_lazy("A complaint is replied to after it is decided."),
+        clause="GB/T 36113 答复",
+    ),
+    Transition(
+        "follow_up",
+        gettext_lazy("Record the follow-up visit"),
+        complaint_follow_up,
+        (S.REPLIED, S.SETTLED),
+        HANDLE,
+        FORMS + "FollowUpForm",
+        gettext_lazy("The follow-up visit comes after the reply or the settlement."),
+        clause="GB/T 36113 回访",
+    ),
+    Transition(
+        "archive",
+        gettext_lazy("Archive"),
+        complaint_archive,
+        (S.FOLLOWED_UP, S.NOT_ACCEPTED),
+        HANDLE,
+        refused=gettext_lazy("Only a followed-up or not accepted complaint can be archived."),
+        clause="GB/T 36113 归档",
+    ),
+    state="state",
+    subject="complaint",
+    refusal=_state_refusal,
+)

@@ -84,6 +84,10 @@ class StepAdminMixin:
         """Whether this user may open a step page on this record at all (it shows the record)."""
         return True
 
+    def change_context(self, request, record) -> dict:
+        """More for the change page's template (its own query of the record is spared)."""
+        return {}
+
     def step_context(self, request, record, transition: Transition) -> dict:
         """More for the step page's template (facts about the record)."""
         return {}
@@ -112,6 +116,7 @@ class StepAdminMixin:
         record = self.get_object(request, object_id)
         if record is not None:
             extra_context["steps"] = self.steps_offered(request, record, now=timezone.now())
+            extra_context.update(self.change_context(request, record))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def step_urls(self):
