@@ -1,16 +1,13 @@
 """好差评 in the staff console (DB1403/T 8.2): ratings are read-only and never deleted (a paper
 form is the only thing staff type in); bad-review cases move through their steps by buttons;
 appeals are filed by the rated window and decided by a supervisor. Every action calls a service
-of ``evaluation.ratings``; its errors are shown next to the field they concern."""
-
-from dataclasses import dataclass
+of ``evaluation.ratings`` (the steps are its CASE_STEPS and APPEAL_STEPS) through
+``yuyue.console``; its errors are shown next to the field they concern."""
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +18,7 @@ from duty.admin import HallScopedAdmin
 from duty.calendar import local
 from duty.names import staff_name
 from duty.scoping import scope_to_user
+from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin, StepForm
 
 from . import ratings
 from .models import BadReviewCase, BadReviewStep, Rating, RatingAppeal, RatingSource
@@ -29,16 +27,10 @@ LEVELS = ["overall", "efficiency", "service_level", "attitude"]
 CaseState = BadReviewCase.State
 
 
-def _show_errors(form: forms.Form, error: ValidationError, fields=None) -> None:
-    for field, errors in error.message_dict.items():
-        target = (fields or {}).get(field, field)
-        form.add_error(target if target in form.fields else None, errors)
-
-
 # --- ratings ------------------------------------------------------------------------------------
 
 
-class PaperRatingForm(forms.ModelForm):
+class PaperRatingForm(ServiceAddForm):
     """A paper form typed in by the desk: recorded as source "paper", entered by them."""
 
     reference = forms.CharField(
@@ -46,46 +38,33 @@ class PaperRatingForm(forms.ModelForm):
         max_length=12,
         help_text=_("The reference of the served booking the paper form is about."),
     )
+    error_fields = {"appointment": "reference"}
 
     class Meta:
         model = Rating
         fields = ["reference", *LEVELS, "comment"]
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
+    def create(self, data, *, actor, now):
         reference = data["reference"].strip().upper()
         appointment = (
-            scope_to_user(Appointment.objects.all(), self.request_user)
+            scope_to_user(Appointment.objects.all(), actor)
             .select_related("window__hall", "matter")
             .filter(reference=reference)
             .first()
         )
         if appointment is None:
-            self.add_error("reference", _("No booking of your hall has this reference."))
-            return data
-        try:
-            self.created = ratings.rating_submit(
-                appointment=appointment,
-                source=RatingSource.PAPER,
-                entered_by=self.request_user,
-                now=timezone.now(),
-                **{f: data.get(f) for f in [*LEVELS, "comment"]},
-            )
-        except ValidationError as error:
-            _show_errors(self, error, {"appointment": "reference"})
-        except PermissionDenied as error:
-            self.add_error(None, str(error))
-        return data
-
-    def _post_clean(self):
-        # The rating is made by the service in clean().
-        pass
+            raise ValidationError({"reference": _("No booking of your hall has this reference.")})
+        return ratings.rating_submit(
+            appointment=appointment,
+            source=RatingSource.PAPER,
+            entered_by=actor,
+            now=now,
+            **{f: data.get(f) for f in [*LEVELS, "comment"]},
+        )
 
 
 @admin.register(Rating)
-class RatingAdmin(HallScopedAdmin):
+class RatingAdmin(ServiceAddAdminMixin, HallScopedAdmin):
     list_display = [
         "rated_at",
         "reference",
@@ -126,6 +105,7 @@ class RatingAdmin(HallScopedAdmin):
         )
 
     radio_fields = {f: admin.VERTICAL for f in LEVELS}
+    add_form = PaperRatingForm
     detail_fields = [
         "reference",
         "hall",
@@ -159,13 +139,6 @@ class RatingAdmin(HallScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.detail_fields
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = PaperRatingForm
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request_user = request.user
-        return form
-
     def has_add_permission(self, request):
         # Staff never rate for a citizen; they only type in a paper form the citizen filled in.
         return request.user.has_perm("evaluation.enter_paper_rating")
@@ -176,12 +149,6 @@ class RatingAdmin(HallScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         # 一次一评 and 申诉复核: a rating is marked after an upheld appeal, never deleted.
         return False
-
-    def save_model(self, request, obj, form, change):
-        obj.__dict__.update(form.created.__dict__)
-
-    def save_related(self, request, form, formsets, change):
-        pass
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
@@ -220,7 +187,7 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ContactForm(forms.Form):
+class ContactForm(StepForm):
     verified = forms.TypedChoiceField(
         label=_("Is the review borne out?"),
         choices=[("yes", _("yes: verified")), ("no", _("no: not borne out"))],
@@ -230,90 +197,24 @@ class ContactForm(forms.Form):
     note = forms.CharField(label=_("what the rater said"), widget=forms.Textarea, max_length=2000)
 
 
-class RectifyForm(forms.Form):
+class RectifyForm(StepForm):
     rectification = forms.CharField(
         label=_("rectification"), widget=forms.Textarea, max_length=2000
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(StepForm):
     reply_text = forms.CharField(
         label=_("reply to the rater (sent by SMS)"), widget=forms.Textarea, max_length=300
     )
 
 
-class CloseForm(forms.Form):
+class CloseForm(StepForm):
     note = forms.CharField(label=_("note"), widget=forms.Textarea, max_length=2000, required=False)
 
 
-class ComplaintForm(forms.Form):
+class ComplaintForm(StepForm):
     category = forms.ChoiceField(label=_("category"), choices=ComplaintCategory.choices)
-
-
-@dataclass(frozen=True)
-class CaseStep:
-    name: str
-    label: str
-    form: type
-    perm: str
-    offered: object  # (case) -> bool
-    run: object  # (case, data, actor, now) -> object
-
-
-CASE_STEPS = [
-    CaseStep(
-        "contact",
-        _("Contacted and verified"),
-        ContactForm,
-        "evaluation.change_badreviewcase",
-        lambda c: c.state == CaseState.OPEN,
-        lambda c, d, a, n: ratings.bad_review_contact(
-            case=c, actor=a, verified=d["verified"], note=d["note"], now=n
-        ),
-    ),
-    CaseStep(
-        "rectify",
-        _("Rectified"),
-        RectifyForm,
-        "evaluation.change_badreviewcase",
-        lambda c: c.state == CaseState.CONTACTED and c.verified is True,
-        lambda c, d, a, n: ratings.bad_review_rectify(
-            case=c, actor=a, rectification=d["rectification"], now=n
-        ),
-    ),
-    CaseStep(
-        "reply",
-        _("Reply to the rater"),
-        ReplyForm,
-        "evaluation.change_badreviewcase",
-        lambda c: (
-            c.state == CaseState.RECTIFIED
-            or (c.state == CaseState.CONTACTED and c.verified is False)
-        ),
-        lambda c, d, a, n: ratings.bad_review_reply(
-            case=c, actor=a, reply_text=d["reply_text"], now=n
-        ),
-    ),
-    CaseStep(
-        "close",
-        _("Close the case"),
-        CloseForm,
-        "evaluation.change_badreviewcase",
-        lambda c: c.state == CaseState.REPLIED,
-        lambda c, d, a, n: ratings.bad_review_close(case=c, actor=a, note=d["note"], now=n),
-    ),
-    CaseStep(
-        "complaint",
-        _("Turn into a complaint"),
-        ComplaintForm,
-        "complaints.add_complaint",
-        lambda c: c.verified is True and c.complaint_id is None,
-        lambda c, d, a, n: ratings.bad_review_to_complaint(
-            case=c, actor=a, category=d["category"], now=n
-        ),
-    ),
-]
-CASE_STEPS_BY_NAME = {step.name: step for step in CASE_STEPS}
 
 
 class BadReviewStepInline(admin.TabularInline):
@@ -338,7 +239,7 @@ class BadReviewStepInline(admin.TabularInline):
 
 
 @admin.register(BadReviewCase)
-class BadReviewCaseAdmin(HallScopedAdmin):
+class BadReviewCaseAdmin(StepAdminMixin, HallScopedAdmin):
     list_display = [
         "opened_at",
         "reference",
@@ -361,6 +262,9 @@ class BadReviewCaseAdmin(HallScopedAdmin):
     list_select_related = ["rating__appointment", "rating__window", "handler", "complaint"]
     search_fields = ["rating__appointment__reference"]
     inlines = [BadReviewStepInline]
+    step_tables = (ratings.CASE_STEPS,)
+    step_template = "admin/evaluation/step.html"
+    step_refused_text = _("“%(step)s” is not possible for this case now (%(state)s).")
     detail_fields = [
         "reference",
         "rater",
@@ -444,107 +348,39 @@ class BadReviewCaseAdmin(HallScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _steps_offered(self, case, user):
-        return [s for s in CASE_STEPS if user.has_perm(s.perm) and s.offered(case)]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        case = self.get_object(request, object_id)
-        if case is not None:
-            extra_context["steps"] = self._steps_offered(case, request.user)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/step/<str:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="evaluation_badreviewcase_step",
-            )
-        ] + super().get_urls()
-
-    def step_view(self, request, object_id, step):
-        spec = CASE_STEPS_BY_NAME.get(step)
-        case = self.get_object(request, object_id)  # hall-scoped: None if not visible
-        if spec is None or case is None:
-            raise Http404
+    def step_may_open(self, request, record) -> bool:
         # The page shows the rater and the review: only to those who may read the case.
-        if not self.has_view_permission(request, case) or not request.user.has_perm(spec.perm):
-            raise PermissionDenied
-        record_url = reverse("admin:evaluation_badreviewcase_change", args=[case.pk])
-        if not spec.offered(case):
-            messages.error(
-                request,
-                _("“%(step)s” is not possible for this case now (%(state)s).")
-                % {"step": spec.label, "state": case.get_state_display()},
-            )
-            return HttpResponseRedirect(record_url)
-        form = spec.form(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                spec.run(case, form.cleaned_data, request.user, timezone.now())
-            except ValidationError as error:
-                _show_errors(form, error, {"contact_note": "note", "review_note": "note"})
-            except PermissionDenied as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("%(step)s: done.") % {"step": spec.label})
-                return HttpResponseRedirect(record_url)
-        return TemplateResponse(
-            request,
-            "admin/evaluation/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "original": case,
-                "title": spec.label,
-                "subtitle": str(case),
-                "form": form,
-                "media": self.media + form.media,
-                "record_url": record_url,
-                "submit_label": spec.label,
-                "facts": [
-                    (_("booking"), case.rating.appointment.reference),
-                    (_("rater (to contact)"), ratings.rater_shown(case=case, user=request.user)),
-                    (_("items"), self.levels(case)),
-                    (_("comment"), self.comment(case)),
-                    (_("contact by"), case.contact_due),
-                    (_("rectify by"), case.rectify_due),
-                ],
-            },
-        )
+        return self.has_view_permission(request, record)
+
+    def step_context(self, request, case, transition):
+        return {
+            "submit_label": transition.label,
+            "facts": [
+                (_("booking"), case.rating.appointment.reference),
+                (_("rater (to contact)"), ratings.rater_shown(case=case, user=request.user)),
+                (_("items"), self.levels(case)),
+                (_("comment"), self.comment(case)),
+                (_("contact by"), case.contact_due),
+                (_("rectify by"), case.rectify_due),
+            ],
+        }
 
 
 # --- appeals (申诉复核) -------------------------------------------------------------------------
 
 
-class AppealFileForm(forms.ModelForm):
+class AppealFileForm(ServiceAddForm):
     class Meta:
         model = RatingAppeal
         fields = ["rating", "reason"]
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.created = ratings.rating_appeal_file(
-                rating=data["rating"],
-                actor=self.request_user,
-                reason=data.get("reason"),
-                now=timezone.now(),
-            )
-        except ValidationError as error:
-            _show_errors(self, error)
-        except PermissionDenied as error:
-            self.add_error(None, str(error))
-        return data
-
-    def _post_clean(self):
-        pass
+    def create(self, data, *, actor, now):
+        return ratings.rating_appeal_file(
+            rating=data["rating"], actor=actor, reason=data.get("reason"), now=now
+        )
 
 
-class AppealReviewForm(forms.Form):
+class AppealReviewForm(StepForm):
     upheld = forms.TypedChoiceField(
         label=_("decision"),
         choices=[
@@ -558,12 +394,15 @@ class AppealReviewForm(forms.Form):
 
 
 @admin.register(RatingAppeal)
-class RatingAppealAdmin(HallScopedAdmin):
+class RatingAppealAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     list_display = ["appealed_at", "rating", "state", "appealed_by", "reviewed_by", "reviewed_at"]
     list_filter = ["state"]
     list_select_related = ["rating__appointment", "appealed_by", "reviewed_by"]
     search_fields = ["rating__appointment__reference"]
     raw_id_fields = ["rating"]
+    add_form = AppealFileForm
+    step_tables = (ratings.APPEAL_STEPS,)
+    step_template = "admin/evaluation/step.html"
     detail_fields = [
         "rating",
         "state",
@@ -581,98 +420,48 @@ class RatingAppealAdmin(HallScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.detail_fields
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AppealFileForm
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request_user = request.user
-        return form
-
     def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        obj.__dict__.update(form.created.__dict__)
+    # --- the review (APPEAL_STEPS) ------------------------------------------------------------
 
-    def save_related(self, request, form, formsets, change):
-        pass
+    def change_context(self, request, appeal) -> dict:
+        if not any(
+            step.name == "review"
+            for step in self.steps_offered(request, appeal, now=timezone.now())
+        ):
+            return {}
+        return {"review_url": reverse("admin:evaluation_ratingappeal_review", args=[appeal.pk])}
 
-    def _may_review(self, appeal, user) -> bool:
-        return (
-            appeal.state == RatingAppeal.State.PENDING
-            and user.has_perm("evaluation.review_rating_appeal")
-            and user.pk != appeal.appealed_by_id
-        )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        appeal = self.get_object(request, object_id)
-        if appeal is not None and self._may_review(appeal, request.user):
-            extra_context["review_url"] = reverse(
-                "admin:evaluation_ratingappeal_review", args=[appeal.pk]
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
+    def step_urls(self):
         return [
             path(
                 "<path:object_id>/review/",
                 self.admin_site.admin_view(self.review_view),
                 name="evaluation_ratingappeal_review",
             )
-        ] + super().get_urls()
+        ]
 
     def review_view(self, request, object_id):
-        appeal = self.get_object(request, object_id)
-        if appeal is None:
-            raise Http404
-        if not request.user.has_perm("evaluation.review_rating_appeal"):
-            raise PermissionDenied
-        record_url = reverse("admin:evaluation_ratingappeal_change", args=[appeal.pk])
-        form = AppealReviewForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                ratings.rating_appeal_review(
-                    appeal=appeal,
-                    actor=request.user,
-                    upheld=form.cleaned_data["upheld"],
-                    note=form.cleaned_data["note"],
-                    now=timezone.now(),
-                )
-            except ValidationError as error:
-                _show_errors(form, error, {"review_note": "note"})
-            except PermissionDenied as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("The appeal is decided."))
-                return HttpResponseRedirect(record_url)
+        return self.step_view(request, object_id, "review")
+
+    def step_context(self, request, appeal, transition):
         rating = appeal.rating
-        return TemplateResponse(
-            request,
-            "admin/evaluation/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "original": appeal,
-                "title": _("Review the appeal"),
-                "subtitle": str(appeal),
-                "form": form,
-                "media": self.media + form.media,
-                "record_url": record_url,
-                "submit_label": _("Decide"),
-                "facts": [
-                    (_("booking"), rating.appointment.reference),
-                    (_("window"), rating.window),
-                    (_("overall satisfaction"), rating.get_overall_display()),
-                    (_("comment"), rating.comment or "—"),
-                    (_("reason"), appeal.reason),
-                    (_("appealed by"), staff_name(appeal.appealed_by)),
-                ],
-            },
-        )
+        return {
+            "title": _("Review the appeal"),
+            "submit_label": _("Decide"),
+            "facts": [
+                (_("booking"), rating.appointment.reference),
+                (_("window"), rating.window),
+                (_("overall satisfaction"), rating.get_overall_display()),
+                (_("comment"), rating.comment or "—"),
+                (_("reason"), appeal.reason),
+                (_("appealed by"), staff_name(appeal.appealed_by)),
+            ],
+        }
 
 
 # The console pages of self-evaluation, improvement actions and the assessment live in their

@@ -8,7 +8,7 @@ import io
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,20 +22,12 @@ from duty.calendar import local
 from duty.models import Hall, Window
 from duty.names import staff_name
 from duty.scoping import scope_to_user, user_hall_id, visible_halls
+from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin, StepForm
 
 from .assessment import assessment_compute, assessment_scope, month_clean, month_started_check
 from .assessment_export import assessment_download_name, assessment_write
 from .assessment_links import assessment_links
-from .improvement import (
-    OPEN_STATES,
-    improvement_action_cancel,
-    improvement_action_clean,
-    improvement_action_complete,
-    improvement_action_create,
-    improvement_action_start,
-    is_overdue,
-    user_manages_action,
-)
+from .improvement import ACTION_STEPS, OPEN_STATES, improvement_action_create, is_overdue
 from .models import ImprovementAction, SelfEvaluation
 from .selfeval import (
     self_evaluation_figures,
@@ -45,11 +37,6 @@ from .selfeval import (
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _errors_to_form(form, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- improvement actions (8.3) -------------------------------------------------------------------
@@ -83,8 +70,8 @@ ADD_FIELDS = [
 ]
 
 
-class ImprovementActionForm(forms.ModelForm):
-    """The add form, checked by ``improvement_action_clean``."""
+class ImprovementActionForm(ServiceAddForm):
+    """The add form: the action is set by ``improvement_action_create``."""
 
     class Meta:
         model = ImprovementAction
@@ -96,50 +83,47 @@ class ImprovementActionForm(forms.ModelForm):
         hall_id = user_hall_id(self.request.user)
         return Hall.objects.filter(pk=hall_id).first()
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
+    def create(self, data, *, actor, now):
         hall = self.hall(data.get("window"))
         if hall is None:
-            raise forms.ValidationError(_("Choose the window: you are not staff of a hall."))
-        try:
-            improvement_action_clean(
-                hall=hall,
-                actor=self.request.user,
-                now=timezone.now(),
-                **{f: data.get(f) for f in ADD_FIELDS},
-            )
-        except ValidationError as error:
-            _errors_to_form(self, error)
-        except PermissionDenied as error:
-            raise forms.ValidationError(str(error)) from None
-        return data
-
-    def _post_clean(self):
-        pass  # the service builds the row
+            raise ValidationError(_("Choose the window: you are not staff of a hall."))
+        return improvement_action_create(
+            hall=hall, actor=actor, now=now, **{f: data.get(f) for f in ADD_FIELDS}
+        )
 
 
-class StepForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+class _TextForm(StepForm):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}))
 
 
-ACTION_STEPS = {
-    # name: (label, needs text, text label)
-    "start": (gettext_lazy("Start work"), False, ""),
-    "complete": (gettext_lazy("Mark done"), True, gettext_lazy("outcome")),
-    "cancel": (gettext_lazy("Cancel the action"), True, gettext_lazy("reason")),
-}
+class CompleteForm(_TextForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = gettext_lazy("outcome")
+
+    def service_arguments(self):
+        return {"outcome": self.cleaned_data["text"]}
+
+
+class CancelForm(_TextForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = gettext_lazy("reason")
+
+    def service_arguments(self):
+        return {"reason": self.cleaned_data["text"]}
 
 
 @admin.register(ImprovementAction)
-class ImprovementActionAdmin(HallScopedAdmin):
+class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     list_display = ["title", "window", "owner_name", "due", "state", "overdue", "hall"]
     list_filter = [OverdueFilter, "state", ("window", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["window", "owner", "hall"]
     search_fields = ["title"]
     raw_id_fields = ["bad_reviews", "complaints", "findings", "self_evaluation"]
-    form = ImprovementActionForm
+    form = add_form = ImprovementActionForm
+    step_tables = (ACTION_STEPS,)
+    step_template = "admin/evaluation/step.html"
     change_form_template = "admin/evaluation/improvementaction/change_form.html"
     detail_fields = [
         "title",
@@ -192,117 +176,23 @@ class ImprovementActionAdmin(HallScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.detail_fields
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request = request
-        return form
-
     def has_change_permission(self, request, obj=None):
         return False  # the steps are buttons (below), each through its service
 
     def has_delete_permission(self, request, obj=None):
         return False  # cancelled, never deleted
 
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        created = improvement_action_create(
-            hall=form.hall(data.get("window")),
-            actor=request.user,
-            now=timezone.now(),
-            **{f: data.get(f) for f in ADD_FIELDS},
-        )
-        obj.__dict__.update(created.__dict__)
-
-    def save_related(self, request, form, formsets, change):
-        pass
-
-    def _steps(self, request, action):
-        if action.state not in OPEN_STATES:
-            return []
-        owner = request.user.pk == action.owner_id
-        manager = user_manages_action(request.user, action)
-        steps = []
-        if action.state == ImprovementAction.State.OPEN and (owner or manager):
-            steps.append("start")
-        if owner or manager:
-            steps.append("complete")
-        if manager:
-            steps.append("cancel")
-        return [(name, ACTION_STEPS[name][0]) for name in steps]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        action = self.get_object(request, object_id)
-        if action is not None:
-            extra_context["steps"] = self._steps(request, action)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/step/<str:step>/",
-                self.admin_site.admin_view(self.step_view),
-                name="evaluation_improvementaction_step",
-            ),
-            *super().get_urls(),
-        ]
-
-    def step_view(self, request, pk, step):
-        """Start, complete or cancel one action (DB1403/T 8.3)."""
-        action = self.get_queryset(request).filter(pk=pk).first()  # hall-scoped
-        if action is None or step not in ACTION_STEPS:
-            raise Http404
-        if step not in dict(self._steps(request, action)):
-            raise PermissionDenied
-        label, needs_text, text_label = ACTION_STEPS[step]
-        record_url = reverse("admin:evaluation_improvementaction_change", args=[action.pk])
-        form = StepForm(request.POST if request.method == "POST" else None)
-        form.fields["text"].label = text_label
-        form.fields["text"].required = needs_text
-        if not needs_text:
-            del form.fields["text"]
-        if request.method == "POST" and form.is_valid():
-            now = timezone.now()
-            text = form.cleaned_data.get("text", "")
-            try:
-                if step == "start":
-                    improvement_action_start(action=action, actor=request.user, now=now)
-                elif step == "complete":
-                    improvement_action_complete(
-                        action=action, outcome=text, actor=request.user, now=now
-                    )
-                else:
-                    improvement_action_cancel(
-                        action=action, reason=text, actor=request.user, now=now
-                    )
-            except ValidationError as error:
-                for errors in error.message_dict.values():
-                    form.add_error(None, errors)
-            except PermissionDenied as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("%(step)s: done.") % {"step": label})
-                return HttpResponseRedirect(record_url)
-        return TemplateResponse(
-            request,
-            "admin/evaluation/step.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "original": action,
-                "title": label,
-                "form": form,
-                "record_url": record_url,
-                "submit_label": label,
-                "facts": [
-                    (_("action"), action.title),
-                    (_("owner"), action.owner.get_full_name() or action.owner.get_username()),
-                    (_("due"), f"{action.due:%Y-%m-%d}"),
-                    (_("state"), action.get_state_display()),
-                ],
-                "clause": "8.3",
-            },
-        )
+    def step_context(self, request, action, transition):
+        return {
+            "submit_label": transition.label,
+            "facts": [
+                (_("action"), action.title),
+                (_("owner"), action.owner.get_full_name() or action.owner.get_username()),
+                (_("due"), f"{action.due:%Y-%m-%d}"),
+                (_("state"), action.get_state_display()),
+            ],
+            "clause": transition.clause,
+        }
 
 
 # --- self-evaluation (8.1) -----------------------------------------------------------------------

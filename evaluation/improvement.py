@@ -12,9 +12,10 @@ cancelling needs a reason and is for those who set actions.
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duty.calendar import local
 from duty.models import Hall, Window
@@ -22,6 +23,7 @@ from duty.roles import Role, user_has_role
 from duty.scoping import user_hall_id, user_sees_all_halls
 from yuyue.checks import field_error as _error
 from yuyue.checks import text_clean as _text
+from yuyue.transitions import Transition, TransitionTable
 
 from .models import ImprovementAction
 
@@ -166,24 +168,33 @@ def improvement_action_create(
     return action
 
 
-def _lock(action: ImprovementAction, allowed, move: str) -> ImprovementAction:
+def _state_refusal(action: ImprovementAction, transition: Transition) -> ValidationError:
+    """Why ACTION_STEPS refuses a step in the action's state (at the end of this module)."""
+    return _error(
+        "state",
+        _("The action is %(state)s: it cannot be %(move)s.")
+        % {"state": action.get_state_display(), "move": transition.refused},
+        "state",
+    )
+
+
+def _lock(action: ImprovementAction, step: str) -> ImprovementAction:
     # Race: the owner completes while a supervisor cancels; the second waits for the first and
     # then finds the action no longer open.
     action = ImprovementAction.objects.select_for_update().get(pk=action.pk)
-    if action.state not in allowed:
-        raise _error(
-            "state",
-            _("The action is %(state)s: it cannot be %(move)s.")
-            % {"state": action.get_state_display(), "move": move},
-            "state",
-        )
+    ACTION_STEPS.check(step, action)
     return action
 
 
+def user_owns_or_manages(user, action: ImprovementAction) -> bool:
+    """DB1403/T 8.3: the owner works on their action; those who set actions may too."""
+    if user is not None and user.is_active and user.pk == action.owner_id:
+        return True
+    return user_manages_action(user, action)
+
+
 def _require_owner_or_manager(actor, action: ImprovementAction) -> None:
-    if actor is not None and actor.is_active and actor.pk == action.owner_id:
-        return
-    if not user_manages_action(actor, action):
+    if not user_owns_or_manages(actor, action):
         raise PermissionDenied(_("Only the action's owner or who set it may do this."))
 
 
@@ -193,7 +204,7 @@ def improvement_action_start(
     """DB1403/T 8.3: the owner starts work on the action."""
     _require_owner_or_manager(actor, action)
     with transaction.atomic():
-        action = _lock(action, (S.OPEN,), _("started"))
+        action = _lock(action, "start")
         action.state = S.IN_PROGRESS
         action.save(update_fields=["state"])
     return action
@@ -206,7 +217,7 @@ def improvement_action_complete(
     _require_owner_or_manager(actor, action)
     outcome = _text(outcome, "outcome", required=True, limit=TEXT_MAX)
     with transaction.atomic():
-        action = _lock(action, OPEN_STATES, _("completed"))
+        action = _lock(action, "complete")
         action.state, action.outcome, action.completed_at = S.DONE, outcome, now
         action.save(update_fields=["state", "outcome", "completed_at"])
     return action
@@ -221,7 +232,7 @@ def improvement_action_cancel(
         raise PermissionDenied(_("Only who sets improvement actions may cancel one."))
     reason = _text(reason, "outcome", required=True, limit=TEXT_MAX)
     with transaction.atomic():
-        action = _lock(action, OPEN_STATES, _("cancelled"))
+        action = _lock(action, "cancel")
         action.state = S.CANCELLED
         action.outcome = _("Cancelled: %(reason)s") % {"reason": reason}
         action.save(update_fields=["state", "outcome"])
@@ -236,3 +247,47 @@ def improvement_actions_overdue(now: dt.datetime):
 
 def is_overdue(action: ImprovementAction, *, now: dt.datetime) -> bool:
     return action.state in OPEN_STATES and action.due < local(now).date()
+
+
+# --- the state machine ------------------------------------------------------------------------
+# The steps above check the action's state through this table; the console's buttons
+# (evaluation.admin_improvement) are the steps it permits, to whom ``actor_may`` allows.
+
+FORMS = "evaluation.admin_improvement."
+
+ACTION_STEPS = TransitionTable(
+    Transition(
+        "start",
+        gettext_lazy("Start work"),
+        improvement_action_start,
+        (S.OPEN,),
+        refused=gettext_lazy("started"),
+        actor_may=user_owns_or_manages,
+        clause="8.3",
+    ),
+    Transition(
+        "complete",
+        gettext_lazy("Mark done"),
+        improvement_action_complete,
+        OPEN_STATES,
+        form=FORMS + "CompleteForm",
+        refused=gettext_lazy("completed"),
+        actor_may=user_owns_or_manages,
+        clause="8.3",
+        error_fields=(("outcome", "text"),),
+    ),
+    Transition(
+        "cancel",
+        gettext_lazy("Cancel the action"),
+        improvement_action_cancel,
+        OPEN_STATES,
+        form=FORMS + "CancelForm",
+        refused=gettext_lazy("cancelled"),
+        actor_may=user_manages_action,
+        clause="8.3",
+        error_fields=(("outcome", "text"),),
+    ),
+    state="state",
+    subject="action",
+    refusal=_state_refusal,
+)

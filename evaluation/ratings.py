@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appointments.models import Appointment, AppointmentEvent, Status
 from appointments.notifications import booking_context, show_time
@@ -41,6 +42,7 @@ from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
 from yuyue.checks import text_clean as _text_clean
+from yuyue.transitions import Transition, TransitionTable
 
 from .models import (
     BAD_LEVELS,
@@ -421,21 +423,6 @@ def _bad_review_open(*, rating: Rating, appointment: Appointment, now: dt.dateti
 
 # --- bad-review cases -----------------------------------------------------------------------
 
-_CASE_MESSAGES = {
-    "contact": lambda: _("Only an open bad review is contacted and verified."),
-    "rectify": lambda: _(
-        "Rectification follows the contact with the rater, and only for a review that was verified."
-    ),
-    "reply": lambda: _(
-        "The reply to the rater comes after the rectification (or after the contact, for a "
-        "review that was not verified)."
-    ),
-    "close": lambda: _("A case is closed after the rater has had the reply."),
-    "complaint": lambda: _(
-        "Only a verified bad review can become a complaint, and only once; contact the rater first."
-    ),
-}
-
 
 def _step(case, from_state, to_state, *, actor, now, note="") -> BadReviewStep:
     return BadReviewStep.objects.create(
@@ -454,19 +441,39 @@ def _case_check(case: BadReviewCase, actor, now) -> None:
         )
 
 
-def _lock_case(case: BadReviewCase, move: str, allowed) -> BadReviewCase:
+def _case_refusal(case: BadReviewCase, transition: Transition) -> ValidationError:
+    """Why CASE_STEPS refuses a step in the case's state (at the end of this module)."""
+    return _error(
+        "state",
+        str(transition.refused)
+        + " "
+        + _("Its state is “%(state)s”.") % {"state": case.get_state_display()},
+        "invalid_state",
+    )
+
+
+def _lock_case(case: BadReviewCase, step: str) -> BadReviewCase:
     # Race: two people take a step on one case at once (two replies, reply vs close). Locking
     # the row makes the second wait and see the state the first one left.
     locked = BadReviewCase.objects.select_for_update().get(pk=case.pk)
-    if not allowed(locked):
-        raise _error(
-            "state",
-            _CASE_MESSAGES[move]()
-            + " "
-            + _("Its state is “%(state)s”.") % {"state": locked.get_state_display()},
-            "invalid_state",
-        )
+    CASE_STEPS.check(step, locked)
     return locked
+
+
+def review_verified(case: BadReviewCase) -> bool:
+    """好差评: the contact found the review borne out."""
+    return case.verified is True
+
+
+def reply_due(case: BadReviewCase) -> bool:
+    """好差评 反馈: the rater is answered after the rectification, or at once after the contact
+    when the review was not borne out."""
+    return case.state == CaseState.RECTIFIED or case.verified is False
+
+
+def may_become_complaint(case: BadReviewCase) -> bool:
+    """A verified bad review becomes a complaint once."""
+    return case.verified is True and case.complaint_id is None
 
 
 def _case_move(case, to_state, *, actor, now, note="", **fields) -> BadReviewCase:
@@ -490,7 +497,7 @@ def bad_review_contact(
         raise _error("verified", _("Say whether the review was borne out."), "required")
     note = _text_clean(note, "contact_note", limit=TEXT_MAX, required=True)
     with transaction.atomic():
-        case = _lock_case(case, "contact", lambda c: c.state == CaseState.OPEN)
+        case = _lock_case(case, "contact")
         return _case_move(
             case,
             CaseState.CONTACTED,
@@ -511,9 +518,7 @@ def bad_review_rectify(
     _case_check(case, actor, now)
     rectification = _text_clean(rectification, "rectification", limit=TEXT_MAX, required=True)
     with transaction.atomic():
-        case = _lock_case(
-            case, "rectify", lambda c: c.state == CaseState.CONTACTED and c.verified is True
-        )
+        case = _lock_case(case, "rectify")
         return _case_move(
             case,
             CaseState.RECTIFIED,
@@ -530,14 +535,7 @@ def bad_review_reply(*, case: BadReviewCase, actor, reply_text, now: dt.datetime
     _case_check(case, actor, now)
     reply_text = _text_clean(reply_text, "reply_text", limit=300, required=True)
     with transaction.atomic():
-        case = _lock_case(
-            case,
-            "reply",
-            lambda c: (
-                c.state == CaseState.RECTIFIED
-                or (c.state == CaseState.CONTACTED and c.verified is False)
-            ),
-        )
+        case = _lock_case(case, "reply")
         case = _case_move(
             case,
             CaseState.REPLIED,
@@ -566,7 +564,7 @@ def bad_review_close(*, case: BadReviewCase, actor, now: dt.datetime, note="") -
     _case_check(case, actor, now)
     note = _text_clean(note, "note", limit=TEXT_MAX, required=False)
     with transaction.atomic():
-        case = _lock_case(case, "close", lambda c: c.state == CaseState.REPLIED)
+        case = _lock_case(case, "close")
         return _case_move(case, CaseState.CLOSED, actor=actor, now=now, note=note)
 
 
@@ -592,11 +590,7 @@ def bad_review_to_complaint(*, case: BadReviewCase, actor, now: dt.datetime, cat
             else ComplaintCategory.OTHER
         )
     with transaction.atomic():
-        case = _lock_case(
-            case,
-            "complaint",
-            lambda c: c.verified is True and c.complaint_id is None and c.state != CaseState.OPEN,
-        )
+        case = _lock_case(case, "complaint")
         appointment = rating.appointment
         text = _("Bad review of %(ref)s (%(time)s): %(levels)s.") % {
             "ref": appointment.reference,
@@ -726,6 +720,20 @@ def rating_appeal_file(*, rating: Rating, actor, reason, now: dt.datetime) -> Ra
     return appeal
 
 
+def not_the_appellant(user, appeal: RatingAppeal) -> bool:
+    """申诉复核: an appeal is reviewed by someone other than the appellant."""
+    return user.pk != appeal.appealed_by_id
+
+
+def _appeal_refusal(appeal: RatingAppeal, transition: Transition) -> ValidationError:
+    return _error(
+        "state",
+        _("This appeal has already been decided (%(state)s).")
+        % {"state": appeal.get_state_display()},
+        "decided",
+    )
+
+
 def rating_appeal_review(
     *, appeal: RatingAppeal, actor, upheld: bool, note, now: dt.datetime
 ) -> RatingAppeal:
@@ -736,7 +744,7 @@ def rating_appeal_review(
     _require_perm(actor, "evaluation.review_rating_appeal")
     if not _in_hall_or_city(actor, appeal.rating.hall_id):
         raise PermissionDenied(_("This appeal belongs to another hall."))
-    if actor.pk == appeal.appealed_by_id:
+    if not not_the_appellant(actor, appeal):
         raise PermissionDenied(_("An appeal is reviewed by someone other than the appellant."))
     if not isinstance(upheld, bool):
         raise _error("upheld", _("Uphold or reject the appeal."), "required")
@@ -744,13 +752,7 @@ def rating_appeal_review(
     with transaction.atomic():
         # Race: two supervisors decide at once; the appeal row makes the second see the first.
         appeal = RatingAppeal.objects.select_for_update().get(pk=appeal.pk)
-        if appeal.state != RatingAppeal.State.PENDING:
-            raise _error(
-                "state",
-                _("This appeal has already been decided (%(state)s).")
-                % {"state": appeal.get_state_display()},
-                "decided",
-            )
+        APPEAL_STEPS.check("review", appeal)
         appeal.state = RatingAppeal.State.UPHELD if upheld else RatingAppeal.State.REJECTED
         appeal.reviewed_by, appeal.reviewed_at, appeal.review_note = actor, now, note
         appeal.save()
@@ -779,3 +781,92 @@ def rater_shown(*, case: BadReviewCase, user) -> str:
     if user is not None and user.has_perm("evaluation.change_badreviewcase"):
         return f"{appointment.applicant_name} {appointment.phone}"
     return f"{mask_name(appointment.applicant_name)} {mask_phone(appointment.phone)}"
+
+
+# --- the state machines -----------------------------------------------------------------------
+# The steps above check a case's and an appeal's state through these tables; the console's
+# buttons (evaluation.admin) are the steps they permit, with the console's forms.
+
+FORMS = "evaluation.admin."
+HANDLE_CASE = "evaluation.change_badreviewcase"
+
+CASE_STEPS = TransitionTable(
+    Transition(
+        "contact",
+        gettext_lazy("Contacted and verified"),
+        bad_review_contact,
+        (CaseState.OPEN,),
+        HANDLE_CASE,
+        FORMS + "ContactForm",
+        gettext_lazy("Only an open bad review is contacted and verified."),
+        error_fields=(("contact_note", "note"),),
+    ),
+    Transition(
+        "rectify",
+        gettext_lazy("Rectified"),
+        bad_review_rectify,
+        (CaseState.CONTACTED,),
+        HANDLE_CASE,
+        FORMS + "RectifyForm",
+        gettext_lazy(
+            "Rectification follows the contact with the rater, and only for a review that was "
+            "verified."
+        ),
+        requires=review_verified,
+    ),
+    Transition(
+        "reply",
+        gettext_lazy("Reply to the rater"),
+        bad_review_reply,
+        (CaseState.CONTACTED, CaseState.RECTIFIED),
+        HANDLE_CASE,
+        FORMS + "ReplyForm",
+        gettext_lazy(
+            "The reply to the rater comes after the rectification (or after the contact, for a "
+            "review that was not verified)."
+        ),
+        requires=reply_due,
+    ),
+    Transition(
+        "close",
+        gettext_lazy("Close the case"),
+        bad_review_close,
+        (CaseState.REPLIED,),
+        HANDLE_CASE,
+        FORMS + "CloseForm",
+        gettext_lazy("A case is closed after the rater has had the reply."),
+    ),
+    Transition(
+        "complaint",
+        gettext_lazy("Turn into a complaint"),
+        bad_review_to_complaint,
+        tuple(state for state in CaseState if state != CaseState.OPEN),
+        "complaints.add_complaint",
+        FORMS + "ComplaintForm",
+        gettext_lazy(
+            "Only a verified bad review can become a complaint, and only once; contact the rater "
+            "first."
+        ),
+        requires=may_become_complaint,
+    ),
+    state="state",
+    subject="case",
+    refusal=_case_refusal,
+)
+
+APPEAL_STEPS = TransitionTable(
+    Transition(
+        "review",
+        gettext_lazy("Decide"),
+        rating_appeal_review,
+        (RatingAppeal.State.PENDING,),
+        "evaluation.review_rating_appeal",
+        FORMS + "AppealReviewForm",
+        actor_may=not_the_appellant,
+        error_fields=(("review_note", "note"),),
+        done=gettext_lazy("The appeal is decided."),
+    ),
+    state="state",
+    subject="appeal",
+    refusal=_appeal_refusal,
+)
