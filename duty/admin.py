@@ -21,6 +21,8 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from yuyue.console import ServiceAddAdminMixin, ServiceAddForm
+
 from . import roster_views
 from .attendance import ATTENDANCE_LABELS, duty_attendance, duty_check_in, duty_check_out
 from .exports import duty_text
@@ -508,7 +510,7 @@ class DutyAssignmentAdmin(HallScopedAdmin):
         return False
 
 
-class LeaveRequestForm(forms.ModelForm):
+class LeaveRequestForm(ServiceAddForm):
     """Requesting leave goes through ``leave_request`` (DB1403/T 6.2.4)."""
 
     start = forms.SplitDateTimeField(label=_("from"), widget=admin.widgets.AdminSplitDateTime)
@@ -518,33 +520,20 @@ class LeaveRequestForm(forms.ModelForm):
         model = LeaveRequest
         fields = ["staff", "start", "end", "cover", "reason"]
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.instance = leave_request(
-                staff=data["staff"],
-                start=data["start"],
-                end=data["end"],
-                cover=data.get("cover"),
-                reason=data.get("reason", ""),
-                actor=self.request.user,
-                now=timezone.now(),
-            )
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        except PermissionDenied as error:
-            self.add_error(None, str(error))
-        return data
-
-    def _post_clean(self):
-        pass  # saved by the service
+    def create(self, data, *, actor, now):
+        return leave_request(
+            staff=data["staff"],
+            start=data["start"],
+            end=data["end"],
+            cover=data.get("cover"),
+            reason=data.get("reason", ""),
+            actor=actor,
+            now=now,
+        )
 
 
 @admin.register(LeaveRequest)
-class LeaveRequestAdmin(HallScopedAdmin):
+class LeaveRequestAdmin(ServiceAddAdminMixin, HallScopedAdmin):
     """Leave (调休) with its cover (顶岗): staff ask, the window head approves (DB1403/T 6.2.4)."""
 
     list_display = ["staff", "start", "end", "cover", "state", "window", "decided_by"]
@@ -552,14 +541,7 @@ class LeaveRequestAdmin(HallScopedAdmin):
     list_select_related = ["staff", "cover", "window", "decided_by"]
     actions = ["approve"]
     change_form_template = "admin/duty/leaverequest/change_form.html"
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = LeaveRequestForm
-            form = super().get_form(request, obj, change=change, **kwargs)
-            form.request = request
-            return form
-        return super().get_form(request, obj, change=change, **kwargs)
+    add_form = LeaveRequestForm
 
     def get_changeform_initial_data(self, request):
         return {"staff": request.user.pk}

@@ -231,9 +231,13 @@ class ServiceAddForm(forms.ModelForm):
 class ServiceAddAdminMixin:
     """A ModelAdmin whose add page is ``add_form`` (a ``ServiceAddForm``): the service has saved
     the row by the time the admin would, so the admin saves nothing; ``after_create`` may add a
-    message."""
+    message. The add page has no inlines: the admin would validate them after the service has
+    made the row, and keep that row when they fail."""
 
     add_form: type[ServiceAddForm]
+
+    def get_inlines(self, request, obj):
+        return super().get_inlines(request, obj) if obj is not None else []
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -246,8 +250,11 @@ class ServiceAddAdminMixin:
         pass
 
     def save_model(self, request, obj, form, change):
-        if not change:
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
             self.after_create(request, obj)
 
     def save_related(self, request, form, formsets, change):
-        pass
+        if change:
+            super().save_related(request, form, formsets, change)
