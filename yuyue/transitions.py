@@ -11,7 +11,12 @@ What depends on the clock (check-in only on the day, the no-show follow-up only 
 start) stays in the service, evaluated with ``now`` and refused with its own message; the table
 carries the same predicate (``when``) so that the console hides a button that would fail.
 
-This module knows no app: services of every layer import it (see docs/ARCHITECTURE.md).
+To add a step: write its service (keyword-only, ``now``, calling ``TABLE.check(name, record)``
+under its row lock), add a ``Transition`` to the table at the end of the service module, and,
+if it needs input, a ``yuyue.console.StepForm`` in the app's console module named by ``form``;
+the console's button and page follow from the table.
+
+This module knows no app: the services of every layer import it.
 """
 
 import datetime as dt
