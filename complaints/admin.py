@@ -242,7 +242,7 @@ class ComplaintAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
 
     # --- the steps of the procedure (GB/T 36113) -------------------------------------------
 
-    def change_context(self, request, complaint) -> dict:
+    def change_context(self, request, complaint, steps) -> dict:
         context = {"is_overdue": getattr(complaint, "is_overdue", False)}
         if self._may_see_attachments(request, complaint):
             context["attachments"] = list(complaint.attachments.all())

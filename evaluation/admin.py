@@ -428,11 +428,8 @@ class RatingAppealAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
 
     # --- the review (APPEAL_STEPS) ------------------------------------------------------------
 
-    def change_context(self, request, appeal) -> dict:
-        if not any(
-            step.name == "review"
-            for step in self.steps_offered(request, appeal, now=timezone.now())
-        ):
+    def change_context(self, request, appeal, steps) -> dict:
+        if not any(step.name == "review" for step in steps):
             return {}
         return {"review_url": reverse("admin:evaluation_ratingappeal_review", args=[appeal.pk])}
 

@@ -76,6 +76,10 @@ class TestTheTable:
         with pytest.raises(ValidationError):
             steps.check("sweep", SimpleNamespace(state="b"))
 
+    def test_a_user_without_any_steps_permission_may_take_none(self):
+        steps = table(step("go", perm="app.go"), step("sweep", console=False))
+        assert steps.may_take_any(User("app.go")) and not steps.may_take_any(User())
+
     def test_take_calls_the_service_with_the_record_by_the_tables_name(self):
         steps = table(step("go"))
         record = SimpleNamespace(state="a")

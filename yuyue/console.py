@@ -84,8 +84,9 @@ class StepAdminMixin:
         """Whether this user may open a step page on this record at all (it shows the record)."""
         return True
 
-    def change_context(self, request, record) -> dict:
-        """More for the change page's template (its own query of the record is spared)."""
+    def change_context(self, request, record, steps: list[Transition]) -> dict:
+        """More for the change page's template, given the steps offered on it (the record is
+        looked up once)."""
         return {}
 
     def step_context(self, request, record, transition: Transition) -> dict:
@@ -99,6 +100,8 @@ class StepAdminMixin:
             return []
         offered = []
         for table in self.step_tables:
+            if not table.may_take_any(request.user):
+                continue  # spares looking up the subject for a user without any of its steps
             subject = self.step_subject(record, table)
             if subject is not None:
                 offered += table.offered(subject, user=request.user, now=now)
@@ -115,8 +118,9 @@ class StepAdminMixin:
         extra_context = dict(extra_context or {})
         record = self.get_object(request, object_id)
         if record is not None:
-            extra_context["steps"] = self.steps_offered(request, record, now=timezone.now())
-            extra_context.update(self.change_context(request, record))
+            steps = self.steps_offered(request, record, now=timezone.now())
+            extra_context["steps"] = steps
+            extra_context.update(self.change_context(request, record, steps))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def step_urls(self):

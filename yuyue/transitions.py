@@ -115,6 +115,10 @@ class TransitionTable:
             return False
         return transition.actor_may is None or transition.actor_may(user, record)
 
+    def may_take_any(self, user) -> bool:
+        """Whether ``user`` holds the permission of any staff step (``actor_may`` aside)."""
+        return any(t.console and (t.perm is None or user.has_perm(t.perm)) for t in self)
+
     def possible(self, name: str, record, *, now: dt.datetime) -> bool:
         """Whether the step is possible on this record now (state, ``requires``, ``when``)."""
         transition = self[name]
