@@ -403,6 +403,7 @@ class RatingAppealAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     add_form = AppealFileForm
     step_tables = (ratings.APPEAL_STEPS,)
     step_template = "admin/evaluation/step.html"
+    step_refused_text = _("“%(step)s” is not possible for this appeal now (%(state)s).")
     detail_fields = [
         "rating",
         "state",

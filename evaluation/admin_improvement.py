@@ -124,6 +124,7 @@ class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdm
     form = add_form = ImprovementActionForm
     step_tables = (ACTION_STEPS,)
     step_template = "admin/evaluation/step.html"
+    step_refused_text = gettext_lazy("“%(step)s” is not possible for this action now (%(state)s).")
     change_form_template = "admin/evaluation/improvementaction/change_form.html"
     detail_fields = [
         "title",

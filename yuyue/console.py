@@ -160,7 +160,7 @@ class StepAdminMixin:
             state = self._record_state(record)
             messages.error(
                 request,
-                gettext(self.step_refused_text)
+                str(self.step_refused_text)
                 % {"step": transition.label, "state": state, "status": state},
             )
             return HttpResponseRedirect(record_url)
