@@ -427,8 +427,8 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # Lifecycle steps go through the services (the step pages below); the change page is a
-        # read-only record.
+        # Lifecycle steps go through the services (the step pages of StepAdminMixin); the change
+        # page is a read-only record.
         return False
 
     def after_create(self, request, obj):

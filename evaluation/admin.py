@@ -343,7 +343,7 @@ class BadReviewCaseAdmin(StepAdminMixin, HallScopedAdmin):
         return False  # a bad rating opens its case
 
     def has_change_permission(self, request, obj=None):
-        return False  # the steps below move it
+        return False  # its steps (CASE_STEPS) move it
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -178,7 +178,7 @@ class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdm
         return [] if obj is None else self.detail_fields
 
     def has_change_permission(self, request, obj=None):
-        return False  # the steps are buttons (below), each through its service
+        return False  # the steps (ACTION_STEPS) are buttons, each through its service
 
     def has_delete_permission(self, request, obj=None):
         return False  # cancelled, never deleted
