@@ -4,12 +4,13 @@ from django.urls import include, path
 
 from appointments.api import api
 from evaluation.dashboard_urls import public_urlpatterns, staff_urlpatterns
-from yuyue.views import healthz
+from yuyue.views import healthz, readyz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(
