@@ -78,9 +78,7 @@ def test_readiness_names_migrations_not_yet_applied(client, monkeypatch):
     assert answer.json()["failing"] == ["migrations"]
 
 
-def test_each_request_logs_one_line_with_route_status_and_duration_but_not_the_path(
-    client, caplog
-):
+def test_each_request_logs_one_line_with_route_status_and_duration_but_not_the_path(client, caplog):
     with caplog.at_level(logging.INFO, logger="yuyue.requests"):
         client.get("/api/v1/appointments/ZZ9999/?phone=13800138000&code=123456")
 
