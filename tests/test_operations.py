@@ -119,7 +119,8 @@ def test_each_task_logs_its_function_outcome_and_duration_without_its_arguments(
     started = timezone.now()
     task = {
         "func": "sms.tasks.message_deliver_task",
-        "name": "deliver sms",
+        "name": "hotel-quebec-seven-alpha",
+        "group": "deliver sms",
         "args": (4711,),
         "started": started,
         "stopped": started + dt.timedelta(milliseconds=250),
@@ -131,8 +132,9 @@ def test_each_task_logs_its_function_outcome_and_duration_without_its_arguments(
 
     (line,) = [r for r in caplog.records if r.name == "yuyue.tasks"]
     assert line.levelno == logging.ERROR
-    assert (line.task, line.outcome, line.duration_ms) == (
+    assert (line.task, line.group, line.outcome, line.duration_ms) == (
         "sms.tasks.message_deliver_task",
+        "deliver sms",
         "failed",
         250.0,
     )

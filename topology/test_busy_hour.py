@@ -382,6 +382,7 @@ def test_busy_hour(topology):  # noqa: PLR0915 - one story, told in order
     time.sleep(5)  # RestartSec=5
     victim.start()
     killed_web.start()  # systemd's Restart=always
+    restarted_seconds = _instance_check(top, killed_port)
 
     # 3. The desk: signs in, registers phone bookings, exports the register in the background.
     desk_made, export_rows, export_seconds = _desk(top, matter, desk_slots, measured)
@@ -434,7 +435,8 @@ requests through nginx: {measured.requests}, answers by status: {dict(measured.s
 codes asked: {CITIZENS} -> {dict(code_statuses)}
 bookings: {CITIZENS} citizens for {capacity} places in {SLOTS} slots in {rush_seconds:.1f} s
   -> {dict(booking_statuses)}; per slot in the database: {sorted(c for _, c in per_slot)}
-web instance :{killed_port} killed {web_killed_at - rush_started:.2f} s into the rush;
+web instance :{killed_port} killed {web_killed_at - rush_started:.2f} s into the rush, answering
+  again {restarted_seconds:.1f} s after its restart;
   failover gap (kill -> next 200 through nginx): {failover_gap * 1000:.0f} ms;
   5xx: {len(measured.five_xx)}, all on the killed instance's connections: {not unexplained_5xx}
 worker cluster {victim.name} kill -9'd holding message {held["id"]} (restarted)
@@ -490,6 +492,20 @@ def _proxy_basics(top: Topology, web) -> None:
     assert web.get("/media/anything.xlsx").status_code == 404
     ready = web.get("/readyz").json()
     assert ready["ready"] and set(ready["checks"]) == {"database", "migrations", "cache", "worker"}
+
+
+def _instance_check(top: Topology, port: int) -> float:
+    """docs/DEPLOY.md, “Upgrading”: the restarted instance asked directly, as nginx asks it;
+    the seconds until it answered."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["curl", "-fsS", "--retry", "60", "--retry-connrefused", "--retry-delay", "1",
+         "-H", f"Host: {h.HOST}", "-H", "X-Forwarded-Proto: https",
+         f"http://127.0.0.1:{port}/healthz"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout == "ok", result.stderr
+    return time.monotonic() - started
 
 
 def _failover_gap(top: Topology, killed_at: float) -> float:

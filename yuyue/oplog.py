@@ -84,8 +84,9 @@ def task_finished_log(sender, func, task, **kwargs) -> None:
         duration_ms,
         extra={
             "task": name,
-            # The schedule's name when a schedule started it ("sweep no_shows"), else django-q2's.
-            "task_name": task.get("name", ""),
+            # django-q2 puts a scheduled task in a group named after its schedule
+            # ("sweep no_shows"): which sweep ran, where the function is shared.
+            "group": str(task.get("group") or ""),
             "outcome": outcome,
             "duration_ms": duration_ms,
         },
