@@ -21,6 +21,7 @@ itself: processes, the databases yuyue_deploy_topology*, Redis database 5 (TOPOL
 
 import datetime as dt
 import io
+import json
 import logging
 import os
 import random
@@ -201,7 +202,7 @@ def _deploy(top: Topology) -> None:
     # docs/DEPLOY.md step 7), the demo organisation and its logins.
     top.manage("load_demo")
     year = hall_today().year
-    for y in (year, year + 1):
+    for y in (year, year + 1):  # next year's may be unknown yet: then the weekday rule
         subprocess.run(
             [str(top.rendered / "yuyue-manage"), "import_holidays", str(y)], capture_output=True
         )
@@ -427,6 +428,13 @@ def test_busy_hour(topology):  # noqa: PLR0915 - one story, told in order
            LEFT JOIN django_q_task t ON t.id = s.task"""
     )
     restored = _restore(top, dump_path, before_dump)
+    log_lines, task_runs = _operations_log(top)
+    leaked = [
+        line
+        for line in log_lines
+        if any(p in line or p[3:] in line for p in phones) or any(r in line for r in booked)
+    ]
+    once_a_minute = [name for name, minutes, _ in schedules if minutes == 1]
 
     print(
         f"""
@@ -444,7 +452,10 @@ desk: {desk_made} phone bookings; register export of {export_rows} rows in {expo
 messages: {len(messages)} in the log, {len(sent)} sent, {len(failed)} failed, gateway received
   {sum(received.values())} ({len(received)} distinct), duplicates {len(duplicates)},
   settled in {settled:.0f} s
-schedules run: {sum(1 for s in schedules if s[2])}/{len(schedules)}
+schedules run: {sum(1 for s in schedules if s[2])}/{len(schedules)}; runs of the 1-minute ones:
+  {dict(sorted((name, task_runs[name]) for name in once_a_minute))}
+operations log: {len(log_lines)} JSON lines from the services, {len(leaked)} with a phone number
+  or a booking reference
 backup: pg_dump in {dump["seconds"]:.1f} s during the rush; {len(before_dump)} bookings before it,
   {restored["count"]} in the restored database, missing {len(restored["missing"])}
 """
@@ -473,6 +484,8 @@ backup: pg_dump in {dump["seconds"]:.1f} s during the rush; {len(before_dump)} b
     assert _desk_sees_failed(top, held_row[4]), "the failed message is not on the desk's list"
     assert all(success for _, _, success in schedules), schedules
     assert not restored["missing"], restored["missing"]
+    assert all(task_runs[name] >= 2 for name in once_a_minute), task_runs
+    assert not leaked, leaked[:3]
 
 
 def _proxy_basics(top: Topology, web) -> None:
@@ -631,6 +644,26 @@ def _nginx_log(top: Topology) -> dict[str, str]:
         if len(fields) == 3 and fields[0] != "-":
             by_id[fields[0]] = fields[2]
     return by_id
+
+
+def _operations_log(top: Topology) -> tuple[list[str], Counter]:
+    """Every line the services logged after they started (LOG_FORMAT=json: each one JSON, but
+    for gunicorn's own start-up lines), and the task runs per schedule from yuyue.tasks."""
+    lines, runs, not_json = [], Counter(), []
+    for service in [*top.webs, *top.workers]:
+        for line in service.log_path.read_text(encoding="utf-8").splitlines():
+            if re.match(r"\[[-0-9: +]+\] \[\d+\] \[[A-Z]+\] ", line):
+                continue  # gunicorn's own lines (booting, workers), not the application's
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                not_json.append(f"{service.name}: {line}")
+                continue
+            lines.append(line)
+            if entry["logger"] == "yuyue.tasks" and entry["outcome"] == "ok":
+                runs[entry["group"]] += 1
+    assert not not_json, "\n".join(not_json[:10])
+    return lines, runs
 
 
 def _restore(top: Topology, dump_path: Path, before_dump: set[str]) -> dict:

@@ -1,4 +1,5 @@
 import datetime as dt
+import logging
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -8,6 +9,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from .worker import worker_is_alive
+
+logger = logging.getLogger(__name__)
 
 READINESS_CACHE_KEY = "readiness-probe"
 
@@ -66,7 +69,8 @@ def readyz(request):
     for name, check in READINESS_CHECKS.items():
         try:
             checks[name] = "ok" if check() else "failed"
-        except Exception:  # an unreachable part raises; the answer names it instead of a 500
+        except Exception as error:  # an unreachable part raises: named instead of a 500
+            logger.warning("readiness: %s failed: %s", name, type(error).__name__)
             checks[name] = "failed"
     failing = [name for name, state in checks.items() if state != "ok"]
     elapsed_ms = round((dt.datetime.now(dt.UTC) - started).total_seconds() * 1000, 1)
