@@ -240,7 +240,10 @@ def _apply_cells(
     *, window: Window, start_date, end_date, cells: list[CellPlan], now, skip_started: bool
 ) -> int:
     """Check every cell, then write them all or nothing. Call inside a transaction with the
-    window locked. Returns how many periods changed."""
+    window locked. Returns how many periods changed.
+
+    Fires ``duty_assignments_created`` (duty/signals.py) when it puts people on a duty;
+    appointments listens to make the cached availability stale (DB1403/T 5.2)."""
     periods = {
         p.start: p
         for p in off_hours_periods(
@@ -397,6 +400,9 @@ def roster_plan(
     period not in the calendar, a year whose holidays are not loaded, a person already on duty
     elsewhere at that time or on leave, a period that has begun. A period left empty is not
     refused: the coverage check flags it. Returns how many periods changed.
+
+    Fires ``duty_assignments_created`` (duty/signals.py) when it puts people on a duty;
+    appointments listens to make the cached availability stale.
     """
     _require_aware(now)
     _require_planner(actor, window)
@@ -438,6 +444,8 @@ def roster_rotation_repeat(
     begun, periods whose counterpart has nobody planned, and periods with no counterpart in the
     rotation (e.g. a make-up working day on a
     Saturday — the coverage check then shows the gap).
+
+    Fires ``duty_assignments_created`` (duty/signals.py), as ``roster_plan`` does.
     """
     _require_aware(now)
     _require_planner(actor, window)
@@ -569,7 +577,8 @@ def roster_problems(*, windows, start_date: dt.date, end_date: dt.date) -> list[
     - a person on two duties at once, or on duty while on approved leave;
     - a no-rest window without a head; a year whose holidays are not loaded.
 
-    Nine queries whatever the number of windows, days and duties.
+    The booked holiday periods come from ``holiday_bookings_wanted`` (duty/signals.py), which
+    appointments answers. Nine queries whatever the number of windows, days and duties.
     """
     windows = [w for w in windows if w.is_no_rest and w.is_active]
     if not windows:
