@@ -17,7 +17,6 @@ from .services import complaint_running_deadline, complaints_overdue
 def complaints_sweep(*, now: dt.datetime) -> SweepResult:
     """GB/T 36113, DB1403/T 7.3: a complaint not accepted or not replied to by its deadline (in
     working days) alerts its handler and the hall's supervisors — once per step that is late."""
-
     overdue = list(complaints_overdue(now))
     if not overdue:
         return SweepResult()

@@ -20,7 +20,6 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
     """好差评 (DB1403/T 8.2, local deadlines): a bad review not contacted by its contact date or
     not rectified by its rectification date (working days) alerts its handler and the hall's
     supervisors — once per step that is late."""
-
     overdue = list(bad_reviews_overdue(now))
     if not overdue:
         return SweepResult()
@@ -57,7 +56,6 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
 def improvement_actions_sweep(*, now: dt.datetime) -> SweepResult:
     """DB1403/T 8.3: an improvement action still open or in progress after its due date alerts
     its owner and the hall's supervisors — once per action and person."""
-
     overdue = list(improvement_actions_overdue(now).select_related("window"))
     if not overdue:
         return SweepResult()
