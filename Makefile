@@ -53,9 +53,12 @@ run: install
 	@echo "(Ctrl-C stops web and worker)"
 	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
+# lint-imports checks the apps' layers and that no app's modules import each other in a circle
+# (the contracts in pyproject.toml, [tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
 suite: install $(BROWSER) $(AXE)
