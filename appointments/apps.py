@@ -7,4 +7,5 @@ class AppointmentsConfig(AppConfig):
     verbose_name = _("Appointments")
 
     def ready(self):
-        from . import checks, receivers  # noqa: F401 - registers the checks, connects receivers
+        # Registers the checks and the sweeps, connects the receivers.
+        from . import checks, receivers, sweeps  # noqa: F401

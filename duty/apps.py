@@ -9,7 +9,7 @@ class DutyConfig(AppConfig):
     verbose_name = _("Halls, calendar and duty")
 
     def ready(self):
-        from . import signin  # noqa: F401 (connects the lockout log)
+        from . import signin, sweeps  # noqa: F401 - connects the lockout log, registers sweeps
 
 
 class AxesConfig(AxesAppConfig):

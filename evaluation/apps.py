@@ -7,4 +7,4 @@ class EvaluationConfig(AppConfig):
     verbose_name = _("Evaluation")
 
     def ready(self):
-        from . import receivers  # noqa: F401 - connects the signal receivers
+        from . import receivers, sweeps  # noqa: F401 - connects the receivers, registers sweeps
