@@ -7,4 +7,11 @@ class EvaluationConfig(AppConfig):
     verbose_name = _("Evaluation")
 
     def ready(self):
+        from sms.registry import alert_kinds, message_purposes
+
         from . import receivers  # noqa: F401 - connects the signal receivers
+        from .alerts import AlertKind
+        from .texts import TEMPLATES, Purpose
+
+        alert_kinds.register(AlertKind)
+        message_purposes.register(Purpose, TEMPLATES)
