@@ -17,6 +17,8 @@ these two attributes, when it has them.
 those about any record of a queryset (one query, a subquery on the keys).
 """
 
+from functools import cache
+
 from django.apps import apps
 from django.db import models
 
@@ -37,10 +39,15 @@ def subject_fields(model, pk, *, prefix: str = "subject") -> dict:
 SUBJECT_COPIES = (("reference", "subject_reference"), ("hall_id", "hall_id"))
 
 
+@cache
+def _copied_columns(model) -> tuple[tuple[str, str], ...]:
+    columns = {field.attname for field in model._meta.concrete_fields}
+    return tuple((attribute, column) for attribute, column in SUBJECT_COPIES if column in columns)
+
+
 def _subject_copy(row, record) -> None:
-    fields = {field.attname for field in row._meta.concrete_fields}
-    for attribute, column in SUBJECT_COPIES:
-        if column in fields and getattr(row, column) in (None, ""):
+    for attribute, column in _copied_columns(type(row)):
+        if getattr(row, column) in (None, ""):
             value = getattr(record, attribute, None)
             if value is not None:
                 setattr(row, column, value)

@@ -77,9 +77,7 @@ def test_messages_and_alerts_keep_their_booking_change_and_hall(change, desk):
     hall_id = accepted.window.hall_id
     try:
         apps = migrate(BEFORE)
-        rows = old_rows(
-            apps, accepted=accepted, change=change, gone_reference="GONE01", desk=desk
-        )
+        rows = old_rows(apps, accepted=accepted, change=change, gone_reference="GONE01", desk=desk)
         migrate()
 
         reminder = Message.objects.get(pk=rows["reminder"])
