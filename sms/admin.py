@@ -49,8 +49,12 @@ class AlertAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "text", "read_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     actions = ["mark_read"]
-    fields = ["kind", "text", "created_at", "read_at"]
+    fields = ["kind", "text", "about", "created_at", "read_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("concerning"))
+    def about(self, obj):
+        return str(obj.subject) if obj.subject is not None else "-"
 
     def get_queryset(self, request):
         return (
