@@ -35,11 +35,15 @@ class ChoicesRegistry:
         self._by_name: dict[str, models.TextChoices] = {}
         self._by_value: dict[str, models.TextChoices] = {}
 
-    def register(self, choices: type[models.TextChoices]) -> None:
-        for member in choices:
+    def register(self, choices: Iterable[models.TextChoices]) -> None:
+        """Add the members of a ``TextChoices`` (or a list of members). A value that another
+        member holds already is refused, and then nothing is added."""
+        members = list(choices)
+        for member in members:
             known = self._by_value.get(member.value)
             if known is not None and known is not member:
                 raise ValueError(f"{self._what} {member.value!r} is registered twice")
+        for member in members:
             self._by_name[member.name] = member
             self._by_value[member.value] = member
 
