@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install lock upgrade run lint suite test messages bench bench-export bench-load bench-sweeps bench-dashboard
+.PHONY: install lock upgrade run lint suite test topology messages bench bench-export bench-load bench-sweeps bench-dashboard
 
 # Everything installed comes from requirements.lock (exact versions and hashes); the project
 # itself is installed without fetching anything (its build backend, setuptools, is in the lock;
@@ -53,15 +53,30 @@ run: install
 	@echo "(Ctrl-C stops web and worker)"
 	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
+# lint-imports checks the apps' layers and that no app's modules import each other in a circle
+# (the contracts in pyproject.toml, [tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # The test suite alone (CI runs it a second time with DATABASE_URL on PostgreSQL).
 suite: install $(BROWSER) $(AXE)
 	$(VENV)/bin/pytest
 
 test: lint suite
+
+# The production topology built from deploy/ (docs/DEPLOY.md) through a busy hour: nginx
+# (Debian's package, installed like Chromium above), two gunicorn, two workers, PostgreSQL on
+# 127.0.0.1:5432 and Redis database 5; a few minutes. Not part of `make test`: .ci/run runs it
+# after the PostgreSQL suite. It drops the databases yuyue_deploy_topology* and empties that
+# Redis database before and after.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	apt-get update -qq && RUNLEVEL=1 apt-get install -y -qq nginx-light
+
+topology: install $(NGINX)
+	$(VENV)/bin/pytest topology -o testpaths=topology -p no:cacheprovider -s -q
 
 # Refresh the translation catalogue and compile it (the .mo is committed).
 messages: install

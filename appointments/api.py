@@ -1,4 +1,5 @@
-"""The JSON API for the hall's WeChat mini-program and other clients (/api/v1/).
+"""Bookings in the JSON API for the hall's WeChat mini-program and other clients (/api/v1/;
+the API's root, with the complaints beside them, is yuyue/api.py).
 
 django-ninja: the OpenAPI document comes from the same type hints that validate the input, and
 it answers invalid input with 422 and field errors, as the API promises. Every rule is in the
@@ -15,14 +16,12 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator, BaseModel, TypeAdapter
 
-from complaints.api import router as complaints_router
 from duty.calendar import TimeKind, representable
 from duty.models import Window
 from sms.services import verification_code_send
-from yuyue.locks import BusyError, busy_retry_after
 from yuyue.ratelimit import client_address, request_rate_limited
 
 from .citizen import (
@@ -34,26 +33,18 @@ from .citizen import (
     citizen_booking_token,
 )
 from .models import Appointment, Matter
-from .services import SlotFullError
 from .slots import availability_version, windows_availability
 
-api = NinjaAPI(
-    title="预约+无休 API",
-    version="1",
-    description=(
-        "Citizen booking for the government service hall's off-hours and holiday service "
-        "(DB1403/T). Times are ISO 8601; a time without an offset is read as Asia/Shanghai."
-    ),
-    urls_namespace="api-v1",
-)
-api.add_router("/complaints/", complaints_router)  # GB/T 36113, DB1403/T 7.3
+# Mounted at the root of /api/v1/ by the project's API (yuyue/api.py), which also answers the
+# errors raised here (a service's ValidationError, BookingNotFound, RateLimited).
+router = Router()
 
 MAX_ID = 2**31 - 1
 MAX_RANGE_DAYS = 31
 
 
 class RateLimited(Exception):
-    pass
+    """Too many requests from one client address: answered 429 (yuyue/api.py)."""
 
 
 def _no_nul(value: str) -> str:
@@ -82,7 +73,8 @@ Token = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]
 # --- errors -----------------------------------------------------------------------------------
 
 
-def _field_errors(error: ValidationError, location: str) -> list[dict]:
+def field_errors(error: ValidationError, location: str) -> list[dict]:
+    """A service's ValidationError as the API's list of field errors, at ``location``."""
     items = error.error_dict.items() if hasattr(error, "error_dict") else [("__all__", [error])]
     return [
         {"loc": [location, field], "msg": str(message), "type": item.code or "invalid"}
@@ -90,33 +82,6 @@ def _field_errors(error: ValidationError, location: str) -> list[dict]:
         for item in errors
         for message in item.messages
     ]
-
-
-@api.exception_handler(ValidationError)
-def _validation_error(request, error: ValidationError):
-    if isinstance(error, BusyError):
-        # A lock on the booking path stayed taken (yuyue/locks.py): nothing was saved, and the
-        # same request may be sent again.
-        response = api.create_response(
-            request, {"detail": _field_errors(error, "body")}, status=503
-        )
-        response["Retry-After"] = str(busy_retry_after())
-        return response
-    if isinstance(error, SlotFullError):
-        return api.create_response(request, {"detail": _field_errors(error, "body")}, status=409)
-    return api.create_response(request, {"detail": _field_errors(error, "body")}, status=422)
-
-
-@api.exception_handler(BookingNotFound)
-def _not_found(request, error):
-    return api.create_response(request, {"detail": _("No booking matches.")}, status=404)
-
-
-@api.exception_handler(RateLimited)
-def _rate_limited(request, error):
-    return api.create_response(
-        request, {"detail": _("Too many requests; try again in a few minutes.")}, status=429
-    )
 
 
 def _limit(request: HttpRequest, scope: str, limit: tuple[int, int]) -> None:
@@ -185,7 +150,7 @@ def _matter_out(matter: Matter) -> dict:
     }
 
 
-@api.get("/matters/", response=list[MatterOut], tags=["matters"])
+@router.get("/matters/", response=list[MatterOut], tags=["matters"])
 def matter_list(request, hall: Id | None = None, q: Annotated[str, Field(max_length=50)] = ""):
     """The matters that can be booked, with the materials to bring."""
     matters = _matters()
@@ -196,7 +161,7 @@ def matter_list(request, hall: Id | None = None, q: Annotated[str, Field(max_len
     return [_matter_out(m) for m in matters]
 
 
-@api.get("/matters/{matter_id}/", response={200: MatterOut, 404: ErrorOut}, tags=["matters"])
+@router.get("/matters/{matter_id}/", response={200: MatterOut, 404: ErrorOut}, tags=["matters"])
 def matter_detail(request, matter_id: Id):
     matter = _matters().filter(pk=matter_id).first()
     if matter is None:
@@ -247,7 +212,7 @@ def _range_clean(date_from: dt.date, date_to: dt.date, today: dt.date) -> None:
         )
 
 
-@api.get(
+@router.get(
     "/availability/",
     response={200: list[SlotOut], 404: ErrorOut, 422: ErrorOut},
     tags=["availability"],
@@ -259,7 +224,7 @@ def availability(request, filters: Query[AvailabilityQuery]):
     try:
         _range_clean(filters.date_from, filters.date_to, today)
     except ValidationError as error:
-        return Status(422, {"detail": _field_errors(error, "query")})
+        return Status(422, {"detail": field_errors(error, "query")})
     not_before = now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
     key = (
         f"availability:{availability_version()}:{filters.matter}:{filters.date_from}:"
@@ -311,7 +276,7 @@ class CodeOut(Schema):
     expires_in: int = Field(description="seconds")
 
 
-@api.post(
+@router.post(
     "/verification-codes/",
     response={202: CodeOut, 422: ErrorOut, 429: ErrorOut},
     tags=["verification"],
@@ -392,7 +357,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment
 
 
-@api.post(
+@router.post(
     "/appointments/",
     response={
         201: AppointmentCreatedOut,
@@ -444,7 +409,7 @@ def _find(reference: str, token: str, phone: str | None, code: str | None) -> Ap
 Reference = Annotated[str, Field(min_length=1, max_length=12, pattern=r"^[A-Za-z0-9]+$")]
 
 
-@api.get(
+@router.get(
     "/appointments/{reference}/",
     response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     tags=["appointments"],
@@ -455,7 +420,7 @@ def appointment_detail(request, reference: Reference, proof: Query[ProofIn]):
     return _appointment_out(_find(reference, proof.token, proof.phone, proof.code))
 
 
-@api.post(
+@router.post(
     "/appointments/{reference}/cancel",
     response={200: AppointmentOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     tags=["appointments"],

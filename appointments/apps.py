@@ -9,7 +9,8 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         from sms.registry import SubjectHandler, alert_kinds, message_purposes, subject_handlers
 
-        from . import checks, receivers  # noqa: F401 - registers the checks, connects receivers
+        # Registers the checks and the sweeps, connects the receivers.
+        from . import checks, receivers, sweeps  # noqa: F401
         from .alerts import AlertKind
         from .models import Appointment, ChangeRequest
         from .texts import TEMPLATES, Purpose

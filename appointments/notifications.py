@@ -1,16 +1,11 @@
 """What the applicant is told by SMS, and when (DB1403/T 5.1.3 c, 6.1.3, 6.2.2)."""
 
 from django.conf import settings
-from django.utils import formats
 from django.utils.translation import gettext as _
 
-from duty.calendar import local
+from duty.calendar import show_time
 
 from .models import Appointment, ChangeRequest
-
-
-def show_time(moment) -> str:
-    return formats.date_format(local(moment), "Y-m-d H:i")
 
 
 def booking_context(*, appointment: Appointment) -> dict:

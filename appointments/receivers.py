@@ -1,5 +1,7 @@
-"""Reactions to what other apps report."""
+"""Reactions to what other apps report: sms's message_sent, duty's duty_assignments_created and
+holiday_bookings_wanted, and Django's model signals for the availability cache."""
 
+import datetime as dt
 import logging
 
 from django.core.exceptions import ValidationError
@@ -17,10 +19,11 @@ from duty.models import (
     ServicePeriod,
     Window,
 )
+from duty.signals import duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
 from sms.subjects import subject_fields
 
-from .models import Appointment, ChangeRequest, Matter, Slot, Status
+from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
 from .services import change_request_apply_on_sms
 from .slots import availability_changed
@@ -121,3 +124,28 @@ for model in AVAILABILITY_INPUTS:
 m2m_changed.connect(
     _availability_input_changed, sender=Matter.windows.through, dispatch_uid="avail-matter-windows"
 )
+# Rosters put people on duties with bulk_create, which sends no post_save.
+duty_assignments_created.connect(
+    _availability_input_changed, dispatch_uid="avail-duty-assignments-created"
+)
+
+
+@receiver(holiday_bookings_wanted, dispatch_uid="appointments.holiday_bookings")
+def holiday_bookings(sender, *, window_ids, periods, **kwargs) -> set[tuple[int, dt.datetime]]:
+    """DB1403/T 4: (window, period start) of the holiday ``periods`` that hold a live booking in
+    ``window_ids``, for duty's roster check; one query."""
+    holiday_periods = sorted({(p.start, p.end) for p in periods if p.is_holiday})
+    if not holiday_periods:
+        return set()
+    found = set()
+    rows = Appointment.objects.filter(
+        window_id__in=window_ids,
+        status__in=LIVE_STATUSES,
+        start__gte=holiday_periods[0][0],
+        start__lt=holiday_periods[-1][1],
+    ).values_list("window_id", "start")
+    for window_id, start in rows:
+        for p_start, p_end in holiday_periods:
+            if p_start <= start < p_end:
+                found.add((window_id, p_start))
+    return found

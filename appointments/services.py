@@ -52,6 +52,7 @@ from .models import (
     new_reference,
 )
 from .notifications import change_context, show_time
+from .signals import appointment_served
 from .slots import SlotTime, slot_at
 
 Action = AppointmentEvent.Action
@@ -821,15 +822,20 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
 
 
 def appointment_serve(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
-    """DB1403/T 5.1.2: the window served the applicant."""
+    """DB1403/T 5.1.2: the window served the applicant.
+
+    Fires ``appointment_served`` (appointments/signals.py) in the transaction; evaluation
+    listens to invite the applicant to rate the service (DB1403/T 8.2)."""
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
         appointment = _lock(appointment)
         _require_status(appointment, (Status.ARRIVED,), "serve")
-        return _update(
+        appointment = _update(
             appointment, Action.SERVED, actor=actor, now=now, status=Status.SERVED, served_at=now
         )
+        appointment_served.send(sender=Appointment, appointment=appointment, now=now)
+        return appointment
 
 
 # --- changes and postponements (6.2.2) -------------------------------------------------------

@@ -1,17 +1,9 @@
-"""Thin django-q2 tasks: they take names or ids and call services."""
+"""Thin django-q2 tasks: they take ids and call services (the sweeps run through
+``yuyue.tasks.sweep_task``)."""
 
 from django.utils import timezone
 
-from yuyue.worker import worker_heartbeat_write
-
 from .register import register_export_run
-from .sweeps import SWEEPS
-
-
-def sweep_task(name: str) -> str:
-    now = timezone.now()
-    worker_heartbeat_write(now=now)
-    return str(SWEEPS[name](now=now))
 
 
 def register_export_task(export_id: int) -> None:

@@ -28,10 +28,10 @@ from django.test.utils import CaptureQueriesContext, setup_databases, teardown_d
 from django.utils import timezone  # noqa: E402
 
 from appointments.models import Appointment, Channel, Matter, Status  # noqa: E402
-from appointments.sweeps import SWEEPS  # noqa: E402
 from duty.models import Department, Hall, StaffProfile, Window  # noqa: E402
 from duty.services import hall_calendar_set_defaults, holiday_year_import  # noqa: E402
 from sms.models import Alert, Message  # noqa: E402
+from yuyue.sweeps import SWEEPS  # noqa: E402
 
 TZ = timezone.get_default_timezone()
 NOW = dt.datetime(2026, 6, 15, 18, 30, tzinfo=TZ)  # a Monday evening

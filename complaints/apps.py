@@ -9,6 +9,7 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         from sms.registry import alert_kinds, message_purposes
 
+        from . import sweeps  # noqa: F401 - registers the sweep
         from .alerts import AlertKind
         from .texts import TEMPLATES, Purpose
 

@@ -11,7 +11,7 @@ class DutyConfig(AppConfig):
     def ready(self):
         from sms.registry import alert_kinds
 
-        from . import signin  # noqa: F401 (connects the lockout log)
+        from . import signin, sweeps  # noqa: F401 - connects the lockout log, registers sweeps
         from .alerts import AlertKind
 
         alert_kinds.register(AlertKind)

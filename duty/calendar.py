@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import CalendarDay, DayType, Hall, HolidayYear, PhoneLinePeriod, ServicePeriod
@@ -39,6 +39,11 @@ def local(moment: dt.datetime) -> dt.datetime:
     if timezone.is_naive(moment):
         raise ValueError("Calendar functions need an aware datetime.")
     return timezone.localtime(moment)
+
+
+def show_time(moment: dt.datetime) -> str:
+    """``moment`` as staff and applicants read it: local date and time to the minute."""
+    return formats.date_format(local(moment), "Y-m-d H:i")
 
 
 def representable(moment: dt.datetime) -> bool:

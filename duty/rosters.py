@@ -30,6 +30,7 @@ from .calendar import days_info, local, missing_holiday_years
 from .models import DayType, Duty, DutyAssignment, LeaveRequest, ServicePeriod, Window
 from .roles import Role, user_has_role
 from .scoping import user_hall_id
+from .signals import duty_assignments_created, holiday_bookings_wanted
 
 MAX_PLAN_DAYS = 366
 
@@ -239,7 +240,10 @@ def _apply_cells(
     *, window: Window, start_date, end_date, cells: list[CellPlan], now, skip_started: bool
 ) -> int:
     """Check every cell, then write them all or nothing. Call inside a transaction with the
-    window locked. Returns how many periods changed."""
+    window locked. Returns how many periods changed.
+
+    Fires ``duty_assignments_created`` (duty/signals.py) when it puts people on a duty;
+    appointments listens to make the cached availability stale (DB1403/T 5.2)."""
     periods = {
         p.start: p
         for p in off_hours_periods(
@@ -367,10 +371,8 @@ def _apply_cells(
         if DutyAssignment.objects.bulk_create(
             DutyAssignment(duty=duty, staff_id=uid) for uid in desired if uid not in present
         ):
-            # bulk_create sends no save signal: tell the cached availability (DB1403/T 5.2).
-            from appointments.slots import availability_changed
-
-            transaction.on_commit(availability_changed)
+            # bulk_create sends no save signal: tell those who cache availability (DB1403/T 5.2).
+            duty_assignments_created.send(sender=DutyAssignment)
         if receiving is not None:
             DutyAssignment.objects.filter(duty=duty, staff_id=receiving).update(is_receiving=True)
         remaining = DutyAssignment.objects.filter(duty=duty).exists()  # not the prefetch
@@ -398,6 +400,9 @@ def roster_plan(
     period not in the calendar, a year whose holidays are not loaded, a person already on duty
     elsewhere at that time or on leave, a period that has begun. A period left empty is not
     refused: the coverage check flags it. Returns how many periods changed.
+
+    Fires ``duty_assignments_created`` (duty/signals.py) when it puts people on a duty;
+    appointments listens to make the cached availability stale.
     """
     _require_aware(now)
     _require_planner(actor, window)
@@ -439,6 +444,8 @@ def roster_rotation_repeat(
     begun, periods whose counterpart has nobody planned, and periods with no counterpart in the
     rotation (e.g. a make-up working day on a
     Saturday — the coverage check then shows the gap).
+
+    Fires ``duty_assignments_created`` (duty/signals.py), as ``roster_plan`` does.
     """
     _require_aware(now)
     _require_planner(actor, window)
@@ -551,26 +558,13 @@ class RosterProblem:
 
 
 def _holiday_bookings(window_ids, periods) -> set[tuple[int, dt.datetime]]:
-    """(window, period start) of holiday periods with a live booking; one query."""
-    # duty sits below appointments in the app graph (sms, duty, appointments, complaints,
-    # evaluation, lowest first); the holiday rule needs the bookings, so they are imported
-    # here rather than at module level.
-    from appointments.models import LIVE_STATUSES, Appointment
-
-    holiday_periods = sorted({(p.start, p.end) for p in periods if p.is_holiday})
-    if not holiday_periods:
-        return set()
-    found = set()
-    rows = Appointment.objects.filter(
-        window_id__in=window_ids,
-        status__in=LIVE_STATUSES,
-        start__gte=holiday_periods[0][0],
-        start__lt=holiday_periods[-1][1],
-    ).values_list("window_id", "start")
-    for window_id, start in rows:
-        for p_start, p_end in holiday_periods:
-            if p_start <= start < p_end:
-                found.add((window_id, p_start))
+    """(window, period start) of holiday periods with a live booking. duty holds no bookings: it
+    asks whoever does (``holiday_bookings_wanted``; appointments answers in one query)."""
+    found: set[tuple[int, dt.datetime]] = set()
+    for _receiver, answer in holiday_bookings_wanted.send(
+        sender=None, window_ids=window_ids, periods=periods
+    ):
+        found |= answer
     return found
 
 
@@ -583,7 +577,8 @@ def roster_problems(*, windows, start_date: dt.date, end_date: dt.date) -> list[
     - a person on two duties at once, or on duty while on approved leave;
     - a no-rest window without a head; a year whose holidays are not loaded.
 
-    Nine queries whatever the number of windows, days and duties.
+    The booked holiday periods come from ``holiday_bookings_wanted`` (duty/signals.py), which
+    appointments answers. Nine queries whatever the number of windows, days and duties.
     """
     windows = [w for w in windows if w.is_no_rest and w.is_active]
     if not windows:

@@ -404,7 +404,7 @@ class TestDutySweeps:
     ):
         """DB1403/T 6.2.1: no check-in 14 minutes after the start is not yet an absence; 15 is,
         and the window head and the supervisor are told once."""
-        from appointments.sweeps import duty_absence_sweep
+        from duty.sweeps import duty_absence_sweep
         from tests.conftest import roster_standing
 
         roster_standing(no_rest_window, window_staff, START.date(), START.date())
@@ -417,7 +417,7 @@ class TestDutySweeps:
     def test_roster_gaps_alert_once_a_day_until_filled(self, no_rest_window, head, supervisor):
         """DB1403/T 5.2: a no-rest window with nobody rostered: its head and the supervisor hear
         of it each day, once."""
-        from appointments.sweeps import roster_sweep
+        from duty.sweeps import roster_sweep
 
         first = roster_sweep(now=at(2026, 9, 14, 8, 0)).alerts
         assert first > 0

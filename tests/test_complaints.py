@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from appointments.sweeps import SWEEPS, complaints_sweep
 from complaints.models import (
     REFERENCE_ALPHABET,
     Complaint,
@@ -32,7 +31,9 @@ from complaints.services import (
     mask_name,
     mask_phone,
 )
+from complaints.sweeps import complaints_sweep
 from sms.models import Alert
+from yuyue.sweeps import SWEEPS
 
 from .conftest import at, field_code
 

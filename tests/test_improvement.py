@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appointments.sweeps import SWEEPS, improvement_actions_sweep
 from duty.models import Window
 from evaluation.improvement import (
     improvement_action_cancel,
@@ -20,7 +19,9 @@ from evaluation.improvement import (
     is_overdue,
 )
 from evaluation.models import BadReviewCase, ImprovementAction, Level
+from evaluation.sweeps import improvement_actions_sweep
 from sms.models import Alert
+from yuyue.sweeps import SWEEPS
 
 from .conftest import at, field_code
 from .test_assessment import complaint, inspection, rate, served

@@ -13,7 +13,6 @@ from django.urls import reverse
 from appointments.management.commands.setup_schedules import SCHEDULES
 from appointments.models import Appointment, Status
 from appointments.services import appointment_check_in, appointment_register, appointment_serve
-from appointments.sweeps import SWEEPS, bad_reviews_sweep
 from complaints.models import Complaint, ComplaintChannel
 from duty.models import Window
 from evaluation.figures import rating_figures
@@ -33,7 +32,9 @@ from evaluation.ratings import (
     rating_submit,
     rating_token_check,
 )
+from evaluation.sweeps import bad_reviews_sweep
 from sms.models import Alert, Message
+from yuyue.sweeps import SWEEPS
 
 from .conftest import START, at, field_code
 

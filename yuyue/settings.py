@@ -65,9 +65,13 @@ INSTALLED_APPS = [
     "complaints",
     "evaluation",
     "sms",
+    # The project package: connects the per-task operations log line (yuyue/oplog.py).
+    "yuyue.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
+    # First, so that its one line per request times everything below it (yuyue/oplog.py).
+    "yuyue.oplog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -243,14 +247,28 @@ if not DEBUG:
     if envbool("BEHIND_TLS_PROXY", "0"):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# One line per request and per task (yuyue/oplog.py), as text or, with LOG_FORMAT=json, as JSON
+# lines for a log collector; everything goes to standard error (journald under systemd).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured('LOG_FORMAT must be "text" or "json".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "yuyue.oplog.JsonLinesFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # django-axes says at INFO what it does on every sign-in; its warnings (failures) and ours
-    # (duty.signin: lockouts with login and address, unlocks, resets) are what matters.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes says at INFO what it does on every sign-in; its warnings (failures) and
+        # ours (duty.signin: lockouts with login and address, unlocks, resets) are what matters.
+        "axes": {"level": "WARNING"},
+        # Its "Not Found: <path>" lines would put booking references in the log; every request
+        # has its line from yuyue.requests already. Server errors (with traceback) stay.
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # --- Rules of DB1403/T that the standard fixes or leaves to local practice ---------------------

@@ -2,14 +2,15 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from appointments.api import api
 from evaluation.dashboard_urls import public_urlpatterns, staff_urlpatterns
-from yuyue.views import healthz
+from yuyue.api import api
+from yuyue.views import healthz, readyz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(

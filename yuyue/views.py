@@ -1,8 +1,78 @@
-from django.http import HttpResponse
+import datetime as dt
+import logging
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+
+from .worker import worker_is_alive
+
+logger = logging.getLogger(__name__)
+
+READINESS_CACHE_KEY = "readiness-probe"
 
 
 @never_cache
 def healthz(request):
     """For load balancers (and the load benchmark's ceiling): the app answers, nothing more."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+def _database_reachable() -> bool:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone()[0] == 1
+
+
+# Once every migration is applied it stays so for this process's code: not asked again.
+_migrations_known_applied = False
+
+
+def _migrations_applied() -> bool:
+    global _migrations_known_applied
+    if not _migrations_known_applied:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        _migrations_known_applied = not plan
+    return _migrations_known_applied
+
+
+def _cache_reachable() -> bool:
+    stamp = str(timezone.now().timestamp())
+    cache.set(READINESS_CACHE_KEY, stamp, timeout=60)
+    return cache.get(READINESS_CACHE_KEY) == stamp
+
+
+def _worker_heartbeat_fresh() -> bool:
+    return worker_is_alive(now=timezone.now())
+
+
+READINESS_CHECKS = {
+    "database": _database_reachable,
+    "migrations": _migrations_applied,
+    "cache": _cache_reachable,
+    "worker": _worker_heartbeat_fresh,
+}
+
+
+@never_cache
+def readyz(request):
+    """For the proxy or an orchestrator: is this instance fit to serve? The database answers,
+    every migration is applied, the cache answers and the worker's heartbeat is fresh
+    (WORKER_HEARTBEAT_MAX_SECONDS). 200 when all are, else 503 naming what failed. Only the
+    parts' names and ok/failed: nothing about bookings or people."""
+    started = dt.datetime.now(dt.UTC)
+    checks = {}
+    for name, check in READINESS_CHECKS.items():
+        try:
+            checks[name] = "ok" if check() else "failed"
+        except Exception as error:  # an unreachable part raises: named instead of a 500
+            logger.warning("readiness: %s failed: %s", name, type(error).__name__)
+            checks[name] = "failed"
+    failing = [name for name, state in checks.items() if state != "ok"]
+    elapsed_ms = round((dt.datetime.now(dt.UTC) - started).total_seconds() * 1000, 1)
+    body = {"ready": not failing, "failing": failing, "checks": checks, "ms": elapsed_ms}
+    return JsonResponse(body, status=503 if failing else 200)

@@ -15,23 +15,19 @@ from django.core.management.base import BaseCommand
 from django_q.conf import Conf
 from django_q.models import Schedule
 
+from yuyue.sweeps import SWEEP_MINUTES
 from yuyue.worker import schedules_not_run_here
 
-# name → (function, args, minutes between runs)
+# name → (function, args, minutes between runs): the worker's own jobs, then one schedule per
+# sweep in the registry (yuyue/sweeps.py; each app registers its own).
 SCHEDULES = {
     "heartbeat": ("yuyue.tasks.heartbeat_task", "", 1),
     "purge rate_limits": ("yuyue.tasks.rate_limits_purge_task", "", 60),
-    "sweep no_shows": ("appointments.tasks.sweep_task", "'no_shows'", 1),
-    "sweep hand_over": ("appointments.tasks.sweep_task", "'hand_over'", 1),
-    "sweep unconfirmed": ("appointments.tasks.sweep_task", "'unconfirmed'", 5),
-    "sweep reminders": ("appointments.tasks.sweep_task", "'reminders'", 5),
-    "sweep failed_sms": ("appointments.tasks.sweep_task", "'failed_sms'", 5),
     "deliver sms": ("sms.tasks.messages_deliver_due_task", "", 1),
-    "sweep duty_absences": ("appointments.tasks.sweep_task", "'duty_absences'", 1),
-    "sweep rosters": ("appointments.tasks.sweep_task", "'rosters'", 60),
-    "sweep complaints": ("appointments.tasks.sweep_task", "'complaints'", 60),
-    "sweep bad_reviews": ("appointments.tasks.sweep_task", "'bad_reviews'", 60),
-    "sweep improvement_actions": ("appointments.tasks.sweep_task", "'improvement_actions'", 1440),
+    **{
+        f"sweep {name}": ("yuyue.tasks.sweep_task", repr(name), minutes)
+        for name, minutes in SWEEP_MINUTES.items()
+    },
 }
 
 

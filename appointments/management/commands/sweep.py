@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from appointments.sweeps import SWEEPS
 from sms.services import messages_deliver_due
+from yuyue.sweeps import SWEEPS
 
 NAMES = [*SWEEPS, "sms"]
 
