@@ -65,7 +65,7 @@ def _tell_applicant(appointment: Appointment, purpose: str, now: dt.datetime) ->
         purpose=purpose,
         phone=appointment.phone,
         context=booking_context(appointment=appointment),
-        appointment=appointment,
+        subject=appointment,
         dedupe_key=f"{purpose}:{appointment.pk}",
         now=now,
     )

@@ -176,7 +176,9 @@ def desk_summary(*, user, now: dt.datetime) -> DeskSummary | None:
         counts.append(Tally(str(label), queryset.count(), list_url(**params)))
     if user.has_perm("sms.view_message"):
         failed = scope_to_user(
-            Message.objects.filter(status=Message.Status.FAILED, appointment__start__gte=now),
+            Message.objects.filter(status=Message.Status.FAILED).about_any(
+                Appointment.objects.filter(start__gte=now)
+            ),
             user,
         )
         counts.append(

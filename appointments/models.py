@@ -277,6 +277,12 @@ class Appointment(models.Model):
     def __str__(self):
         return f"{self.reference} {self.applicant_name}"
 
+    @property
+    def hall_id(self) -> int:
+        """The hall of the booking's window: what a text message about the booking records as
+        its hall (``sms.subjects``), so that the hall's staff see it."""
+        return self.window.hall_id
+
     def clean(self):
         if self.start and self.end and self.start >= self.end:
             raise ValidationError({"end": _("The end must be after the start.")})

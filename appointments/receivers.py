@@ -21,23 +21,48 @@ from duty.models import (
 )
 from duty.signals import duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
-from sms.signals import message_sent
+from sms.subjects import subject_fields
 
-from .models import LIVE_STATUSES, Appointment, Matter, Slot
+from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
 from .services import change_request_apply_on_sms
 from .slots import availability_changed
+from .texts import Purpose, booking_time_key
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(message_sent, dispatch_uid="appointments.apply_change_on_notice")
-def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
+# --- messages about bookings and changes (sms.registry.subject_handlers, see apps.py) ---------
+
+
+def booking_message_skip_reason(message: Message, appointment: Appointment | None) -> str:
+    """Why a queued message about a booking no longer applies: the booking was deleted or
+    cancelled (except the cancellation's own message), or a reminder's booking has moved."""
+    if appointment is None:
+        return "booking deleted"
+    if appointment.status == Status.CANCELLED and message.purpose != Purpose.BOOKING_CANCELLED:
+        return "booking cancelled"
+    if message.purpose == Purpose.REMINDER and not (message.dedupe_key or "").endswith(
+        f":{booking_time_key(appointment.start)}"
+    ):
+        return "booking moved since the reminder was written"
+    return ""
+
+
+def change_message_skip_reason(message: Message, change: ChangeRequest | None) -> str:
+    """A change notice goes out only while its change is approved (DB1403/T 6.2.2)."""
+    if message.purpose == Purpose.CHANGE_NOTICE and (
+        change is None or change.state != ChangeRequest.State.APPROVED
+    ):
+        return "change no longer approved"
+    return ""
+
+
+def change_notice_sent(message: Message, change: ChangeRequest | None) -> None:
     """DB1403/T 6.2.2: the approved change takes effect when its SMS notice has gone out,
     judged at the message's send time. If that is too late, whoever approved it is alerted."""
-    if message.purpose != Message.Purpose.CHANGE_NOTICE or message.change_request is None:
+    if message.purpose != Purpose.CHANGE_NOTICE or change is None:
         return
-    change = message.change_request
     try:
         change_request_apply_on_sms(change=change, now=message.sent_at)
     except Exception as error:  # noqa: BLE001 - whatever it is, a person must hear of it
@@ -51,19 +76,25 @@ def apply_change_on_notice(sender, message: Message, **kwargs) -> None:
                     "recipient_id": recipient,
                     "hall_id": change.original_window.hall_id,
                     "kind": Alert.Kind.CHANGE_NOT_APPLIED,
-                    "appointment_id": change.appointment_id,
+                    **subject_fields(Appointment, change.appointment_id),
                     "text": _(
                         "The change of %(ref)s to %(time)s was not applied after its SMS: "
                         "%(reason)s"
                     )
                     % {
-                        "ref": message.booking_reference,
+                        "ref": message.subject_reference,
                         "time": show_time(change.new_start),
                         "reason": " ".join(reasons),
                     },
                     "created_at": message.sent_at,
                 },
             )
+
+
+@receiver(post_delete, sender=Appointment, dispatch_uid="appointments.delete_booking_alerts")
+def delete_booking_alerts(sender, instance: Appointment, **kwargs) -> None:
+    """A deleted booking's alerts go with it (its messages stay in the log, and are skipped)."""
+    Alert.objects.about(instance).delete()
 
 
 AVAILABILITY_INPUTS = (

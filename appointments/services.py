@@ -988,8 +988,8 @@ def change_request_approve(
                 purpose=Message.Purpose.CHANGE_NOTICE,
                 phone=change.appointment.phone,
                 context=change_context(change=change),
-                appointment=change.appointment,
-                change_request=change,
+                subject=change.appointment,
+                occasion=change,
                 dedupe_key=f"change:{change.pk}",
                 now=now,
             )

@@ -16,13 +16,15 @@ from duty.calendar import days_info, local, regular_periods_by_hall, working_tim
 from duty.roles import Role, staff_with_role
 from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
-from sms.services import booking_time_key, messages_queue
+from sms.services import messages_queue
+from sms.subjects import subject_fields
 from sms.templates import message_text, template_text
 from yuyue.sweeps import SweepResult, alerts_create, register_sweep
 
 from .models import Appointment, Channel, NoShowFollowUp, Status
 from .notifications import booking_context, show_time
 from .services import OPEN_STATUSES, no_show_candidates, no_show_follow_up_open
+from .texts import booking_time_key
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def no_show_sweep(*, now: dt.datetime) -> SweepResult:
             recipient_id=f.assigned_to_id,
             hall_id=f.appointment.window.hall_id,
             kind=Alert.Kind.NO_SHOW_DUE,
-            appointment_id=f.appointment_id,
+            **subject_fields(Appointment, f.appointment_id),
             text=_("%(name)s did not come at %(time)s (%(ref)s): contact them now.")
             % {
                 "name": f.appointment.applicant_name,
@@ -116,8 +118,7 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
                 context=booking_context(appointment=appointment),
                 template=template,
             ),
-            appointment=appointment,
-            booking_reference=appointment.reference,
+            subject=appointment,
             dedupe_key=keys[appointment.pk],
             created_at=now,
         )
@@ -198,7 +199,7 @@ def _booking_alert(appointment, recipient_id, kind, now, text, **extra) -> Alert
         recipient_id=recipient_id,
         hall_id=appointment.window.hall_id,
         kind=kind,
-        appointment=appointment,
+        subject=appointment,
         text=text
         % {
             "ref": appointment.reference,
@@ -251,26 +252,26 @@ def hand_over_sweep(*, now: dt.datetime) -> SweepResult:
 def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
     """A text message that finally failed alerts the desk of its booking's hall, who then
     calls the applicant instead."""
+    # The message carries its booking's hall and reference: only that the booking still
+    # exists is read from the bookings.
     failed = list(
         Message.objects.filter(
-            status=Message.Status.FAILED,
-            appointment__isnull=False,
-            created_at__gte=now - dt.timedelta(days=2),
-        ).select_related("appointment__window")
+            status=Message.Status.FAILED, created_at__gte=now - dt.timedelta(days=2)
+        ).about_any(Appointment.objects.all())
     )
     if not failed:
         return SweepResult()
-    desk = list(staff_with_role(Role.DESK, {m.appointment.window.hall_id for m in failed}))
+    desk = list(staff_with_role(Role.DESK, {m.hall_id for m in failed}))
     alerts = [
         Alert(
             recipient_id=user.pk,
-            hall_id=message.appointment.window.hall_id,
+            hall_id=message.hall_id,
             kind=Alert.Kind.SMS_FAILED,
-            appointment=message.appointment,
+            **subject_fields(Appointment, message.subject_id),
             text=_("The %(purpose)s SMS for %(ref)s could not be sent: call %(phone)s.")
             % {
                 "purpose": message.get_purpose_display(),
-                "ref": message.appointment.reference,
+                "ref": message.subject_reference,
                 "phone": message.phone,
             },
             created_at=now,
@@ -278,7 +279,7 @@ def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
         )
         for message in failed
         for user in desk
-        if user.staff_profile.hall_id == message.appointment.window.hall_id
+        if user.staff_profile.hall_id == message.hall_id
     ]
     return SweepResult(alerts=alerts_create(alerts=alerts))
 

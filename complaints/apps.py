@@ -7,4 +7,11 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self):
+        from sms.registry import alert_kinds, message_purposes
+
         from . import sweeps  # noqa: F401 - registers the sweep
+        from .alerts import AlertKind
+        from .texts import TEMPLATES, Purpose
+
+        alert_kinds.register(AlertKind)
+        message_purposes.register(Purpose, TEMPLATES)

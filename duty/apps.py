@@ -9,7 +9,12 @@ class DutyConfig(AppConfig):
     verbose_name = _("Halls, calendar and duty")
 
     def ready(self):
+        from sms.registry import alert_kinds
+
         from . import signin, sweeps  # noqa: F401 - connects the lockout log, registers sweeps
+        from .alerts import AlertKind
+
+        alert_kinds.register(AlertKind)
 
 
 class AxesConfig(AxesAppConfig):

@@ -7,4 +7,11 @@ class EvaluationConfig(AppConfig):
     verbose_name = _("Evaluation")
 
     def ready(self):
+        from sms.registry import alert_kinds, message_purposes
+
         from . import receivers, sweeps  # noqa: F401 - connects the receivers, registers sweeps
+        from .alerts import AlertKind
+        from .texts import TEMPLATES, Purpose
+
+        alert_kinds.register(AlertKind)
+        message_purposes.register(Purpose, TEMPLATES)

@@ -38,6 +38,7 @@ from duty.scoping import user_hall_id, user_sees_all_halls
 from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
 from sms.services import sms_send
+from sms.subjects import subject_fields
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
@@ -229,7 +230,7 @@ def rating_invitation_send(*, appointment: Appointment, now: dt.datetime) -> Mes
             purpose=Message.Purpose.RATING_INVITATION,
             phone=appointment.phone,
             context=context,
-            appointment=appointment,
+            subject=appointment,
             dedupe_key=f"rating_invitation:{appointment.pk}",
             now=now,
         )
@@ -408,7 +409,7 @@ def _bad_review_open(*, rating: Rating, appointment: Appointment, now: dt.dateti
             recipient_id=case.handler_id,
             hall_id=rating.hall_id,
             kind=Alert.Kind.BAD_REVIEW,
-            appointment=appointment,
+            subject=appointment,
             text=_("Bad review of %(ref)s (%(level)s): contact the rater by %(due)s.")
             % {
                 "ref": appointment.reference,
@@ -552,7 +553,7 @@ def bad_review_reply(*, case: BadReviewCase, actor, reply_text, now: dt.datetime
                     purpose=Message.Purpose.RATING_REPLY,
                     phone=appointment.phone,
                     context={**booking_context(appointment=appointment), "reply": reply_text},
-                    appointment=appointment,
+                    subject=appointment,
                     dedupe_key=f"rating_reply:{case.pk}",
                     now=now,
                 )
@@ -707,7 +708,7 @@ def rating_appeal_file(*, rating: Rating, actor, reason, now: dt.datetime) -> Ra
                     recipient_id=recipient,
                     hall_id=locked.hall_id,
                     kind=Alert.Kind.RATING_APPEAL,
-                    appointment_id=locked.appointment_id,
+                    **subject_fields(Appointment, locked.appointment_id),
                     text=text,
                     created_at=now,
                     dedupe_key=f"rating_appeal:{appeal.pk}:{recipient}",

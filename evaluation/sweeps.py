@@ -6,8 +6,10 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
+from appointments.models import Appointment
 from duty.roles import supervisors_by_hall
 from sms.models import Alert
+from sms.subjects import subject_fields
 from yuyue.sweeps import SweepResult, alerts_create, register_sweep
 
 from .improvement import improvement_actions_overdue
@@ -40,7 +42,7 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
                     recipient_id=recipient,
                     hall_id=rating.hall_id,
                     kind=Alert.Kind.BAD_REVIEW_OVERDUE,
-                    appointment_id=rating.appointment_id,
+                    **subject_fields(Appointment, rating.appointment_id),
                     text=text,
                     created_at=now,
                     dedupe_key=f"bad_review:{case.pk}:{step}:{recipient}",

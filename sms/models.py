@@ -8,23 +8,25 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .registry import alert_kind_choices, alert_kinds, message_purpose_choices, message_purposes
+from .subjects import SubjectQuerySet, reference_property
+
 
 class Message(models.Model):
-    """Every SMS the system sends, with its delivery status (the log staff look at)."""
+    """Every SMS the system sends, with its delivery status (the log staff look at).
 
-    hall_lookup = "appointment__window__hall"
+    A message is about a record of a higher app (its ``subject``, e.g. a booking) and sometimes
+    occasioned by another (its ``occasion``, e.g. the change request a change notice announces),
+    both referred to generically (``sms.subjects``); the apps that own them decide, through
+    ``sms.registry.subject_handlers``, whether it still applies and what its sending causes.
+    """
 
-    class Purpose(models.TextChoices):
-        VERIFICATION = "verification", _("verification code")
-        BOOKING_RECEIVED = "booking_received", _("booking received")
-        BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
-        REMINDER = "reminder", _("reminder the day before")
-        CHANGE_NOTICE = "change_notice", _("change notice")
-        RATING_INVITATION = "rating_invitation", _("invitation to rate the service")
-        RATING_REPLY = "rating_reply", _("reply to a bad review")
-        COMPLAINT_RECEIVED = "complaint_received", _("complaint received")
-        COMPLAINT_NOT_ACCEPTED = "complaint_not_accepted", _("complaint not accepted")
-        COMPLAINT_REPLY = "complaint_reply", _("reply to a complaint")
+    # The hall of the message's subject (``hall_id`` below), for hall-scoped staff.
+    hall_lookup = "hall_id"
+
+    # The purposes the apps registered (``sms.registry``): ``Message.Purpose.REMINDER`` is the
+    # member ``appointments`` declares.
+    Purpose = message_purposes
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -34,28 +36,23 @@ class Message(models.Model):
         SKIPPED = "skipped", _("not sent (no longer applies)")
 
     phone = PhoneNumberField(_("mobile number"))
-    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    # Choices read from the registry when used: a new purpose needs no migration here.
+    purpose = models.CharField(_("purpose"), max_length=30, choices=message_purpose_choices)
     # Verification codes are masked here: staff who read the log must not learn them.
     text = models.TextField(_("text"))
-    appointment = models.ForeignKey(
-        "appointments.Appointment",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="sms_messages",
-        verbose_name=_("appointment"),
-    )
-    # Kept when the booking is deleted: a message for a booking that no longer exists is
-    # skipped, not sent.
-    booking_reference = models.CharField(_("booking reference"), max_length=12, blank=True)
-    change_request = models.ForeignKey(
-        "appointments.ChangeRequest",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="sms_messages",
-        verbose_name=_("change"),
-    )
+    subject_type = models.CharField(_("about (kind)"), max_length=100, blank=True, default="")
+    subject_id = models.PositiveBigIntegerField(_("about (id)"), null=True, blank=True)
+    subject = reference_property("subject")
+    occasion_type = models.CharField(_("occasion (kind)"), max_length=100, blank=True, default="")
+    occasion_id = models.PositiveBigIntegerField(_("occasion (id)"), null=True, blank=True)
+    occasion = reference_property("occasion")
+    # The subject's own reference (a booking's), kept when the subject is deleted: the log
+    # stays searchable, and a message whose subject no longer exists is skipped, not sent.
+    subject_reference = models.CharField(_("reference"), max_length=12, blank=True)
+    # The id of the duty hall the subject belongs to, or None (verification codes, complaints):
+    # hall staff see their hall's messages. A plain column, not a foreign key, so that ``sms``
+    # knows no hall model and scoping needs no join.
+    hall_id = models.BigIntegerField(_("hall"), null=True, blank=True, db_index=True)
     # One message per purpose and occasion (e.g. "reminder:<booking>:<start>"): a sweep or task
     # that runs twice finds it taken and sends nothing more.
     dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
@@ -72,11 +69,16 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
+    objects = SubjectQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("text message")
         verbose_name_plural = _("text messages")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["subject_type", "subject_id"], name="sms_message_subject"),
+        ]
 
     def __str__(self):
         return f"{self.get_purpose_display()} → {self.phone}"
@@ -163,7 +165,7 @@ class MessageTemplate(models.Model):
     """The text of one kind of message, editable by administrators ({placeholders} checked)."""
 
     purpose = models.CharField(
-        _("purpose"), max_length=30, choices=Message.Purpose.choices, unique=True
+        _("purpose"), max_length=30, choices=message_purpose_choices, unique=True
     )
     text = models.TextField(_("text"))
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
@@ -191,24 +193,15 @@ class MessageTemplate(models.Model):
 
 
 class Alert(models.Model):
-    """Something a staff member must act on, shown in the console until they mark it read."""
+    """Something a staff member must act on, shown in the console until they mark it read.
 
-    hall_lookup = "hall"
+    An alert is about a record of a higher app (its ``subject``, e.g. a booking; ``sms.subjects``)
+    and of a kind that app declares (``sms.registry.alert_kinds``)."""
 
-    class Kind(models.TextChoices):
-        UNCONFIRMED = "unconfirmed", _("online booking not confirmed in time")
-        UNCONFIRMED_24H = "unconfirmed_24h", _("online booking still unconfirmed 24 h before")
-        NOT_HANDED_OVER = "not_handed_over", _("booking not handed over to a window")
-        NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
-        SMS_FAILED = "sms_failed", _("text message failed")
-        CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
-        DUTY_ABSENT = "duty_absent", _("staff absent from duty")
-        ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
-        COMPLAINT_OVERDUE = "complaint_overdue", _("complaint overdue")
-        BAD_REVIEW = "bad_review", _("new bad review to contact")
-        BAD_REVIEW_OVERDUE = "bad_review_overdue", _("bad review not handled in time")
-        RATING_APPEAL = "rating_appeal", _("rating appeal to review")
-        ACTION_OVERDUE = "action_overdue", _("improvement action overdue")
+    hall_lookup = "hall_id"
+
+    # The kinds the apps registered: ``Alert.Kind.NO_SHOW_DUE`` is declared by ``appointments``.
+    Kind = alert_kinds
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -216,28 +209,31 @@ class Alert(models.Model):
         related_name="alerts",
         verbose_name=_("recipient"),
     )
-    hall = models.ForeignKey(
-        "duty.Hall", on_delete=models.CASCADE, related_name="alerts", verbose_name=_("hall")
-    )
-    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
-    appointment = models.ForeignKey(
-        "appointments.Appointment",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="alerts",
-        verbose_name=_("appointment"),
-    )
+    # The id of the duty hall the alert belongs to (every alert has one: staff are scoped by
+    # hall). A plain indexed integer rather than a foreign key to ``duty.Hall``: ``sms`` lies
+    # below ``duty`` and must not name it, and scoping filters on the column with no join. Halls
+    # are never deleted, so no cascade is lost.
+    hall_id = models.BigIntegerField(_("hall"), db_index=True)
+    # Choices read from the registry when used: a new kind needs no migration here.
+    kind = models.CharField(_("kind"), max_length=30, choices=alert_kind_choices)
+    subject_type = models.CharField(_("about (kind)"), max_length=100, blank=True, default="")
+    subject_id = models.PositiveBigIntegerField(_("about (id)"), null=True, blank=True)
+    subject = reference_property("subject")
     text = models.TextField(_("text"))
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     dedupe_key = models.CharField(max_length=160, unique=True)
 
+    objects = SubjectQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["subject_type", "subject_id"], name="sms_alert_subject"),
+        ]
 
     def __str__(self):
         return self.get_kind_display()

@@ -26,7 +26,7 @@ from yuyue.locks import locking_transaction
 from .backends import DeliveryError, get_backend
 from .models import Message, VerificationCode
 from .phones import phone_clean
-from .signals import message_sent
+from .registry import subject_handlers
 from .templates import message_text
 
 logger = logging.getLogger(__name__)
@@ -51,13 +51,18 @@ def sms_send(
     phone,
     context: dict,
     now: dt.datetime,
-    appointment=None,
-    change_request=None,
+    subject=None,
+    occasion=None,
     dedupe_key: str | None = None,
 ) -> Message | None:
     """Write the message from its template and queue it; the worker delivers it once the
     surrounding transaction commits. With ``dedupe_key``, a second call for the same occasion
-    writes nothing and returns None (a task or sweep run twice sends once)."""
+    writes nothing and returns None (a task or sweep run twice sends once).
+
+    ``subject`` is the record the message is about (a booking), ``occasion`` the record that
+    occasioned it if another (the change request of a change notice): their apps' handlers
+    (``sms.registry.subject_handlers``) judge it before it is sent. The subject's reference and
+    hall are recorded with the message (``sms.subjects``)."""
     if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     try:
@@ -66,9 +71,8 @@ def sms_send(
                 phone=phone,
                 text=message_text(purpose=purpose, context=context),
                 purpose=purpose,
-                appointment=appointment,
-                booking_reference=getattr(appointment, "reference", ""),
-                change_request=change_request,
+                subject=subject,
+                occasion=occasion,
                 dedupe_key=dedupe_key,
                 created_at=now,
             )
@@ -93,36 +97,29 @@ def messages_queue(*, messages: list[Message]) -> int:
     return len(fresh)
 
 
-def booking_time_key(start: dt.datetime) -> str:
-    """A booking's time as it appears in dedupe keys (minutes, UTC)."""
-    return f"{start.astimezone(dt.UTC):%Y%m%d%H%M}"
+def _handled_references(message: Message):
+    """The message's subject and occasion that an app handles, each with its handler."""
+    for prefix in ("subject", "occasion"):
+        handler = subject_handlers.get(getattr(message, f"{prefix}_type"))
+        if handler is not None and getattr(message, f"{prefix}_id") is not None:
+            yield handler, getattr(message, prefix)
 
 
 def _skip_reason(message: Message) -> str:
-    """Why a queued message no longer applies (booking gone or cancelled, change decided)."""
-    from appointments.models import ChangeRequest, Status
-
-    if message.booking_reference and message.appointment_id is None:
-        return "booking deleted"
-    appointment = message.appointment
-    if (
-        appointment is not None
-        and appointment.status == Status.CANCELLED
-        and message.purpose != Message.Purpose.BOOKING_CANCELLED
-    ):
-        return "booking cancelled"
-    if (
-        message.purpose == Message.Purpose.REMINDER
-        and appointment is not None
-        and not (message.dedupe_key or "").endswith(f":{booking_time_key(appointment.start)}")
-    ):
-        return "booking moved since the reminder was written"
-    if message.purpose == Message.Purpose.CHANGE_NOTICE and (
-        message.change_request is None
-        or message.change_request.state != ChangeRequest.State.APPROVED
-    ):
-        return "change no longer approved"
+    """Why a queued message no longer applies, as the apps that own its subject and occasion
+    judge it (a booking gone or cancelled, a change no longer approved)."""
+    for handler, record in _handled_references(message):
+        reason = handler.skip_reason(message, record) if handler.skip_reason else ""
+        if reason:
+            return reason
     return ""
+
+
+def _sent_notify(message: Message) -> None:
+    """Tell the apps that own the message's subject and occasion that it went out."""
+    for handler, record in _handled_references(message):
+        if handler.on_sent is not None:
+            handler.on_sent(message, record)
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
@@ -136,7 +133,8 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
     or concurrent task finds it taken and sends nothing. A message that no longer applies is
     skipped with a log line. A gateway timeout or 5xx is retried with exponential backoff
     (SMS_MAX_ATTEMPTS, SMS_RETRY_BASE_SECONDS), then marked failed; a 4xx fails at once, and so
-    does a verification code (the citizen asks for a new one).
+    does a verification code (the citizen asks for a new one). What the message's sending causes
+    in the app of its subject (a change applied) is that app's ``SubjectHandler.on_sent``.
     ``text`` replaces the stored text when sending (verification codes are stored masked).
     """
     claimed = (
@@ -144,11 +142,7 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(status=Message.Status.SENDING, claimed_at=now)
     )
-    message = (
-        Message.objects.select_related("appointment", "change_request")
-        .filter(pk=message_id)
-        .first()
-    )
+    message = Message.objects.filter(pk=message_id).first()
     if message is None or not claimed:
         logger.info("SMS %s not sent: missing, not queued or not due.", message_id)
         return message
@@ -198,7 +192,7 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
         ]
     )
     if message.status == Message.Status.SENT:
-        message_sent.send(sender=Message, message=message)
+        _sent_notify(message)
     return message
 
 

@@ -239,9 +239,9 @@ def test_booking_waits_for_the_window_to_confirm(api, sms_inbox, matter, no_rest
     appointment = Appointment.objects.get(reference=body["reference"])
     assert appointment.channel == "online" and str(appointment.phone) == "137 0013 7000"
     assert body["token"]
-    assert Message.objects.filter(
-        appointment=appointment, purpose=Message.Purpose.BOOKING_RECEIVED
-    ).exists()
+    assert (
+        Message.objects.about(appointment).filter(purpose=Message.Purpose.BOOKING_RECEIVED).exists()
+    )
 
 
 def test_a_naive_time_is_read_in_shanghai(api, sms_inbox, matter, no_rest_window, frozen):

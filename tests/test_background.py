@@ -70,7 +70,7 @@ class TestReminders:
         assert reminder_sweep(now=at(2026, 9, 15, 17, 59)).messages == 0
         assert reminder_sweep(now=at(day_before.year, 9, 15, 18, 0)).messages == 1
         [message] = Message.objects.filter(purpose=Message.Purpose.REMINDER)
-        assert message.appointment == accepted
+        assert message.subject == accepted
         for expected in ("2026-09-16 12:00", "A01", "经营者身份证原件", accepted.reference):
             assert expected in message.text
 
@@ -381,8 +381,8 @@ def test_failed_messages_show_on_the_booking_and_the_desk_front_page(client, des
         phone=accepted.phone,
         text="提醒",
         purpose=Message.Purpose.REMINDER,
-        appointment=accepted,
-        booking_reference=accepted.reference,
+        subject=accepted,
+        subject_reference=accepted.reference,
         status=Message.Status.FAILED,
         error="gateway answered 503",
         created_at=START - dt.timedelta(days=1),

@@ -453,7 +453,7 @@ class TestOverdue:
         assert bad_reviews_sweep(now=at(2026, 10, 9, 1, 0)).alerts == 0
         alerts = Alert.objects.filter(kind=Alert.Kind.BAD_REVIEW_OVERDUE)
         assert {a.recipient for a in alerts} == {head, supervisor}
-        assert all(a.appointment_id == late_case.rating.appointment_id for a in alerts)
+        assert all(a.subject_id == late_case.rating.appointment_id for a in alerts)
         # Rectification due 10-13: late from 10-14, a second step.
         assert bad_reviews_sweep(now=at(2026, 10, 13, 23, 59)).alerts == 0
         assert bad_reviews_sweep(now=at(2026, 10, 14, 0, 0)).alerts == 2
@@ -574,7 +574,7 @@ class TestInvitation:
 
     def test_invitation_is_queued_on_serving(self, served, settings):
         message = Message.objects.get(purpose=Message.Purpose.RATING_INVITATION)
-        assert message.appointment == served and message.phone == served.phone
+        assert message.subject == served and message.phone == served.phone
         assert message.dedupe_key == f"rating_invitation:{served.pk}"
         assert settings.SITE_URL + "/rate/" in message.text
         token = message.text.split("/rate/")[1].split("/")[0]

@@ -54,9 +54,7 @@ def served(serve):
 
 def sms_link(appointment) -> str:
     """The path of the rating link in the invitation SMS, as the citizen's phone opens it."""
-    text = Message.objects.get(
-        purpose=Message.Purpose.RATING_INVITATION, appointment=appointment
-    ).text
+    text = Message.objects.about(appointment).get(purpose=Message.Purpose.RATING_INVITATION).text
     return re.search(r"https?://[^/]+(/rate/\S+?/)", text).group(1)
 
 

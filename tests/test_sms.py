@@ -177,7 +177,7 @@ def test_booking_received_sms_goes_out_after_commit(
             code=sms_inbox.last_code("+8613700137000"),
             now=NOW,
         )
-    message = Message.objects.get(appointment=appointment)
+    message = Message.objects.about(appointment).get()
     assert message.status == Message.Status.SENT
     assert appointment.reference in sms_inbox.messages("+8613700137000")[-1]
 
@@ -186,7 +186,7 @@ def test_staff_read_the_sms_log_of_their_hall_only(client, db, make_user, hall, 
     desk = make_user("desk", "desk", hall)
     other_desk = make_user("other", "desk", other_hall)
     Message.objects.create(
-        phone=online.phone, text="x", purpose="booking_received", appointment=online, created_at=NOW
+        phone=online.phone, text="x", purpose="booking_received", subject=online, created_at=NOW
     )
     client.force_login(desk)
     assert online.reference in client.get("/admin/sms/message/").content.decode()

@@ -1,0 +1,57 @@
+"""The text messages applicants receive about their bookings: purposes, placeholders and default
+wording (registered in ``appointments.apps``; administrators may reword them)."""
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from sms.registry import TextTemplate
+
+# The placeholders every booking message may use (``notifications.booking_context``).
+BOOKING = frozenset({"reference", "name", "matter", "time", "window", "hall", "address", "phone"})
+
+
+class Purpose(models.TextChoices):
+    BOOKING_RECEIVED = "booking_received", _("booking received")
+    BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
+    REMINDER = "reminder", _("reminder the day before")
+    CHANGE_NOTICE = "change_notice", _("change notice")
+
+
+TEMPLATES = {
+    Purpose.BOOKING_RECEIVED: TextTemplate(
+        placeholders=BOOKING,
+        required=frozenset({"reference"}),
+        default=_(
+            "Booking {reference} received: {matter}, {time}, window {window}, {hall}. "
+            "The window will confirm it with you. Free of charge."
+        ),
+    ),
+    Purpose.BOOKING_CANCELLED: TextTemplate(
+        placeholders=BOOKING,
+        required=frozenset({"reference"}),
+        default=_("Booking {reference} ({time}) is cancelled."),
+    ),
+    Purpose.REMINDER: TextTemplate(
+        placeholders=BOOKING | {"materials", "cancel"},
+        required=frozenset({"time"}),
+        default=_(
+            "Reminder: {matter} at {time}, window {window}, {hall}, {address}. Please bring: "
+            "{materials}. Reference {reference}. To cancel: {cancel}. Free of charge."
+        ),
+    ),
+    Purpose.CHANGE_NOTICE: TextTemplate(
+        placeholders=BOOKING | {"old_time", "new_time", "new_window", "reason"},
+        required=frozenset({"new_time"}),
+        default=_(
+            "Your booking {reference} is changed from {old_time} to {new_time}, window "
+            "{new_window}. Reason: {reason}. Questions: {phone}."
+        ),
+    ),
+}
+
+
+def booking_time_key(start: dt.datetime) -> str:
+    """A booking's time as it appears in dedupe keys (minutes, UTC)."""
+    return f"{start.astimezone(dt.UTC):%Y%m%d%H%M}"
