@@ -18,7 +18,8 @@ from openpyxl.utils import get_column_letter
 
 from .calendar import local
 from .models import DayType, Duty, Window
-from .rosters import _range_bounds, off_hours_periods, person
+from .rosters import off_hours_periods, person
+from .rosters._common import _range_bounds
 
 
 @dataclass

@@ -331,7 +331,7 @@ class Duty(models.Model):
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValidationError({"end": _("The end must be after the start.")})
         if self.window_id and self.date and self.start and self.end:
-            from .rosters import duty_period_clean
+            from .rosters.periods import duty_period_clean
 
             duty_period_clean(window=self.window, date=self.date, start=self.start, end=self.end)
 

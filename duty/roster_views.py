@@ -22,7 +22,6 @@ from .exports import date_heading, duty_text, roster_table, roster_workbook
 from .models import Duty, Window
 from .rosters import (
     CellPlan,
-    _range_bounds,
     off_hours_periods,
     person,
     roster_plan,
@@ -31,6 +30,7 @@ from .rosters import (
     roster_week_copy,
     user_manages_window,
 )
+from .rosters._common import _range_bounds
 from .scoping import scope_to_user
 
 
