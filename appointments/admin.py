@@ -337,10 +337,10 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
         ("window", admin.RelatedOnlyFieldListFilter),
         ("matter__departments", admin.RelatedOnlyFieldListFilter),
         "outside_phone_hours",
-        # The supervisors' dashboard links here (evaluation.dashboard_views).
+        # The supervisors' dashboard links here (evaluation.reporting.dashboard_views).
         TimeKindFilter,
         ("window__hall", admin.RelatedOnlyFieldListFilter),
-        # The assessment (evaluation.assessment_links) links here too.
+        # The assessment (evaluation.reporting.assessment_links) links here too.
         HallCancellationFilter,
     ]
     search_fields = ["reference", "applicant_name", "phone"]
