@@ -1,5 +1,6 @@
-"""What the booking services share: their errors, the row locks, the history and the small
-cleaners of staff, contact methods, names and open changes."""
+"""What the booking services share: their errors, the hall and agency checks (DB1403/T 6.2.2),
+the row locks, the refusals of the transition tables, the history, and the small cleaners of
+staff, contact methods, names and open changes."""
 
 import datetime as dt
 

@@ -1,5 +1,5 @@
-"""What the complaint services share: limits, cleaners, the hall check, and the row lock, state
-check and step record of every step (GB/T 36113)."""
+"""What the complaint services share: limits, cleaners, the hall check, the row lock, state
+check and step record of every step (GB/T 36113), and saving an investigation document."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
