@@ -1,5 +1,6 @@
-"""Reactions to what other apps report: sms's message_sent, duty's duty_assignments_created and
-holiday_bookings_wanted, and Django's model signals for the availability cache."""
+"""Reactions to what other apps report: sms's message_skip_reason_wanted and message_sent,
+duty's duty_assignments_created and holiday_bookings_wanted, and Django's model signals for the
+availability cache."""
 
 import datetime as dt
 import logging
@@ -21,6 +22,7 @@ from duty.models import (
 )
 from duty.signals import duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
+from sms.signals import message_sent, message_skip_reason_wanted
 from sms.subjects import subject_fields
 
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
@@ -32,12 +34,14 @@ from .texts import Purpose, booking_time_key
 logger = logging.getLogger(__name__)
 
 
-# --- messages about bookings and changes (sms.registry.subject_handlers, see apps.py) ---------
+# --- messages about bookings and changes (sms.signals) ---------------------------------------
 
 
-def booking_message_skip_reason(message: Message, appointment: Appointment | None) -> str:
+@receiver(message_skip_reason_wanted, sender=Appointment)
+def booking_message_skip_reason(sender, *, message: Message, record: Appointment | None, **kwargs):
     """Why a queued message about a booking no longer applies: the booking was deleted or
     cancelled (except the cancellation's own message), or a reminder's booking has moved."""
+    appointment = record
     if appointment is None:
         return "booking deleted"
     if appointment.status == Status.CANCELLED and message.purpose != Purpose.BOOKING_CANCELLED:
@@ -49,8 +53,10 @@ def booking_message_skip_reason(message: Message, appointment: Appointment | Non
     return ""
 
 
-def change_message_skip_reason(message: Message, change: ChangeRequest | None) -> str:
+@receiver(message_skip_reason_wanted, sender=ChangeRequest)
+def change_message_skip_reason(sender, *, message: Message, record: ChangeRequest | None, **kwargs):
     """A change notice goes out only while its change is approved (DB1403/T 6.2.2)."""
+    change = record
     if message.purpose == Purpose.CHANGE_NOTICE and (
         change is None or change.state != ChangeRequest.State.APPROVED
     ):
@@ -58,9 +64,11 @@ def change_message_skip_reason(message: Message, change: ChangeRequest | None) -
     return ""
 
 
-def change_notice_sent(message: Message, change: ChangeRequest | None) -> None:
+@receiver(message_sent, sender=ChangeRequest)
+def change_notice_sent(sender, *, message: Message, record: ChangeRequest | None, **kwargs):
     """DB1403/T 6.2.2: the approved change takes effect when its SMS notice has gone out,
     judged at the message's send time. If that is too late, whoever approved it is alerted."""
+    change = record
     if message.purpose != Purpose.CHANGE_NOTICE or change is None:
         return
     try:

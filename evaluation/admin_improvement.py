@@ -1,19 +1,19 @@
-"""Self-evaluation (DB1403/T 8.1), improvement actions (8.3) and the assessment page (7.4) in
-the staff console. Every change goes through ``evaluation.selfeval`` and
-``evaluation.improvement``; the pages only collect input and show the services' errors."""
+"""Self-evaluation (DB1403/T 8.1) and improvement actions (8.3) in the staff console, and the
+address of the assessment page (7.4, ``evaluation.reporting.assessment_page``). Every change goes
+through ``evaluation.selfeval`` and ``evaluation.improvement``; the pages only collect input and
+show the services' errors."""
 
 import datetime as dt
-import io
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,23 +21,19 @@ from duty.admin import HallScopedAdmin
 from duty.calendar import local
 from duty.models import Hall, Window
 from duty.names import staff_name
-from duty.scoping import scope_to_user, user_hall_id, visible_halls
+from duty.scoping import scope_to_user, user_hall_id
 from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin, StepForm
 
-from .assessment import assessment_compute, assessment_scope, month_clean, month_started_check
-from .assessment_export import assessment_download_name, assessment_write
-from .assessment_links import assessment_links
 from .improvement import ACTION_STEPS, OPEN_STATES, improvement_action_create, is_overdue
 from .models import ImprovementAction, SelfEvaluation
+from .months import month_clean, month_started_check, previous_month
+from .reporting.assessment_page import AssessmentPageMixin, user_sees_assessment
 from .selfeval import (
     self_evaluation_figures,
     self_evaluation_save,
     self_evaluation_submit,
     user_keeps_self_evaluation,
 )
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 # --- improvement actions (8.3) -------------------------------------------------------------------
 
@@ -199,10 +195,6 @@ class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdm
 # --- self-evaluation (8.1) -----------------------------------------------------------------------
 
 
-def _previous_month(today: dt.date) -> dt.date:
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
 def _checklist_html(figures: dict, answers: dict):
     items = (figures or {}).get("items", {})
     if not items:
@@ -238,7 +230,7 @@ def _checklist_html(figures: dict, answers: dict):
 
 
 @admin.register(SelfEvaluation)
-class SelfEvaluationAdmin(HallScopedAdmin):
+class SelfEvaluationAdmin(AssessmentPageMixin, HallScopedAdmin):
     list_display = ["window", "month_label", "submitted_at", "submitted_by_name"]
     list_filter = [("window", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["window", "submitted_by"]
@@ -297,9 +289,7 @@ class SelfEvaluationAdmin(HallScopedAdmin):
         now = timezone.now()
         chosen = request.GET.get("window", "")
         window = next((w for w in windows if str(w.pk) == chosen), windows[0])
-        month_text = request.GET.get("month") or _previous_month(local(now).date()).strftime(
-            "%Y-%m"
-        )
+        month_text = request.GET.get("month") or previous_month(local(now).date()).strftime("%Y-%m")
         url = (
             reverse("admin:evaluation_selfevaluation_fill")
             + "?"
@@ -377,73 +367,3 @@ class SelfEvaluationAdmin(HallScopedAdmin):
             month_over=local(now).date() >= (month + dt.timedelta(days=32)).replace(day=1),
         )
         return TemplateResponse(request, "admin/evaluation/selfevaluation/fill.html", context)
-
-    # --- the assessment (7.4) ---------------------------------------------------------------
-
-    def assessment_view(self, request):
-        """DB1403/T 7.4: the month's assessment of a hall's windows and staff, with the formula
-        next to every score, every number linking to the records behind it, and its Excel
-        export; each user sees the rows ``assessment_scope`` gives them (6.2.5)."""
-        scope = assessment_scope(user=request.user)
-        if scope is None:
-            raise PermissionDenied
-        now = timezone.now()
-        defaults = {
-            "hall": user_hall_id(request.user) or "",
-            "month": _previous_month(local(now).date()).strftime("%Y-%m"),
-        }
-        data = {**defaults, **{k: v for k, v in request.GET.items() if k in defaults}}
-        form = AssessmentForm(data, user=request.user, now=now)
-        assessment = None
-        if form.is_valid():
-            assessment = scope.limit(
-                assessment_compute(
-                    hall_id=form.cleaned_data["hall"].pk,
-                    month=form.cleaned_data["month"],
-                    now=now,
-                )
-            )
-            if request.GET.get("export"):
-                buffer = io.BytesIO()
-                assessment_write(assessment=assessment, out=buffer)
-                response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-                response["Content-Disposition"] = content_disposition_header(
-                    True, assessment_download_name(assessment=assessment)
-                )
-                return response
-            assessment_links(assessment=assessment, user=request.user, now=now)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Assessment of windows and staff (DB1403/T 7.4)"),
-            "form": form,
-            "assessment": assessment,
-            "scope": scope,
-            "may_list": self.has_view_permission(request),
-            "export_url": "?" + urlencode({**data, "export": "1"}),
-        }
-        return TemplateResponse(request, "admin/evaluation/assessment.html", context)
-
-
-def user_sees_assessment(user) -> bool:
-    """DB1403/T 7.4, 6.2.5: whether ``user`` may open the assessment at all (the rows they see
-    are ``assessment_scope``'s)."""
-    return assessment_scope(user=user) is not None
-
-
-class AssessmentForm(forms.Form):
-    hall = forms.ModelChoiceField(queryset=Hall.objects.none(), label=gettext_lazy("hall"))
-    month = forms.CharField(label=gettext_lazy("month (YYYY-MM)"), max_length=7)
-
-    def __init__(self, *args, user, now, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["hall"].queryset = visible_halls(user)
-        self.now = now
-
-    def clean_month(self):
-        try:
-            month = month_clean(self.cleaned_data["month"])
-            month_started_check(month=month, now=self.now)
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages) from None
-        return month

@@ -10,7 +10,7 @@ there is nothing to judge):
 
 - ``served_on_time`` (5.1.2, 6.2.1 按时办理): share of the bookings served in the month whose
   service was recorded as finished within ``SERVED_ON_TIME_MINUTES`` of the booked start, or of
-  the applicant's arrival when they came late (see ``evaluation.assessment``). Target 100 %.
+  the applicant's arrival when they came late (see ``evaluation.month_counts``). Target 100 %.
 - ``change_notice`` (6.2.2): changes and cancellations by the hall that reached the applicant
   less than ``CHANGE_NOTICE_MIN_HOURS`` (8 h) before the original start, not recorded as an
   emergency; notice 8 h 0 min before is in time, 7 h 59 min is not. Target 0.
@@ -43,16 +43,9 @@ from duty.rosters import roster_problems
 from duty.scoping import user_hall_id
 from yuyue.checks import field_error as _error
 
-from .assessment import (
-    COUNT_KEYS,
-    assessment_counts,
-    month_bounds,
-    month_clean,
-    month_started_check,
-    next_month,
-    rates,
-)
 from .models import SelfEvaluation
+from .month_counts import COUNT_KEYS, assessment_counts, rates
+from .months import month_bounds, month_clean, month_started_check, next_month
 
 NOTE_MAX = 1000
 REMARKS_MAX = 5000

@@ -17,8 +17,8 @@ class Message(models.Model):
 
     A message is about a record of a higher app (its ``subject``, e.g. a booking) and sometimes
     occasioned by another (its ``occasion``, e.g. the change request a change notice announces),
-    both referred to generically (``sms.subjects``); the apps that own them decide, through
-    ``sms.registry.subject_handlers``, whether it still applies and what its sending causes.
+    both referred to generically (``sms.subjects``); the apps that own them decide, by answering
+    the signals of ``sms.signals``, whether it still applies and what its sending causes.
     """
 
     # The hall of the message's subject (``hall_id`` below), for hall-scoped staff.

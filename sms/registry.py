@@ -1,26 +1,22 @@
-"""What the apps above ``sms`` declare to it: their alert kinds, their message purposes with
-their templates, and the handlers of the records their messages are about.
+"""What the apps above ``sms`` declare to it: their alert kinds and their message purposes with
+their templates.
 
 ``sms`` is the lowest app and knows no domain. Each app fills these registries in its
 ``AppConfig.ready()``:
 
 - ``alert_kinds.register(AlertKind)``: a ``TextChoices`` of the app's alert kinds;
 - ``message_purposes.register(Purpose, templates)``: a ``TextChoices`` of the app's message
-  purposes and, for each, its placeholders, the ones it must use and its default wording;
-- ``subject_handlers.register(Model, SubjectHandler(...))``: what a message about a record of
-  ``Model`` (its subject or its occasion) means for that record — whether it still applies just
-  before it is sent, and what its sending causes. This is the one way ``sms`` causes something
-  in a higher app: ``sms.services.message_deliver`` calls these handlers and nothing else.
-  Registered today by ``appointments.apps`` (a booking: skipped once cancelled, deleted or
-  moved; a change request: skipped unless approved, applied once its notice is sent,
-  DB1403/T 6.2.2).
+  purposes and, for each, its placeholders, the ones it must use and its default wording.
+
+These are declarations. What a message's sending means to the record it is about is not declared
+here: ``sms`` sends the signals of ``sms.signals`` and the owning app answers.
 
 ``Alert.Kind`` and ``Message.Purpose`` read the registries, so ``Alert.Kind.NO_SHOW_DUE`` is the
 member declared by the app that owns it. The database columns hold the values only: a new
 domain adds kinds and purposes without an ``sms`` migration.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
@@ -94,36 +90,8 @@ class PurposeRegistry(ChoicesRegistry):
         self.templates.update({str(value): spec for value, spec in templates.items()})
 
 
-@dataclass(frozen=True)
-class SubjectHandler:
-    """What messages about one model's records mean to the app that owns the model.
-
-    ``skip_reason(message, record)`` returns why a queued message no longer applies ("" if it
-    does); ``record`` is None when the record was deleted after the message was written.
-    ``on_sent(message, record)`` runs after the message went out (its ``sent_at`` is set).
-    """
-
-    skip_reason: Callable | None = None
-    on_sent: Callable | None = None
-
-
-class SubjectHandlers:
-    def __init__(self):
-        self._handlers: dict[str, SubjectHandler] = {}
-
-    def register(self, model: type[models.Model], handler: SubjectHandler) -> None:
-        self._handlers[model._meta.label_lower] = handler
-
-    def get(self, label: str) -> SubjectHandler | None:
-        return self._handlers.get(label)
-
-    def labels(self) -> Iterable[str]:
-        return self._handlers.keys()
-
-
 alert_kinds = ChoicesRegistry("alert kind")
 message_purposes = PurposeRegistry()
-subject_handlers = SubjectHandlers()
 
 
 def alert_kind_choices():

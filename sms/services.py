@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 from functools import partial
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -26,7 +27,7 @@ from yuyue.locks import locking_transaction
 from .backends import DeliveryError, get_backend
 from .models import Message, VerificationCode
 from .phones import phone_clean
-from .registry import subject_handlers
+from .signals import message_sent, message_skip_reason_wanted
 from .templates import message_text
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ def sms_send(
     writes nothing and returns None (a task or sweep run twice sends once).
 
     ``subject`` is the record the message is about (a booking), ``occasion`` the record that
-    occasioned it if another (the change request of a change notice): their apps' handlers
-    (``sms.registry.subject_handlers``) judge it before it is sent. The subject's reference and
+    occasioned it if another (the change request of a change notice): their apps answer
+    ``sms.signals.message_skip_reason_wanted`` before it is sent. The subject's reference and
     hall are recorded with the message (``sms.subjects``)."""
     if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
         return None
@@ -97,29 +98,35 @@ def messages_queue(*, messages: list[Message]) -> int:
     return len(fresh)
 
 
-def _handled_references(message: Message):
-    """The message's subject and occasion that an app handles, each with its handler."""
+def _about(message: Message, signal):
+    """The message's subject and occasion, each with its model, where ``signal`` has a receiver
+    for that model (no query for a record nobody asks about)."""
     for prefix in ("subject", "occasion"):
-        handler = subject_handlers.get(getattr(message, f"{prefix}_type"))
-        if handler is not None and getattr(message, f"{prefix}_id") is not None:
-            yield handler, getattr(message, prefix)
+        label, pk = getattr(message, f"{prefix}_type"), getattr(message, f"{prefix}_id")
+        if not label or pk is None:
+            continue
+        model = apps.get_model(label)
+        if signal.has_listeners(model):
+            yield model, getattr(message, prefix)
 
 
 def _skip_reason(message: Message) -> str:
     """Why a queued message no longer applies, as the apps that own its subject and occasion
-    judge it (a booking gone or cancelled, a change no longer approved)."""
-    for handler, record in _handled_references(message):
-        reason = handler.skip_reason(message, record) if handler.skip_reason else ""
-        if reason:
-            return reason
+    answer ``message_skip_reason_wanted`` (a booking gone or cancelled, a change no longer
+    approved)."""
+    for model, record in _about(message, message_skip_reason_wanted):
+        for _receiver, reason in message_skip_reason_wanted.send(
+            sender=model, message=message, record=record
+        ):
+            if reason:
+                return reason
     return ""
 
 
 def _sent_notify(message: Message) -> None:
-    """Tell the apps that own the message's subject and occasion that it went out."""
-    for handler, record in _handled_references(message):
-        if handler.on_sent is not None:
-            handler.on_sent(message, record)
+    """Send ``message_sent`` for the message's subject and occasion."""
+    for model, record in _about(message, message_sent):
+        message_sent.send(sender=model, message=message, record=record)
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
@@ -134,7 +141,7 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
     skipped with a log line. A gateway timeout or 5xx is retried with exponential backoff
     (SMS_MAX_ATTEMPTS, SMS_RETRY_BASE_SECONDS), then marked failed; a 4xx fails at once, and so
     does a verification code (the citizen asks for a new one). What the message's sending causes
-    in the app of its subject (a change applied) is that app's ``SubjectHandler.on_sent``.
+    in the app of its subject (a change applied) follows from ``sms.signals.message_sent``.
     ``text`` replaces the stored text when sending (verification codes are stored masked).
     """
     claimed = (

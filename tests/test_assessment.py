@@ -17,14 +17,14 @@ from django.urls import reverse
 from appointments.models import Appointment, ChangeRequest, NoShowFollowUp
 from complaints.models import Complaint, ComplaintStep
 from duty.models import Duty, DutyAssignment, Inspection, InspectionFinding, Window
-from evaluation.assessment import (
+from evaluation.models import Level, Rating, RatingSource
+from evaluation.months import month_clean
+from evaluation.reporting.assessment import (
     AssessmentScope,
     assessment_compute,
     assessment_scope,
     formula_text,
-    month_clean,
 )
-from evaluation.models import Level, Rating, RatingSource
 
 from .conftest import at
 

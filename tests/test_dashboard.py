@@ -15,9 +15,9 @@ from appointments.models import Appointment, ChangeRequest, Matter, NoShowFollow
 from complaints.models import Complaint, new_tracking_number
 from duty.models import Department, DutyAssignment, Window
 from duty.rosters import roster_problems
-from evaluation.dashboard import dashboard_figures
-from evaluation.dashboard_views import public_rating_figures
 from evaluation.models import BadReviewCase, ImprovementAction, Rating
+from evaluation.reporting.dashboard import dashboard_figures
+from evaluation.reporting.public_ratings import public_rating_figures
 
 from .conftest import at
 

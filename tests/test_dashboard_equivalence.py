@@ -16,7 +16,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from appointments.models import Appointment, NoShowFollowUp
-from evaluation.dashboard import dashboard_figures
 from evaluation.figures import (
     change_told_late,
     follow_up_on_time,
@@ -24,6 +23,7 @@ from evaluation.figures import (
     served_on_time,
 )
 from evaluation.models import BadReviewCase, Rating
+from evaluation.reporting.dashboard import dashboard_figures
 
 from .conftest import at
 from .test_dashboard import change as make_change

@@ -404,7 +404,7 @@ def test_busy_hour(topology):  # noqa: PLR0915 - one story, told in order
            GROUP BY a.start""",
         (rush_slots[0]["window"], [dt.datetime.fromisoformat(s["start"]) for s in rush_slots]),
     )
-    messages = top.sql("SELECT id, purpose, status, error, booking_reference FROM sms_message")
+    messages = top.sql("SELECT id, purpose, status, error, subject_reference FROM sms_message")
     received = top.gateway.counts()
     duplicates = {k: v for k, v in received.items() if v > 1}
     sent = [m for m in messages if m[2] == "sent"]
@@ -413,7 +413,8 @@ def test_busy_hour(topology):  # noqa: PLR0915 - one story, told in order
     unsettled = [m for m in messages if m[2] in ("queued", "sending")]
     booking_messages = top.sql(
         """SELECT a.reference, count(m.id) FROM appointments_appointment a
-           LEFT JOIN sms_message m ON m.appointment_id = a.id AND m.purpose = 'booking_received'
+           LEFT JOIN sms_message m ON m.subject_type = 'appointments.appointment'
+                AND m.subject_id = a.id AND m.purpose = 'booking_received'
            WHERE a.reference = ANY(%s) GROUP BY a.reference""",
         (list(booked),),
     )

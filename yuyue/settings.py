@@ -372,7 +372,8 @@ SERVED_ON_TIME_MINUTES = envint("SERVED_ON_TIME_MINUTES", 60)
 NO_SHOW_FOLLOW_UP_RECORD_MINUTES = envint("NO_SHOW_FOLLOW_UP_RECORD_MINUTES", 30)
 # 8.1: the self-evaluation checklist's target for the good-review rate (好评率), a share.
 SELF_EVALUATION_GOOD_REVIEW_TARGET = 0.9
-# 7.4: the assessment score of a window or staff member for a month (evaluation/assessment.py):
+# 7.4: the assessment score of a window or staff member for a month
+# (evaluation/reporting/assessment.py):
 #   score = base
 #           - sum(rates[r] * (1 - rate r))          for each rate with data
 #           - sum(deductions[c] * count c)          for each counted breach

@@ -2,7 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from evaluation.dashboard_urls import public_urlpatterns, staff_urlpatterns
+from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
 from yuyue.views import healthz, readyz
 

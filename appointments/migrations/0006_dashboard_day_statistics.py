@@ -4,8 +4,9 @@
 Without them PostgreSQL guesses one group per ten bookings (25 000 for a year of 250 000 instead
 of ~2 000), sorts every booking on disk rather than hashing the groups in memory, and the
 dashboard's main query takes ~20 % longer. The expression is the one
-``evaluation.dashboard.LocalDatePart`` writes for the hall's fixed UTC offset (Asia/Shanghai:
-+480 minutes); if the offset or the expression changes the statistics merely stop applying.
+``evaluation.reporting.periods.LocalDatePart`` writes for the hall's fixed UTC offset
+(Asia/Shanghai: +480 minutes); if the offset or the expression changes the statistics merely stop
+applying.
 Needs PostgreSQL 14 or later (statistics on expressions); elsewhere this migration does nothing.
 """
 

@@ -39,8 +39,8 @@ def dashboard_link(context):
     from duty.models import Window
     from duty.scoping import scope_to_user
 
-    from ..admin_improvement import user_sees_assessment
-    from ..dashboard_views import user_may_see_dashboard
+    from ..reporting.assessment_page import user_sees_assessment
+    from ..reporting.dashboard_views import user_may_see_dashboard
     from ..selfeval import user_keeps_self_evaluation
 
     request = context.get("request")

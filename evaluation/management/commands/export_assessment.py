@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from duty.command_args import USAGE_ERROR, hall_arg
 
-from ...assessment import assessment_compute, month_clean
-from ...assessment_export import assessment_write
+from ...months import month_clean
+from ...reporting.assessment import assessment_compute
+from ...reporting.assessment_export import assessment_write
 
 
 class Command(BaseCommand):

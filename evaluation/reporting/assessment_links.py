@@ -17,7 +17,8 @@ from django.conf import settings
 from appointments.models import ChangeRequest
 from duty.calendar import local
 
-from .assessment import Assessment, AssessmentRow, month_bounds
+from ..months import month_bounds
+from .assessment import Assessment, AssessmentRow
 from .dashboard_views import admin_list_url
 
 # The console list behind each link, and the permission to view it.

@@ -36,6 +36,10 @@ What each figure counts (documented here once, shown on the page):
 - **Bad-review rectification rate** (8.3): bad-review cases whose ``rectify_due`` lies in the
   period and has passed; rectified on or before it / those cases.
 - **Improvement actions overdue** (8.3): open or in progress with a due date before today.
+
+The bookings' figures are computed and everything assembled here; the figures from the other
+records (follow-ups, changes, check-ins, roster gaps, complaints, bad reviews, improvement
+actions) in ``dashboard_records``; periods and their local dates in SQL in ``periods``.
 """
 
 import datetime as dt
@@ -43,49 +47,20 @@ import math
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db.models import (
-    Count,
-    DateField,
-    Exists,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    TimeField,
-    Value,
-)
-from django.db.models.functions import Cast, Floor, TruncDate, TruncMonth, TruncTime
+from django.db.models import Count, Exists, FloatField, Func, IntegerField, OuterRef, Q
+from django.db.models.functions import Cast, Floor, TruncDate, TruncTime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.models import (
-    LIVE_STATUSES as LIVE,
-)
-from appointments.models import (
-    Appointment,
-    ChangeRequest,
-    Channel,
-    NoShowFollowUp,
-    Status,
-)
-from complaints.models import AWAITING_ACCEPTANCE, AWAITING_REPLY, Complaint
-from complaints.services import overdue_condition
+from appointments.models import LIVE_STATUSES as LIVE
+from appointments.models import Appointment, Channel, Status
 from duty.calendar import days_info, local
-from duty.models import DayType, Duty, DutyAssignment, ServicePeriod, Window
+from duty.models import DayType, ServicePeriod, Window
 
-from .figures import (
-    RATING_AGGREGATES,
-    change_told_late,
-    follow_up_on_time,
-    rating_rates,
-    ratio,
-    served_on_time,
-)
-from .models import BadReviewCase, ImprovementAction, Rating
+from ..figures import RATING_AGGREGATES, rating_rates, ratio, served_on_time
+from .dashboard_records import roster_gaps, side_counts
+from .periods import LocalDatePart, fixed_offset, period_bounds, period_clean
 
-MAX_PERIOD_DAYS = 366
 # Periods longer than this are charted per week (Monday to Sunday) rather than per day.
 DAILY_TREND_MAX_DAYS = 62
 
@@ -111,79 +86,6 @@ class _SecondsBetween(Func):
     def as_sql(self, compiler, connection, **extra):  # MySQL/MariaDB
         a, b, params = self._parts(compiler)
         return f"TIMESTAMPDIFF(SECOND, {b}, {a})", params
-
-
-class LocalDatePart(Func):
-    """The local date (or time of day) of a datetime column in a zone with one UTC offset over
-    the period (Asia/Shanghai has had no daylight saving since 1991). On SQLite this is the
-    built-in ``date(col, '+8 hours')`` instead of Django's per-row Python function, which is
-    ten times slower over a year of bookings; on PostgreSQL ``col AT TIME ZONE INTERVAL
-    '+480 minutes'``; elsewhere Django's TruncDate/TruncTime."""
-
-    def __init__(self, expression, *, offset: dt.timedelta, kind: str):
-        self.offset, self.kind = offset, kind
-        output = TimeField() if kind == "time" else DateField()
-        super().__init__(expression, output_field=output)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        shift = f"'{int(self.offset.total_seconds() // 60):+d} minutes'"
-        if self.kind == "month":
-            return f"strftime('%%Y-%%m-01', {sql}, {shift})", params
-        return f"{self.kind}({sql}, {shift})", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        # A fixed offset (an interval) rather than the zone's name: PostgreSQL then need not look
-        # the zone's rules up for every row, which halves the cost of grouping a year by day.
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        minutes = int(self.offset.total_seconds() // 60)
-        shifted = f"({sql} AT TIME ZONE INTERVAL '{minutes:+d} minutes')"
-        if self.kind == "month":
-            return f"date_trunc('month', {shifted})::date", params
-        return f"{shifted}::{self.kind}", params
-
-    def as_sql(self, compiler, connection, **extra):
-        tz = timezone.get_default_timezone()
-        expression = self.get_source_expressions()[0]
-        if self.kind == "month":
-            # Truncated in the local zone straight to a date: truncating to a datetime first
-            # gives a local timestamp that a second zone conversion shifts back a day.
-            return compiler.compile(TruncMonth(expression, tzinfo=tz, output_field=DateField()))
-        trunc = TruncDate if self.kind == "date" else TruncTime
-        return compiler.compile(trunc(expression, tzinfo=tz))
-
-
-def fixed_offset(low: dt.datetime, high: dt.datetime) -> dt.timedelta | None:
-    """The zone's UTC offset if it is the same all through [low, high], else None."""
-    offsets = {local(low).utcoffset(), local(high).utcoffset()}
-    return offsets.pop() if len(offsets) == 1 else None
-
-
-def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The aware instants [start 00:00, end + 1 day 00:00) in the hall's time zone."""
-    tz = timezone.get_default_timezone()
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=tz),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
-
-
-def period_clean(start, end) -> None:
-    """Bad input: a period is two dates, the first not after the second, at most a year long."""
-    if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-        raise ValidationError(_("Enter the period as two dates."), code="invalid")
-    if start > end:
-        raise ValidationError(
-            _("The period is reversed: %(start)s is after %(end)s.")
-            % {"start": start.isoformat(), "end": end.isoformat()},
-            code="reversed",
-        )
-    if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationError(
-            _("The period is longer than %(days)s days; choose a shorter one.")
-            % {"days": MAX_PERIOD_DAYS},
-            code="too_long",
-        )
 
 
 def _percentile(histogram: dict[int, int], share: float) -> int | None:
@@ -304,7 +206,7 @@ def dashboard_figures(
     }
 
     # 7. One query of counts from the other tables.
-    side = _side_counts(
+    side = side_counts(
         hall_id=hall_id,
         window_ids=list(windows),
         start=start,
@@ -325,7 +227,7 @@ def dashboard_figures(
     ]
     if department_id is not None:
         roster_windows = [w for w in roster_windows if w.in_department]
-    gaps = _roster_gaps(
+    gaps = roster_gaps(
         windows=roster_windows, days=days, no_rest=no_rest, rows=rows, low=low, high=high
     )
 
@@ -339,182 +241,6 @@ def dashboard_figures(
         start=start,
         end=end,
     )
-
-
-def _side_counts(
-    *, hall_id, window_ids, start, end, low, high, department_id, window_id, now, today
-):
-    # Follow-ups and bad-review cases are found by their own date (follow_up_slot_start_idx;
-    # the cases are few), their booking's or rating's hall, window and department checked in
-    # an EXISTS: with a join SQLite starts from the hall's bookings or ratings of all time.
-    follow_up_bookings = Appointment.objects.filter(
-        pk=OuterRef("appointment_id"), window_id__in=window_ids
-    )
-    case_ratings = Rating.objects.filter(pk=OuterRef("rating_id"), hall_id=hall_id)
-    changes = ChangeRequest.objects.filter(
-        original_window_id__in=window_ids,
-        original_start__gte=low,
-        original_start__lt=high,
-        notified_at__isnull=False,
-    )
-    assignments = DutyAssignment.objects.filter(
-        duty__window__hall_id=hall_id,
-        duty__start__gte=low,
-        duty__start__lt=high,
-        on_leave__isnull=True,
-    )
-    complaints = Complaint.objects.filter(hall_id=hall_id)
-    actions = ImprovementAction.objects.filter(
-        hall_id=hall_id,
-        state__in=[ImprovementAction.State.OPEN, ImprovementAction.State.IN_PROGRESS],
-    )
-    if department_id is not None:
-        follow_up_bookings = follow_up_bookings.filter(matter__departments=department_id)
-        changes = changes.filter(appointment__matter__departments=department_id)
-        assignments = assignments.filter(duty__window__departments=department_id)
-        complaints = complaints.filter(department_id=department_id)
-        case_ratings = case_ratings.filter(department_id=department_id)
-        actions = actions.filter(window__departments=department_id)
-    if window_id is not None:
-        follow_up_bookings = follow_up_bookings.filter(window_id=window_id)
-        changes = changes.filter(original_window_id=window_id)
-        assignments = assignments.filter(duty__window_id=window_id)
-        complaints = complaints.filter(window_id=window_id)
-        case_ratings = case_ratings.filter(window_id=window_id)
-        actions = actions.filter(window_id=window_id)
-    follow_ups = NoShowFollowUp.objects.filter(
-        Exists(follow_up_bookings), slot_start__gte=low, slot_start__lt=high
-    )
-    cases = BadReviewCase.objects.filter(
-        Exists(case_ratings),
-        rectify_due__gte=start,
-        rectify_due__lte=end,
-        rectify_due__lt=today,
-    )
-    overdue = overdue_condition(now)
-    late_notice = change_told_late()
-    # One query: for each table one aggregate row of up to four counts (without GROUP BY, so a
-    # row even when nothing matches), the rows joined by UNION ALL. Each table is read once.
-    parts = {
-        "follow_ups": (
-            follow_ups,
-            {
-                "follow_ups": Count("pk"),
-                "follow_ups_on_time": Count("pk", filter=follow_up_on_time()),
-                "follow_ups_open": Count("pk", filter=Q(outcome="")),
-            },
-        ),
-        "changes": (
-            changes,
-            {
-                "changes_notified": Count("pk"),
-                "changes_late": Count("pk", filter=late_notice & Q(is_emergency=False)),
-                "changes_emergency": Count("pk", filter=late_notice & Q(is_emergency=True)),
-            },
-        ),
-        "assignments": (
-            assignments,
-            {
-                "assignments_due": Count("pk", filter=Q(duty__start__lte=now)),
-                "late_check_ins": Count("pk", filter=Q(is_late=True)),
-            },
-        ),
-        "complaints": (
-            complaints,
-            {
-                "complaints_received": Count(
-                    "pk", filter=Q(received_at__gte=low, received_at__lt=high)
-                ),
-                "complaints_open": Count(
-                    "pk", filter=Q(state__in=[*AWAITING_ACCEPTANCE, *AWAITING_REPLY])
-                ),
-                "complaints_overdue_accept": Count(
-                    "pk", filter=overdue & Q(state__in=AWAITING_ACCEPTANCE)
-                ),
-                "complaints_overdue_reply": Count(
-                    "pk", filter=overdue & Q(state__in=AWAITING_REPLY)
-                ),
-            },
-        ),
-        "cases": (
-            cases,
-            {
-                "cases_due": Count("pk"),
-                "cases_rectified": Count(
-                    "pk",
-                    filter=Q(rectified_at__isnull=False, rectified_at__date__lte=F("rectify_due")),
-                ),
-            },
-        ),
-        "actions": (
-            actions,
-            {
-                "actions_open": Count("pk", distinct=True),
-                "actions_overdue": Count("pk", distinct=True, filter=Q(due__lt=today)),
-            },
-        ),
-    }
-    width = max(len(counts) for _queryset, counts in parts.values())
-    queries = []
-    for number, (queryset, counts) in enumerate(parts.values()):
-        columns = list(counts.values())
-        columns += [Value(0, output_field=IntegerField())] * (width - len(columns))
-        queries.append(
-            queryset.order_by()
-            .annotate(_part=Value(number, output_field=IntegerField()))
-            .values("_part")
-            .annotate(**{f"c{i}": column for i, column in enumerate(columns)})
-        )
-    rows = {row["_part"]: row for row in queries[0].union(*queries[1:], all=True)}
-    result = {}
-    for number, (_queryset, counts) in enumerate(parts.values()):
-        # A part whose filter can match nothing (``window_id__in=[]``: a hall without windows)
-        # is left out of the UNION by the ORM: it counts nothing.
-        row = rows.get(number)
-        for i, name in enumerate(counts):
-            result[name] = row[f"c{i}"] if row else 0
-    return result
-
-
-def _roster_gaps(*, windows, days, no_rest, rows, low, high) -> list[dict]:
-    """DB1403/T 4, 5.2, 6.2.4: as ``duty.rosters.roster_problems`` (kinds nobody and holiday):
-    every off-hours period of a working day or weekend, and every booked holiday period, of the
-    no-rest ``windows`` with nobody on duty. One query (the duties with somebody present)."""
-    if not windows:
-        return []
-    tz = timezone.get_default_timezone()
-    present = DutyAssignment.objects.filter(duty=OuterRef("pk"), on_leave__isnull=True)
-    covered = set(
-        Duty.objects.filter(window_id__in=[w.pk for w in windows], start__lt=high, end__gt=low)
-        .filter(Exists(present))
-        .values_list("window_id", "start")
-    )
-    booked_holidays = {
-        (row["window_id"], row["_day"], i)
-        for row in rows
-        for i in range(len(no_rest[DayType.HOLIDAY]))
-        if row.get(f"holiday_{i}")
-    }
-    gaps = []
-    for window in windows:
-        for info in days.values():
-            for i, (p_start, p_end) in enumerate(no_rest.get(info.day_type, [])):
-                moment = dt.datetime.combine(info.date, p_start, tzinfo=tz)
-                if (window.pk, moment) in covered:
-                    continue
-                if info.day_type == DayType.HOLIDAY and (
-                    (window.pk, info.date, i) not in booked_holidays
-                ):
-                    continue  # 4: holidays are served by appointment
-                gaps.append(
-                    {
-                        "window": window,
-                        "start": moment,
-                        "end": dt.datetime.combine(info.date, p_end, tzinfo=tz),
-                        "holiday": info.day_type == DayType.HOLIDAY,
-                    }
-                )
-    return gaps
 
 
 def _bucket(day: dt.date, weekly: bool) -> dt.date:

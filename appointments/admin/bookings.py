@@ -1,4 +1,6 @@
-"""A basic, hall-scoped admin. Bookings are created and moved only through the services."""
+"""Bookings in the console (DB1403/T 5.1, 6.1, 6.2): registering through the service, the list
+and its filters, the lifecycle steps (services.BOOKING_STEPS, CHANGE_STEPS), the register's
+export and the desk's front page."""
 
 import datetime as dt
 import io
@@ -14,35 +16,25 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
 
-from duty.admin import HallScopedAdmin, HallScopedMixin, ScopedTabularInline
+from duty.admin import HallScopedAdmin
 from duty.attendance import ATTENDANCE_LABELS, duty_attendance, staff_presence_at
 from duty.calendar import day_info, local
-from duty.names import staff_name
 from duty.scoping import scope_to_user
-from sms.admin import MessageAdmin
-from sms.models import Message
 from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin
 from yuyue.locks import BusyError, lock_waits_bounded
 
-from . import console, services
-from .models import (
+from .. import console, services
+from ..models import (
     Appointment,
-    AppointmentEvent,
-    ChangeRequest,
     Channel,
-    ContactLog,
     Matter,
-    NoShowFollowUp,
-    ParallelTask,
     RegisterExport,
-    Slot,
-    Status,
 )
-from .register import (
+from ..register import (
     RegisterFilter,
     register_download_name,
     register_export,
@@ -50,228 +42,18 @@ from .register import (
     register_export_request,
     register_queryset,
 )
-from .slots import slot_at
-from .time_filters import ChangeNoticeFilter, HallCancellationFilter, TimeKindFilter
+from ..time_filters import HallCancellationFilter, TimeKindFilter
+from ._common import _name_column
+from .inlines import (
+    ChangeRequestInline,
+    ContactInline,
+    EventInline,
+    FollowUpInline,
+    ParallelTaskInline,
+    messages_table,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-admin.site.index_template = "admin/console_index.html"
-
-
-def _name_column(field: str, label):
-    """A list/detail column showing a user by name (王敏), not by login."""
-
-    @admin.display(description=label, ordering=f"{field}__first_name")
-    def column(self, obj):
-        return staff_name(getattr(obj, field)) or "—"
-
-    column.__name__ = f"{field}_name"
-    return column
-
-
-@admin.register(Matter)
-class MatterAdmin(HallScopedAdmin):
-    list_display = ["name", "hall", "duration_minutes", "is_active"]
-    list_filter = [
-        ("hall", admin.RelatedOnlyFieldListFilter),
-        "is_active",
-        ("departments", admin.RelatedOnlyFieldListFilter),
-    ]
-    search_fields = ["name"]
-    filter_horizontal = ["departments", "windows"]
-    list_select_related = ["hall"]
-
-
-class SlotForm(forms.ModelForm):
-    """Set one slot's capacity ahead of time, e.g. 0 to close it for maintenance."""
-
-    start = forms.SplitDateTimeField(label=_("start"), widget=admin.widgets.AdminSplitDateTime)
-
-    class Meta:
-        model = Slot
-        fields = ["window", "start", "capacity"]
-
-    def clean(self):
-        data = super().clean()
-        window, start = data.get("window"), data.get("start")
-        if window is not None and start is not None:
-            slot = slot_at(window=window, start=start)
-            if slot is None:
-                self.add_error(
-                    "start",
-                    _("Window %(window)s has no slot starting at this time.") % {"window": window},
-                )
-            else:
-                self.instance.end = slot.end
-        return data
-
-
-@admin.register(Slot)
-class SlotAdmin(HallScopedAdmin):
-    list_display = ["window", "start", "end", "capacity"]
-    list_filter = [("window", admin.RelatedOnlyFieldListFilter)]
-    date_hierarchy = "start"
-    list_select_related = ["window"]
-    form = SlotForm
-
-    def get_readonly_fields(self, request, obj=None):
-        # A slot's place in the grid is fixed once it exists; only its capacity changes.
-        return ["window", "start", "end"] if obj is not None else []
-
-    def get_fields(self, request, obj=None):
-        return ["window", "start", "end", "capacity"] if obj is not None else SlotForm.Meta.fields
-
-
-class ReadOnlyInline(ScopedTabularInline):
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class EventInline(ReadOnlyInline):
-    """The booking's history: who changed what, when."""
-
-    model = AppointmentEvent
-    fields = ["at", "actor_name", "action", "changes_display", "note"]
-    readonly_fields = fields
-    actor_name = _name_column("actor", _("by"))
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-    @admin.display(description=_("changes"))
-    def changes_display(self, obj):
-        if not obj.changes:
-            return "—"
-        names = {f.name: f.verbose_name for f in Appointment._meta.fields}
-        return format_html_join(
-            "",
-            "<div>{}: {} → {}</div>",
-            (
-                (names.get(field, field), _change_value(field, old), _change_value(field, new))
-                for field, (old, new) in obj.changes.items()
-            ),
-        )
-
-
-def _change_value(field: str, value) -> str:
-    """A value kept in the history as people read it: labels, local times without seconds."""
-    if value in (None, ""):
-        return "—"
-    choices = {"status": Status, "channel": Channel}
-    if field in choices and value in choices[field].values:
-        return str(choices[field](value).label)
-    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and "T" in value:
-        try:
-            return local(dt.datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            pass
-    return str(value)
-
-
-class ContactInline(ReadOnlyInline):
-    model = ContactLog
-    fields = ["at", "by_name", "purpose", "method", "time_reconfirmed", "text", "outcome"]
-    readonly_fields = fields
-    by_name = _name_column("by", _("by"))
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("by")
-
-
-class ParallelTaskInline(ReadOnlyInline):
-    model = ParallelTask
-    fields = ["department", "window", "confirmed_at", "confirmed_by_name"]
-    readonly_fields = fields
-    confirmed_by_name = _name_column("confirmed_by", _("confirmed by"))
-
-
-class ChangeRequestInline(ReadOnlyInline):
-    model = ChangeRequest
-    fk_name = "appointment"
-    fields = ["state", "original_start", "new_start", "new_window", "reason", "is_emergency"]
-    readonly_fields = fields
-
-
-class FollowUpInline(ReadOnlyInline):
-    model = NoShowFollowUp
-    fields = ["slot_start", "due_at", "assigned_to_name", "outcome", "recorded_at", "note"]
-    readonly_fields = fields
-    assigned_to_name = _name_column("assigned_to", _("assigned to"))
-
-
-MESSAGE_COLUMNS = [
-    "created_at",
-    "purpose",
-    "status",
-    "attempts",
-    "sent_at",
-    "delivered_at",
-    "error",
-]
-
-
-def _local_time(moment) -> str:
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i") if moment else "-"
-
-
-def _message_row(message: Message) -> list:
-    return [
-        _local_time(message.created_at),
-        message.get_purpose_display(),
-        message.get_status_display(),
-        message.attempts,
-        _local_time(message.sent_at),
-        _local_time(message.delivered_at),
-        message.error or "-",
-    ]
-
-
-def messages_table(appointment: Appointment):
-    """The text messages about a booking with their delivery status (one query). A message
-    refers to its booking generically (``sms.subjects``), so this is a table, not an inline."""
-    rows = list(Message.objects.about(appointment).order_by("created_at", "pk"))
-    if not rows:
-        return "-"
-    head = format_html_join(
-        "", "<th>{}</th>", ((Message._meta.get_field(c).verbose_name,) for c in MESSAGE_COLUMNS)
-    )
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((v,) for v in _message_row(m))),) for m in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-class BookingFilter(admin.SimpleListFilter):
-    title = _("booking")
-    parameter_name = "booking"
-
-    def lookups(self, request, model_admin):
-        return [("upcoming", _("not yet past"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "upcoming":
-            return queryset.about_any(Appointment.objects.filter(start__gte=timezone.now()))
-        return queryset
-
-
-@admin.register(Message)
-class BookingMessageAdmin(HallScopedMixin, MessageAdmin):
-    """The SMS log, read-only: what went to which booking's applicant, and whether it went.
-
-    Hall staff see the messages of their hall's bookings; verification codes (masked) and
-    complaint messages belong to no booking and are seen only by those who see every hall.
-    Filter “failed” and “not yet past” for the messages somebody must follow up by phone (the
-    desk's front page links there). Registered here, not in ``sms``: the hall scoping and the
-    booking filter are this app's and ``duty``'s knowledge.
-    """
-
-    list_filter = ["status", BookingFilter, "purpose", "backend"]
 
 
 class AppointmentRegisterForm(ServiceAddForm):
@@ -337,10 +119,10 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
         ("window", admin.RelatedOnlyFieldListFilter),
         ("matter__departments", admin.RelatedOnlyFieldListFilter),
         "outside_phone_hours",
-        # The supervisors' dashboard links here (evaluation.dashboard_views).
+        # The supervisors' dashboard links here (evaluation.reporting.dashboard_views).
         TimeKindFilter,
         ("window__hall", admin.RelatedOnlyFieldListFilter),
-        # The assessment (evaluation.assessment_links) links here too.
+        # The assessment (evaluation.reporting.assessment_links) links here too.
         HallCancellationFilter,
     ]
     search_fields = ["reference", "applicant_name", "phone"]
@@ -683,69 +465,3 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
             f"?{urlencode(params)}" if params else ""
         )
         return super().changelist_view(request, extra_context)
-
-
-class RecordAdmin(HallScopedAdmin):
-    """Lifecycle records are written by the services; the console lists them read-only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ChangeRequest)
-class ChangeRequestAdmin(RecordAdmin):
-    list_display = [
-        "appointment",
-        "state",
-        "original_start",
-        "new_start",
-        "is_emergency",
-        "requested_at",
-        "decided_by",
-    ]
-    list_filter = ["state", "is_emergency", ChangeNoticeFilter]
-    list_select_related = ["appointment", "decided_by"]
-    # The assessment (DB1403/T 7.4) links here with the staff member the change counts against.
-    assessment_lookups = ("appointment__responsible_staff",)
-
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
-
-
-@admin.register(NoShowFollowUp)
-class NoShowFollowUpAdmin(RecordAdmin):
-    list_display = ["appointment", "due_at", "assigned_to", "outcome", "recorded_at"]
-    list_filter = ["outcome", ("appointment__window", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["appointment", "assigned_to"]
-
-
-@admin.register(ContactLog)
-class ContactLogAdmin(RecordAdmin):
-    list_display = ["appointment", "at", "purpose", "method", "by", "time_reconfirmed"]
-    list_filter = ["purpose", "method"]
-    list_select_related = ["appointment", "by"]
-    search_fields = ["appointment__reference"]
-
-
-@admin.register(ParallelTask)
-class ParallelTaskAdmin(RecordAdmin):
-    list_display = ["appointment", "department", "window", "confirmed_at", "confirmed_by"]
-    list_filter = [("department", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["appointment", "department", "window", "confirmed_by"]
-
-
-@admin.register(AppointmentEvent)
-class AppointmentEventAdmin(RecordAdmin):
-    """The history of every booking; filtered by action it lists e.g. all reassignments."""
-
-    list_display = ["at", "appointment", "action", "actor", "note"]
-    list_filter = ["action"]
-    list_select_related = ["appointment", "actor"]
-    search_fields = ["appointment__reference"]
-    date_hierarchy = "at"

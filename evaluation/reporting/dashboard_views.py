@@ -1,4 +1,5 @@
-"""The supervisors' dashboard page (DB1403/T 7.1–7.4, 8.1–8.3) and the public 好评率 page (8.2).
+"""The supervisors' dashboard page (DB1403/T 7.1–7.4, 8.1–8.3); the public 好评率 page (8.2)
+is ``public_ratings``.
 
 The dashboard is a staff page beside the console, not an admin list: supervisors and
 administrators see their hall (the city hall's supervisors every hall); a window head sees only
@@ -11,31 +12,22 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models.functions import TruncMonth
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from appointments.models import Appointment, Channel, Status
+from appointments.models import Channel, Status
 from complaints.models import AWAITING_ACCEPTANCE, AWAITING_REPLY
 from duty.models import Department, StaffProfile, Window
 from duty.roles import Role
 from duty.scoping import user_hall_id, visible_halls
 
-from .dashboard import (
-    MAX_PERIOD_DAYS,
-    LocalDatePart,
-    dashboard_figures,
-    fixed_offset,
-    period_bounds,
-    period_clean,
-)
-from .figures import RATING_AGGREGATES, rating_rates
+from .dashboard import dashboard_figures
+from .periods import MAX_PERIOD_DAYS, period_clean
 
 DEFAULT_DAYS = 30
 ALLOWED_ROLES = {Role.SUPERVISOR, Role.ADMINISTRATOR}
@@ -384,89 +376,3 @@ def dashboard_view(request):
         }
     )
     return TemplateResponse(request, "evaluation/dashboard.html", context)
-
-
-# --- the public page (DB1403/T 8.2) ---------------------------------------------------------------
-
-PUBLIC_MONTHS = 12
-PUBLIC_CACHE_SECONDS = 600
-
-
-def _month_add(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def public_rating_figures(*, now: dt.datetime) -> list[dict]:
-    """DB1403/T 8.2, 国办发〔2019〕51号 (results are published): each department's monthly
-    好评率 and counts over the last 12 months (this month included), from the served bookings of
-    its matters. No person is named: only departments, months and numbers. One query."""
-    this_month = timezone.localdate(now).replace(day=1)
-    first = _month_add(this_month, -(PUBLIC_MONTHS - 1))
-    low, _high = period_bounds(first, this_month)
-    months = [_month_add(first, i) for i in range(PUBLIC_MONTHS)]
-    offset = fixed_offset(low, now)
-    tz = timezone.get_default_timezone()
-    month = (
-        LocalDatePart("served_at", offset=offset, kind="month")
-        if offset is not None
-        else TruncMonth("served_at", tzinfo=tz)
-    )
-    rows = (
-        Appointment.objects.filter(served_at__gte=low, served_at__lte=now)
-        .order_by()
-        .annotate(_month=month)
-        .values(
-            "matter__departments",
-            "matter__departments__name",
-            "matter__departments__hall__name",
-            "_month",
-        )
-        .annotate(**RATING_AGGREGATES)
-    )
-    departments: dict[int, dict] = {}
-    for row in rows:
-        dep_id = row["matter__departments"]
-        if dep_id is None:
-            continue
-        entry = departments.setdefault(
-            dep_id,
-            {
-                "hall": row["matter__departments__hall__name"],
-                "name": row["matter__departments__name"],
-                "months": {m: None for m in months},
-            },
-        )
-        month = row["_month"]
-        month = month.date() if isinstance(month, dt.datetime) else month
-        counts = {k: row[k] for k in RATING_AGGREGATES}
-        entry["months"][month.replace(day=1)] = {
-            "served": counts["served"],
-            "rated": counts["rated"],
-            "good_rate": rating_rates(counts)["good_rate"],
-        }
-    result = []
-    for entry in sorted(departments.values(), key=lambda e: (e["hall"], e["name"])):
-        entry["months"] = [{"month": m, "figures": entry["months"][m]} for m in months]
-        result.append(entry)
-    return result
-
-
-def public_ratings_view(request):
-    """The citizen site's page of published 好评率 (DB1403/T 8.2), cached for ten minutes."""
-    now = timezone.now()
-    key = f"public-ratings:{timezone.localdate(now).isoformat()}:{timezone.localtime(now):%H}"
-    departments = cache.get(key)
-    if departments is None:
-        departments = public_rating_figures(now=now)
-        cache.set(key, departments, PUBLIC_CACHE_SECONDS)
-    months = departments[0]["months"] if departments else []
-    return TemplateResponse(
-        request,
-        "evaluation/public_ratings.html",
-        {
-            "departments": departments,
-            "months": [m["month"] for m in months],
-            "language": translation.get_language(),
-        },
-    )

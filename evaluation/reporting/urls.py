@@ -3,7 +3,8 @@
 from django.contrib import admin
 from django.urls import path
 
-from .dashboard_views import dashboard_view, public_ratings_view
+from .dashboard_views import dashboard_view
+from .public_ratings import public_ratings_view
 
 # Mounted at /admin/dashboard/: the console's login protects it.
 staff_urlpatterns = [

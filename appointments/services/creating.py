@@ -1,0 +1,166 @@
+"""Creating bookings: registered by staff (on site or by phone) and booked online by the
+applicant (DB1403/T 5.1.1, 5.1.2, 6.1.1)."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from duty.calendar import local, phone_line_is_open
+from duty.models import Window
+from sms.phones import phone_clean
+from yuyue.checks import field_error as _error
+from yuyue.checks import require_aware as _require_aware
+from yuyue.checks import require_perm as _require_perm
+
+from ..models import (
+    LIVE_STATUSES,
+    Appointment,
+    Channel,
+    Matter,
+    Status,
+)
+from ..slots import SlotTime
+from ._common import OPEN_STATUSES, STAFF_CHANNELS, Action, _name_clean, _require_hall
+from ._placing import _create, _short_notice_clean
+from .rules import booking_lead_is_sufficient, booking_target_clean
+
+
+def appointment_register(
+    *,
+    matter: Matter,
+    window: Window,
+    start: dt.datetime,
+    applicant_name: str,
+    phone,
+    channel: str,
+    actor,
+    now: dt.datetime,
+    content: str = "",
+    remarks: str = "",
+    short_notice_reason: str = "",
+) -> Appointment:
+    """The desk registers an on-site or phone booking into the register.
+
+    DB1403/T 5.1.3 a/b and 6.1.2 (name, phone, time, matter, who received it, remarks);
+    5.1.1: under 24 h ahead only with a recorded reason; 5.1.3 b: a phone booking taken while
+    the phone line is closed is flagged.
+    """
+    _require_perm(actor, "appointments.register_appointment")
+    if window is not None:
+        _require_hall(actor, window.hall_id)
+    if channel not in STAFF_CHANNELS:
+        raise _error("channel", _("The desk registers on-site or phone bookings."), "channel")
+    name = _name_clean(applicant_name)
+    number = phone_clean(phone, mobile_only=False)
+    slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
+    reason = _short_notice_clean(start=start, now=now, reason=short_notice_reason, actor=actor)
+    outside = channel == Channel.PHONE and not phone_line_is_open(hall=window.hall, now=now)
+    return _create(
+        matter=matter,
+        window=window,
+        slot=slot,
+        now=now,
+        actor=actor,
+        action=Action.REGISTERED,
+        channel=channel,
+        status=Status.ACCEPTED,
+        accepted_at=now,
+        received_by=actor,
+        applicant_name=name,
+        phone=number,
+        content=(content or "").strip(),
+        remarks=(remarks or "").strip(),
+        short_notice_reason=reason,
+        outside_phone_hours=outside,
+    )
+
+
+def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datetime) -> None:
+    """Local practice against hoarding (not in DB1403/T): a mobile number holds at most
+    ONLINE_OPEN_BOOKINGS_PER_PHONE open bookings, and one booking per matter per day.
+
+    Race: two bookings of one number at once could both pass the count; the citizen path runs
+    this under the lock of the number's verification code (``sms.services.verified_number``).
+    """
+    open_bookings = Appointment.objects.filter(
+        phone=phone, status__in=OPEN_STATUSES, start__gt=now
+    ).count()
+    if open_bookings >= settings.ONLINE_OPEN_BOOKINGS_PER_PHONE:
+        raise _error(
+            "phone",
+            _(
+                "This number already has %(count)s open bookings; cancel one or wait until it "
+                "has been served before booking again."
+            )
+            % {"count": open_bookings},
+            "too_many_bookings",
+        )
+    day = local(slot.start).date()
+    tz = timezone.get_default_timezone()
+    day_start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    if Appointment.objects.filter(
+        phone=phone,
+        matter=matter,
+        status__in=LIVE_STATUSES,
+        start__gte=day_start,
+        start__lt=day_start + dt.timedelta(days=1),
+    ).exists():
+        raise _error(
+            "start",
+            _("This number already has a booking for “%(matter)s” on %(day)s.")
+            % {"matter": matter, "day": formats.date_format(day, "Y-m-d")},
+            "same_matter_same_day",
+        )
+
+
+def appointment_book_online(
+    *,
+    matter: Matter,
+    window: Window,
+    start: dt.datetime,
+    applicant_name: str,
+    phone,
+    now: dt.datetime,
+    content: str = "",
+) -> Appointment:
+    """A citizen books online; it waits for the window to reconfirm.
+
+    DB1403/T 5.1.1: at least 24 h ahead, no exception; 5.1.3 c: status "waiting for the window
+    to confirm" until staff reconfirm by phone or SMS. A mobile number is required.
+    Citizens reach this through ``appointments.citizen.citizen_booking_create``, which first
+    proves that they hold the number.
+    """
+    horizon = dt.timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    name = _name_clean(applicant_name)
+    number = phone_clean(phone, mobile_only=True)
+    _require_aware(now)
+    if isinstance(start, dt.datetime) and timezone.is_aware(start) and start > now + horizon:
+        raise _error(
+            "start",
+            _("Bookings open %(days)s days ahead; choose an earlier time.")
+            % {"days": settings.BOOKING_HORIZON_DAYS},
+            "too_far",
+        )
+    slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
+    if not booking_lead_is_sufficient(start=start, now=now):
+        raise _error(
+            "start",
+            _("Online bookings must be made at least 24 hours ahead; choose a later time."),
+            "short_notice",
+        )
+    _online_limits_check(matter=matter, phone=number, slot=slot, now=now)
+    return _create(
+        matter=matter,
+        window=window,
+        slot=slot,
+        now=now,
+        actor=None,
+        action=Action.BOOKED,
+        channel=Channel.ONLINE,
+        status=Status.PENDING,
+        applicant_name=name,
+        phone=number,
+        content=(content or "").strip(),
+    )

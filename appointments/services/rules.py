@@ -1,0 +1,107 @@
+"""The booking rules as predicates (DB1403/T 5.1.1, 5.1.2, 6.2.1, 6.2.2, 6.2.3) and the check of
+where and when a booking may be made (DB1403/T 4, 5.1.2, 5.2)."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from duty.calendar import local, representable
+from duty.models import Window
+from yuyue.checks import field_error as _error
+from yuyue.checks import require_aware as _require_aware
+
+from ..models import (
+    Appointment,
+    ChangeRequest,
+    Matter,
+)
+from ..notifications import show_time
+from ..slots import SlotTime, slot_at
+from ._common import _open_changes
+
+
+def booking_lead_is_sufficient(*, start: dt.datetime, now: dt.datetime) -> bool:
+    """DB1403/T 5.1.1: a booking is made at least 24 h before its start."""
+    return start - now >= dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
+
+
+def change_notice_in_time(*, original_start: dt.datetime, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.2: the applicant is told of a change at least 8 h before the original start."""
+    return original_start - now >= dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
+
+
+def no_show_follow_up_due_at(*, start: dt.datetime) -> dt.datetime:
+    """DB1403/T 6.2.3: the follow-up is due 30 min after the start without arrival."""
+    return start + dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_MINUTES)
+
+
+def citizen_may_cancel(*, start: dt.datetime, now: dt.datetime) -> bool:
+    """Local practice: a citizen cancels up to CITIZEN_CANCEL_MIN_HOURS before the start."""
+    return start - now >= dt.timedelta(hours=settings.CITIZEN_CANCEL_MIN_HOURS)
+
+
+def change_request_open(appointment: Appointment) -> ChangeRequest | None:
+    """DB1403/T 6.2.2: the booking's change under way (requested or approved), if any: at most
+    one at a time."""
+    return _open_changes(appointment).first()
+
+
+def no_change_open(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.2: a new change is requested only when none is under way."""
+    return not _open_changes(appointment).exists()
+
+
+def check_in_day(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 5.1.2, 6.2.1: check-in is on the day of the booking (Asia/Shanghai)."""
+    return local(now).date() == local(appointment.start).date()
+
+
+def booking_target_clean(
+    *, matter: Matter, window: Window, start: dt.datetime, now: dt.datetime
+) -> SlotTime:
+    """DB1403/T 4, 5.1.2, 5.2: the window handles the matter and serves a slot at ``start``;
+    an off-hours slot needs someone on duty (holidays excepted: served by appointment)."""
+    _require_aware(now)
+    if matter is None or not matter.is_active:
+        raise _error("matter", _("This matter cannot be booked."), "unknown_matter")
+    if window is None or not window.is_active or window.hall_id != matter.hall_id:
+        raise _error("window", _("This window cannot be booked."), "unknown_window")
+    if not matter.windows.filter(pk=window.pk).exists():
+        raise _error(
+            "window",
+            _("Window %(window)s does not handle “%(matter)s”.")
+            % {"window": window, "matter": matter},
+            "window_not_for_matter",
+        )
+    if start is None or timezone.is_naive(start) or not representable(start):
+        raise _error("start", _("Enter a date and time."), "invalid_start")
+    if start <= now:
+        raise _error(
+            "start", _("%(time)s has already passed.") % {"time": show_time(start)}, "past"
+        )
+    if start > now + dt.timedelta(days=366):
+        raise _error("start", _("Bookings are taken at most a year ahead."), "too_far")
+    slot = slot_at(window=window, start=start)
+    if slot is None:
+        raise _error(
+            "start",
+            _(
+                "Window %(window)s does not serve at %(time)s: it is outside the window's "
+                "service hours, on a day it does not serve, or not the start of a slot."
+            )
+            % {"window": window, "time": show_time(start)},
+            "no_service",
+        )
+    if not slot.bookable:
+        raise _error(
+            "start",
+            _(
+                "Nobody is on duty at window %(window)s at %(time)s, so this off-hours time "
+                "cannot be booked; choose another time."
+            )
+            % {"window": window, "time": show_time(start)},
+            "no_duty",
+        )
+    return slot
