@@ -259,7 +259,7 @@ ACTION_STEPS = TransitionTable(
     Transition(
         "start",
         gettext_lazy("Start work"),
-        improvement_action_start,
+        "evaluation.improvement.improvement_action_start",
         (S.OPEN,),
         refused=gettext_lazy("started"),
         actor_may=user_owns_or_manages,
@@ -268,7 +268,7 @@ ACTION_STEPS = TransitionTable(
     Transition(
         "complete",
         gettext_lazy("Mark done"),
-        improvement_action_complete,
+        "evaluation.improvement.improvement_action_complete",
         OPEN_STATES,
         form=FORMS + "CompleteForm",
         refused=gettext_lazy("completed"),
@@ -279,7 +279,7 @@ ACTION_STEPS = TransitionTable(
     Transition(
         "cancel",
         gettext_lazy("Cancel the action"),
-        improvement_action_cancel,
+        "evaluation.improvement.improvement_action_cancel",
         OPEN_STATES,
         form=FORMS + "CancelForm",
         refused=gettext_lazy("cancelled"),

@@ -37,7 +37,7 @@ def table(*transitions):
 
 
 def step(name, sources=("a",), **options):
-    return Transition(name, name.title(), lambda **kwargs: kwargs, sources, **options)
+    return Transition(name, name.title(), "builtins.dict", sources, **options)
 
 
 class TestTheTable:
@@ -97,7 +97,7 @@ class TestEveryMachine:
         for transition in steps:
             if not transition.console:
                 continue  # the citizen's or a sweep's, called by name, never through the console
-            parameters = inspect.signature(transition.service).parameters
+            parameters = inspect.signature(transition.service_function).parameters
             assert {steps.subject, "actor", "now"} <= set(parameters), transition.name
 
     def test_each_form_is_a_step_form_whose_fields_the_service_takes(self, steps):
@@ -108,7 +108,7 @@ class TestEveryMachine:
             assert issubclass(form, StepForm), transition.name
             if form.service_arguments is StepForm.service_arguments:
                 # The fields go to the service under their own names.
-                parameters = inspect.signature(transition.service).parameters
+                parameters = inspect.signature(transition.service_function).parameters
                 assert set(form.base_fields) <= set(parameters), transition.name
 
     def test_every_staff_step_names_who_may_take_it(self, steps):

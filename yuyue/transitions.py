@@ -26,6 +26,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ class Transition:
 
     name: str
     label: str | Promise
-    # The service that takes the step: keyword-only, the record under the table's ``subject``
-    # name, ``actor``, ``now`` and the form's ``service_arguments()``.
-    service: Callable[..., Any] | None
+    # The service that takes the step, as a dotted path (empty: none): keyword-only, the record
+    # under the table's ``subject`` name, ``actor``, ``now`` and the form's
+    # ``service_arguments()``. A path, not the function: the services import their table to
+    # check states, so the table cannot import them (``service_function`` resolves it).
+    service: str
     # The states the step may be taken from; None: any state (``when`` decides).
     sources: tuple | None
     # The permission it needs (None: ``actor_may`` alone decides).
@@ -60,6 +63,10 @@ class Transition:
     done: str | Promise = ""
     # False: not a staff step (the citizen's or a sweep's); the console never offers it.
     console: bool = True
+
+    @property
+    def service_function(self) -> Callable[..., Any] | None:
+        return import_string(self.service) if self.service else None
 
     def field_for(self, key: str, fields) -> str | None:
         """The form field a service error keyed ``key`` belongs beside, or None (the top)."""
@@ -138,4 +145,5 @@ class TransitionTable:
 
     def take(self, name: str, record, *, actor, now: dt.datetime, **arguments):
         """Call the step's service on ``record``."""
-        return self[name].service(**{self.subject: record}, actor=actor, now=now, **arguments)
+        service = self[name].service_function
+        return service(**{self.subject: record}, actor=actor, now=now, **arguments)

@@ -15,7 +15,7 @@ The package, by sub-area: ``rules`` (the rules as predicates), ``creating`` (reg
 booking online), ``confirmation`` (confirmation, hand-over, reassignment), ``arrival`` (check-in
 and service at the window), ``changes`` (6.2.2), ``no_shows`` (6.2.3), ``cancellation``, and
 ``steps``, the transition tables BOOKING_STEPS and CHANGE_STEPS that the services check their
-state through (imported inside those functions: the tables name the services). What several
+state through (the tables name the services by dotted path, so they import none). What several
 share is in ``_common`` (errors, locks, history) and ``_placing`` (taking a place in a slot).
 The public names are imported here: callers import from ``appointments.services``; the
 submodules import from each other, never from this package.
@@ -46,7 +46,6 @@ from .creating import appointment_book_online, appointment_register
 from .no_shows import (
     no_show_candidates,
     no_show_follow_up_open,
-    no_show_follow_up_pending,
     no_show_follow_up_record,
     no_show_follow_up_take,
     no_show_follow_ups_open,
@@ -61,7 +60,7 @@ from .rules import (
     no_change_open,
     no_show_follow_up_due_at,
 )
-from .steps import BOOKING_STEPS, CHANGE_STEPS
+from .steps import BOOKING_STEPS, CHANGE_STEPS, no_show_follow_up_pending
 
 __all__ = [
     "AWAITING_ARRIVAL",

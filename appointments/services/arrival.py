@@ -17,6 +17,7 @@ from ..notifications import show_time
 from ..signals import appointment_served
 from ._common import Action, _lock, _require_hall, _update
 from .rules import check_in_day
+from .steps import BOOKING_STEPS
 
 
 def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
@@ -24,8 +25,6 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
 
     One recorded as not coming (6.2.3) who turns up later that day is still served.
     """
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
@@ -48,8 +47,6 @@ def appointment_serve(*, appointment: Appointment, actor, now: dt.datetime) -> A
 
     Fires ``appointment_served`` (appointments/signals.py) in the transaction; evaluation
     listens to invite the applicant to rate the service (DB1403/T 8.2)."""
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():

@@ -23,12 +23,11 @@ from ._common import (
     _withdraw_open_changes,
 )
 from .rules import change_notice_in_time, citizen_may_cancel
+from .steps import BOOKING_STEPS
 
 
 def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime) -> Appointment:
     """The applicant cancels up to CITIZEN_CANCEL_MIN_HOURS (default 2 h) before the start."""
-    from .steps import BOOKING_STEPS
-
     with locking_transaction():
         appointment = _lock(appointment)
         BOOKING_STEPS.check("cancel_online", appointment)
@@ -72,8 +71,6 @@ def appointment_cancel_by_staff(
     recorded emergency. A booking whose no-show follow-up is open gets its outcome recorded
     instead (6.2.3).
     """
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.cancel_appointment")
     _require_hall(actor, appointment.window.hall_id)
     reason = (reason or "").strip()

@@ -40,6 +40,7 @@ from .rules import (
     change_notice_in_time,
     no_change_open,
 )
+from .steps import BOOKING_STEPS, CHANGE_STEPS
 
 
 def change_request_create(
@@ -56,8 +57,6 @@ def change_request_create(
 
     5.1.1: a new time under 24 h away needs a recorded reason, as any staff booking does.
     """
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.request_change")
     _require_hall(actor, appointment.window.hall_id)
     reason = (reason or "").strip()
@@ -105,8 +104,6 @@ def change_request_create(
 def _lock_change(change: ChangeRequest, step: str) -> ChangeRequest:
     """Lock the booking, then its change (the lock order), and check that the change's state
     allows ``step`` (CHANGE_STEPS)."""
-    from .steps import CHANGE_STEPS
-
     appointment = _lock_id(change.appointment_id)
     change = (
         ChangeRequest.objects.select_for_update(of=("self",))
@@ -135,8 +132,6 @@ def change_request_approve(
 ) -> ChangeRequest:
     """DB1403/T 6.2.2: the agency approves a change. Less than 8 h before the original time it
     can only be approved as a recorded emergency, which supervision lists."""
-    from .steps import BOOKING_STEPS
-
     _require_agency_of(actor, change.original_window)
     emergency_reason = (emergency_reason or "").strip()
     with locking_transaction():
@@ -264,8 +259,6 @@ def change_request_apply_on_sms(*, change: ChangeRequest, now: dt.datetime) -> A
 
 
 def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime) -> Appointment:
-    from .steps import BOOKING_STEPS
-
     with locking_transaction():
         change = _lock_change(change, "apply_change")
         if not change.is_emergency and not change_notice_in_time(

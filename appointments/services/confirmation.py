@@ -37,6 +37,7 @@ from ._common import (
 )
 from ._placing import _move_fields
 from .rules import booking_target_clean
+from .steps import BOOKING_STEPS
 
 
 def appointment_confirm(
@@ -46,8 +47,6 @@ def appointment_confirm(
 
     Records the method, who and when; the booking then enters the register.
     """
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.confirm_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _method_clean(method, allowed=(ContactMethod.PHONE, ContactMethod.SMS))
@@ -111,8 +110,6 @@ def appointment_hand_over(
 ) -> Appointment:
     """DB1403/T 6.1.3: at once after registration the booking goes to its window, which names a
     contact person; 6.2.5: that person is the directly responsible receiving staff member."""
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _staff_clean(contact_person, hall_id=appointment.window.hall_id, field="contact_person")
@@ -142,8 +139,6 @@ def appointment_give_notice(
 ) -> ContactLog:
     """DB1403/T 6.1.3: the contact tells the applicant everything at once (一次性告知) and
     reconfirms the time; the text sent and the outcome are logged."""
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.hand_over_appointment")
     _require_hall(actor, appointment.window.hall_id)
     _method_clean(method)
@@ -203,8 +198,6 @@ def appointment_reassign(
     A booking moved to another window goes back to "accepted": the new window must take it over
     and give the one-time notice again (6.1.3); its part of a parallel booking moves with it.
     """
-    from .steps import BOOKING_STEPS
-
     _require_perm(actor, "appointments.reassign_appointment")
     hall_id = appointment.window.hall_id
     _require_hall(actor, hall_id)

@@ -31,6 +31,7 @@ from ._common import (
 )
 from ._placing import _move_fields, _short_notice_clean
 from .rules import booking_target_clean, no_show_follow_up_due_at
+from .steps import BOOKING_STEPS
 
 
 def no_show_candidates(*, now: dt.datetime):
@@ -52,8 +53,6 @@ def no_show_candidates(*, now: dt.datetime):
 def no_show_follow_up_open(*, appointment: Appointment, now: dt.datetime) -> NoShowFollowUp:
     """DB1403/T 6.2.3: 30 min after the start without arrival, the window must contact the
     applicant. Opening twice returns the same follow-up."""
-    from .steps import BOOKING_STEPS
-
     with locking_transaction():
         appointment = _lock(appointment)
         BOOKING_STEPS.check("open_follow_up", appointment)
@@ -87,18 +86,6 @@ def no_show_follow_ups_open(*, now: dt.datetime) -> list[NoShowFollowUp]:
         no_show_follow_up_open(appointment=appointment, now=now)
         for appointment in no_show_candidates(now=now)
     ]
-
-
-def no_show_follow_up_pending(appointment: Appointment, now: dt.datetime) -> bool:
-    """DB1403/T 6.2.3: a follow-up is open, or due (30 min after the start, not arrived) and not
-    yet opened by the sweep."""
-    from .steps import BOOKING_STEPS
-
-    if appointment.follow_ups.filter(outcome="").exists():
-        return True
-    return BOOKING_STEPS.permits("open_follow_up", appointment) and now >= (
-        no_show_follow_up_due_at(start=appointment.start)
-    )
 
 
 def no_show_follow_up_take(
@@ -145,8 +132,6 @@ def no_show_follow_up_record(
     Giving up or being unreachable closes the booking as a no-show; a new time is booked like any
     staff booking (5.1.1: under 24 h only with a reason).
     """
-    from .steps import BOOKING_STEPS
-
     Outcome = NoShowFollowUp.Outcome
     _require_perm(actor, "appointments.record_no_show")
     _require_hall(actor, follow_up.appointment.window.hall_id)

@@ -1,33 +1,15 @@
 """The booking's and its change's state machines (DB1403/T 5.1.3, 6.1, 6.2): BOOKING_STEPS and
 CHANGE_STEPS, read by the services' state checks and by the console's buttons."""
 
+import datetime as dt
+
 from django.utils.translation import gettext_lazy
 
 from yuyue.transitions import Transition, TransitionTable
 
-from ..models import (
-    ChangeRequest,
-    Status,
-)
+from ..models import Appointment, ChangeRequest, Status
 from ._common import AWAITING_ARRIVAL, OPEN_STATUSES, _change_refusal, _status_refusal
-from .arrival import appointment_check_in, appointment_serve
-from .cancellation import appointment_cancel_by_citizen, appointment_cancel_by_staff
-from .changes import (
-    change_request_approve,
-    change_request_create,
-    change_request_notify_and_apply,
-    change_request_record_emergency,
-    change_request_reject,
-    change_request_withdraw,
-)
-from .confirmation import (
-    appointment_confirm,
-    appointment_give_notice,
-    appointment_hand_over,
-    appointment_reassign,
-)
-from .no_shows import no_show_follow_up_open, no_show_follow_up_pending, no_show_follow_up_take
-from .rules import check_in_day, no_change_open
+from .rules import check_in_day, no_change_open, no_show_follow_up_due_at
 
 # The services of this package check a booking's status and a change's state through these
 # tables; the console's buttons (appointments.admin) are the steps they permit. The forms are the
@@ -36,11 +18,22 @@ from .rules import check_in_day, no_change_open
 FORMS = "appointments.console."
 _REQ, _APPROVED = ChangeRequest.State.REQUESTED, ChangeRequest.State.APPROVED
 
+
+def no_show_follow_up_pending(appointment: Appointment, now: dt.datetime) -> bool:
+    """DB1403/T 6.2.3: a follow-up is open, or due (30 min after the start, not arrived) and not
+    yet opened by the sweep."""
+    if appointment.follow_ups.filter(outcome="").exists():
+        return True
+    return BOOKING_STEPS.permits("open_follow_up", appointment) and now >= (
+        no_show_follow_up_due_at(start=appointment.start)
+    )
+
+
 BOOKING_STEPS = TransitionTable(
     Transition(
         "confirm",
         gettext_lazy("Confirm online booking"),
-        appointment_confirm,
+        "appointments.services.appointment_confirm",
         (Status.PENDING,),
         "appointments.confirm_appointment",
         FORMS + "ConfirmForm",
@@ -50,7 +43,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "hand_over",
         gettext_lazy("Hand over to the window"),
-        appointment_hand_over,
+        "appointments.services.appointment_hand_over",
         (Status.ACCEPTED,),
         "appointments.hand_over_appointment",
         FORMS + "HandOverForm",
@@ -60,7 +53,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "notice",
         gettext_lazy("Give the one-time notice"),
-        appointment_give_notice,
+        "appointments.services.appointment_give_notice",
         (Status.HANDED_OVER,),
         "appointments.hand_over_appointment",
         FORMS + "NoticeForm",
@@ -70,7 +63,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "reassign",
         gettext_lazy("Reassign"),
-        appointment_reassign,
+        "appointments.services.appointment_reassign",
         OPEN_STATUSES,
         "appointments.reassign_appointment",
         FORMS + "ReassignForm",
@@ -81,7 +74,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "check_in",
         gettext_lazy("Check in"),
-        appointment_check_in,
+        "appointments.services.appointment_check_in",
         (*AWAITING_ARRIVAL, Status.NO_SHOW),
         "appointments.serve_appointment",
         refused=gettext_lazy("Only an accepted booking can be checked in; confirm it first."),
@@ -91,7 +84,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "serve",
         gettext_lazy("Served"),
-        appointment_serve,
+        "appointments.services.appointment_serve",
         (Status.ARRIVED,),
         "appointments.serve_appointment",
         refused=gettext_lazy("Only an applicant who has arrived can be served."),
@@ -100,7 +93,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "request_change",
         gettext_lazy("Request a change"),
-        change_request_create,
+        "appointments.services.change_request_create",
         OPEN_STATUSES,
         "appointments.request_change",
         FORMS + "ChangeRequestForm",
@@ -112,7 +105,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "follow_up",
         gettext_lazy("Record the no-show follow-up"),
-        no_show_follow_up_take,
+        "appointments.services.no_show_follow_up_take",
         None,  # the follow-up's own state decides (no_show_follow_up_pending)
         "appointments.record_no_show",
         FORMS + "FollowUpForm",
@@ -122,7 +115,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "open_follow_up",
         gettext_lazy("Open the no-show follow-up"),
-        no_show_follow_up_open,
+        "appointments.services.no_show_follow_up_open",
         AWAITING_ARRIVAL,
         refused=gettext_lazy(
             "A no-show follow-up is only for an accepted booking not yet arrived."
@@ -133,7 +126,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "cancel",
         gettext_lazy("Cancel"),
-        appointment_cancel_by_staff,
+        "appointments.services.appointment_cancel_by_staff",
         OPEN_STATUSES,
         "appointments.cancel_appointment",
         FORMS + "CancelForm",
@@ -143,7 +136,7 @@ BOOKING_STEPS = TransitionTable(
     Transition(
         "cancel_online",
         gettext_lazy("Cancel"),
-        appointment_cancel_by_citizen,
+        "appointments.services.appointment_cancel_by_citizen",
         OPEN_STATUSES,
         refused=gettext_lazy("Only an open booking can be cancelled."),
         console=False,  # the applicant's, on the citizen pages
@@ -159,7 +152,7 @@ CHANGE_STEPS = TransitionTable(
     Transition(
         "approve_change",
         gettext_lazy("Approve the change"),
-        change_request_approve,
+        "appointments.services.change_request_approve",
         (_REQ,),
         "appointments.approve_change",
         FORMS + "ApproveChangeForm",
@@ -168,7 +161,7 @@ CHANGE_STEPS = TransitionTable(
     Transition(
         "reject_change",
         gettext_lazy("Refuse the change"),
-        change_request_reject,
+        "appointments.services.change_request_reject",
         (_REQ,),
         "appointments.approve_change",
         FORMS + "RejectChangeForm",
@@ -177,7 +170,7 @@ CHANGE_STEPS = TransitionTable(
     Transition(
         "apply_change",
         gettext_lazy("Tell the applicant and apply the change"),
-        change_request_notify_and_apply,
+        "appointments.services.change_request_notify_and_apply",
         (_APPROVED,),
         "appointments.request_change",
         FORMS + "ApplyChangeForm",
@@ -186,7 +179,7 @@ CHANGE_STEPS = TransitionTable(
     Transition(
         "record_emergency",
         gettext_lazy("Record the emergency"),
-        change_request_record_emergency,
+        "appointments.services.change_request_record_emergency",
         (_APPROVED,),
         "appointments.approve_change",
         clause="6.2.2",
@@ -195,7 +188,7 @@ CHANGE_STEPS = TransitionTable(
     Transition(
         "withdraw",
         gettext_lazy("Withdraw the change"),
-        change_request_withdraw,
+        "appointments.services.change_request_withdraw",
         (_REQ, _APPROVED),
         "appointments.request_change",
         clause="6.2.2",

@@ -8,14 +8,13 @@ state, locks the complaint's row, and records a ``ComplaintStep`` with who and w
 The package, by sub-area: ``registering`` (by staff and online), ``handling`` (the steps),
 ``deadlines``, ``confidentiality``, ``attachments`` (investigation documents), ``figures``
 (DB1403/T 7.4), and ``steps``, the transition table COMPLAINT_STEPS that the steps check the
-state through (``_common._lock`` imports it inside the function: the table names the services).
+state through (``steps._lock``; the table names the services by dotted path, so it imports none).
 What several share is in ``_common``. The public names are imported here: callers import from
 ``complaints.services``; the submodules import from each other, never from this package.
 """
 
-from ._common import ATTACHMENT_NAME_MAX, NOTE_MAX, TEXT_MAX
+from ._common import ATTACHABLE, ATTACHMENT_NAME_MAX, NOTE_MAX, TEXT_MAX
 from .attachments import (
-    ATTACHABLE,
     attachment_clean,
     attachment_may_see,
     complaint_attachment_add,

@@ -20,6 +20,8 @@ from ..models import (
 S = ComplaintState
 TEXT_MAX = 5000
 NOTE_MAX = 5000
+# The states in which investigation documents may be added (complaint_attachment_add).
+ATTACHABLE = (S.ACCEPTED, S.REFERRED, S.INVESTIGATED, S.DECIDED)
 
 
 def _require_hall(actor, hall_id: int) -> None:
@@ -64,16 +66,6 @@ def _state_refusal(complaint: Complaint, transition: Transition) -> ValidationEr
         + _("Its state is “%(state)s”.") % {"state": complaint.get_state_display()},
         "invalid_state",
     )
-
-
-def _lock(complaint: Complaint, step: str) -> Complaint:
-    # Race: two handlers act on the same complaint at once (two replies, refuse vs accept).
-    # Locking the row makes the second wait and then see the state the first one left.
-    from .steps import COMPLAINT_STEPS
-
-    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    COMPLAINT_STEPS.check(step, locked)
-    return locked
 
 
 def _handle_check(complaint: Complaint, actor, now) -> None:

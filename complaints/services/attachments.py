@@ -15,7 +15,8 @@ from ..models import (
     Complaint,
     ComplaintAttachment,
 )
-from ._common import S, _attachment_save, _handle_check, _lock
+from ._common import _attachment_save, _handle_check
+from .steps import _lock
 
 
 def attachment_clean(*, file) -> tuple:
@@ -45,9 +46,6 @@ def attachment_clean(*, file) -> tuple:
         _("Only JPEG or PNG images and PDF documents can be attached."),
         "file_type",
     )
-
-
-ATTACHABLE = (S.ACCEPTED, S.REFERRED, S.INVESTIGATED, S.DECIDED)
 
 
 def complaint_attachment_add(

@@ -24,7 +24,6 @@ from ._common import (
     _choice_clean,
     _handle_check,
     _in_hall,
-    _lock,
     _move,
     _staff_hall,
     _text_clean,
@@ -32,6 +31,7 @@ from ._common import (
 from .attachments import attachment_clean
 from .deadlines import reply_due_date
 from .registering import complainant_text
+from .steps import _lock
 
 
 def complaint_accept(

@@ -5,22 +5,8 @@ from django.utils.translation import gettext_lazy
 
 from yuyue.transitions import Transition, TransitionTable
 
-from ..models import (
-    AWAITING_ACCEPTANCE,
-)
-from ._common import S, _state_refusal
-from .attachments import ATTACHABLE, complaint_attachment_add
-from .handling import (
-    complaint_accept,
-    complaint_archive,
-    complaint_decide,
-    complaint_follow_up,
-    complaint_investigate,
-    complaint_refer,
-    complaint_refuse,
-    complaint_reply,
-    complaint_settle_on_spot,
-)
+from ..models import AWAITING_ACCEPTANCE, Complaint
+from ._common import ATTACHABLE, S, _state_refusal
 
 # The steps of this package check the complaint's state through this table; the console's buttons
 # (complaints.admin) are the steps it permits. The forms are the console's (complaints.console).
@@ -32,7 +18,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "accept",
         gettext_lazy("Accept"),
-        complaint_accept,
+        "complaints.services.complaint_accept",
         AWAITING_ACCEPTANCE,
         HANDLE,
         FORMS + "AcceptForm",
@@ -42,7 +28,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "refuse",
         gettext_lazy("Do not accept"),
-        complaint_refuse,
+        "complaints.services.complaint_refuse",
         AWAITING_ACCEPTANCE,
         HANDLE,
         FORMS + "RefuseForm",
@@ -52,7 +38,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "settle",
         gettext_lazy("Settle on the spot"),
-        complaint_settle_on_spot,
+        "complaints.services.complaint_settle_on_spot",
         (S.ACCEPTED,),
         HANDLE,
         FORMS + "SettleForm",
@@ -62,7 +48,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "refer",
         gettext_lazy("Refer to the department"),
-        complaint_refer,
+        "complaints.services.complaint_refer",
         (S.ACCEPTED,),
         HANDLE,
         FORMS + "ReferForm",
@@ -72,7 +58,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "investigate",
         gettext_lazy("Record the investigation"),
-        complaint_investigate,
+        "complaints.services.complaint_investigate",
         (S.ACCEPTED, S.REFERRED),
         HANDLE,
         FORMS + "InvestigateForm",
@@ -82,7 +68,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "attach",
         gettext_lazy("Add a document"),
-        complaint_attachment_add,
+        "complaints.services.complaint_attachment_add",
         ATTACHABLE,
         HANDLE,
         FORMS + "AttachmentForm",
@@ -92,7 +78,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "decide",
         gettext_lazy("Decide"),
-        complaint_decide,
+        "complaints.services.complaint_decide",
         (S.INVESTIGATED,),
         HANDLE,
         FORMS + "DecideForm",
@@ -102,7 +88,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "reply",
         gettext_lazy("Reply"),
-        complaint_reply,
+        "complaints.services.complaint_reply",
         (S.DECIDED,),
         HANDLE,
         FORMS + "ReplyForm",
@@ -112,7 +98,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "follow_up",
         gettext_lazy("Record the follow-up visit"),
-        complaint_follow_up,
+        "complaints.services.complaint_follow_up",
         (S.REPLIED, S.SETTLED),
         HANDLE,
         FORMS + "FollowUpForm",
@@ -122,7 +108,7 @@ COMPLAINT_STEPS = TransitionTable(
     Transition(
         "archive",
         gettext_lazy("Archive"),
-        complaint_archive,
+        "complaints.services.complaint_archive",
         (S.FOLLOWED_UP, S.NOT_ACCEPTED),
         HANDLE,
         refused=gettext_lazy("Only a followed-up or not accepted complaint can be archived."),
@@ -132,3 +118,11 @@ COMPLAINT_STEPS = TransitionTable(
     subject="complaint",
     refusal=_state_refusal,
 )
+
+
+def _lock(complaint: Complaint, step: str) -> Complaint:
+    # Race: two handlers act on the same complaint at once (two replies, refuse vs accept).
+    # Locking the row makes the second wait and then see the state the first one left.
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    COMPLAINT_STEPS.check(step, locked)
+    return locked

@@ -149,7 +149,7 @@ APPEAL_STEPS = TransitionTable(
     Transition(
         "review",
         gettext_lazy("Decide"),
-        rating_appeal_review,
+        "evaluation.ratings.appeals.rating_appeal_review",
         (RatingAppeal.State.PENDING,),
         "evaluation.review_rating_appeal",
         FORMS + "AppealReviewForm",

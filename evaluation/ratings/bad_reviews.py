@@ -274,7 +274,7 @@ CASE_STEPS = TransitionTable(
     Transition(
         "contact",
         gettext_lazy("Contacted and verified"),
-        bad_review_contact,
+        "evaluation.ratings.bad_reviews.bad_review_contact",
         (CaseState.OPEN,),
         HANDLE_CASE,
         FORMS + "ContactForm",
@@ -284,7 +284,7 @@ CASE_STEPS = TransitionTable(
     Transition(
         "rectify",
         gettext_lazy("Rectified"),
-        bad_review_rectify,
+        "evaluation.ratings.bad_reviews.bad_review_rectify",
         (CaseState.CONTACTED,),
         HANDLE_CASE,
         FORMS + "RectifyForm",
@@ -297,7 +297,7 @@ CASE_STEPS = TransitionTable(
     Transition(
         "reply",
         gettext_lazy("Reply to the rater"),
-        bad_review_reply,
+        "evaluation.ratings.bad_reviews.bad_review_reply",
         (CaseState.CONTACTED, CaseState.RECTIFIED),
         HANDLE_CASE,
         FORMS + "ReplyForm",
@@ -310,7 +310,7 @@ CASE_STEPS = TransitionTable(
     Transition(
         "close",
         gettext_lazy("Close the case"),
-        bad_review_close,
+        "evaluation.ratings.bad_reviews.bad_review_close",
         (CaseState.REPLIED,),
         HANDLE_CASE,
         FORMS + "CloseForm",
@@ -319,7 +319,7 @@ CASE_STEPS = TransitionTable(
     Transition(
         "complaint",
         gettext_lazy("Turn into a complaint"),
-        bad_review_to_complaint,
+        "evaluation.ratings.bad_reviews.bad_review_to_complaint",
         tuple(state for state in CaseState if state != CaseState.OPEN),
         "complaints.add_complaint",
         FORMS + "ComplaintForm",
