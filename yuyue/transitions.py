@@ -12,9 +12,10 @@ start) stays in the service, evaluated with ``now`` and refused with its own mes
 carries the same predicate (``when``) so that the console hides a button that would fail.
 
 To add a step: write its service (keyword-only, ``now``, calling ``TABLE.check(name, record)``
-under its row lock), add a ``Transition`` to the table at the end of the service module, and,
-if it needs input, a ``yuyue.console.StepForm`` in the app's console module named by ``form``;
-the console's button and page follow from the table.
+under its row lock), add a ``Transition`` naming it by dotted path to its machine's table (an
+app's ``services/steps.py``, or the end of the service module that holds the table), and, if it
+needs input, a ``yuyue.console.StepForm`` in the app's console module named by ``form``; the
+console's button and page follow from the table.
 
 This module knows no app: the services of every layer import it.
 """
