@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from duty.roles import supervisors_by_hall
 from sms.models import Alert
-from yuyue.sweeps import SweepResult, alerts_create, register_sweep
+from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .services import complaint_running_deadline, complaints_overdue
 
@@ -29,18 +29,14 @@ def complaints_sweep(*, now: dt.datetime) -> SweepResult:
             "due": due.isoformat(),
             "state": complaint.get_state_display(),
         }
-        recipients = {complaint.handler_id, *supervisors.get(complaint.hall_id, [])} - {None}
-        alerts += [
-            Alert(
-                recipient_id=recipient,
-                hall_id=complaint.hall_id,
-                kind=Alert.Kind.COMPLAINT_OVERDUE,
-                text=text,
-                created_at=now,
-                dedupe_key=f"complaint:{complaint.pk}:{step}:{recipient}",
-            )
-            for recipient in recipients
-        ]
+        alerts += alerts_to(
+            {complaint.handler_id, *supervisors.get(complaint.hall_id, [])},
+            hall_id=complaint.hall_id,
+            kind=Alert.Kind.COMPLAINT_OVERDUE,
+            text=text,
+            created_at=now,
+            dedupe_key=f"complaint:{complaint.pk}:{step}",
+        )
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 

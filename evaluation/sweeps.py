@@ -10,7 +10,7 @@ from appointments.models import Appointment
 from duty.roles import supervisors_by_hall
 from sms.models import Alert
 from sms.subjects import subject_fields
-from yuyue.sweeps import SweepResult, alerts_create, register_sweep
+from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .improvement import improvement_actions_overdue
 from .ratings import bad_review_late_steps, bad_reviews_overdue
@@ -29,7 +29,7 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
     alerts = []
     for case in overdue:
         rating = case.rating
-        recipients = {case.handler_id, *supervisors.get(rating.hall_id, [])} - {None}
+        recipients = {case.handler_id, *supervisors.get(rating.hall_id, [])}
         for step in bad_review_late_steps(case, now):
             due = case.contact_due if step == "contact" else case.rectify_due
             text = (
@@ -37,18 +37,15 @@ def bad_reviews_sweep(*, now: dt.datetime) -> SweepResult:
                 if step == "contact"
                 else _("Bad review of %(ref)s (window %(window)s): not rectified by %(due)s.")
             ) % {"ref": rating.appointment.reference, "window": rating.window, "due": due}
-            alerts += [
-                Alert(
-                    recipient_id=recipient,
-                    hall_id=rating.hall_id,
-                    kind=Alert.Kind.BAD_REVIEW_OVERDUE,
-                    **subject_fields(Appointment, rating.appointment_id),
-                    text=text,
-                    created_at=now,
-                    dedupe_key=f"bad_review:{case.pk}:{step}:{recipient}",
-                )
-                for recipient in recipients
-            ]
+            alerts += alerts_to(
+                recipients,
+                hall_id=rating.hall_id,
+                kind=Alert.Kind.BAD_REVIEW_OVERDUE,
+                **subject_fields(Appointment, rating.appointment_id),
+                text=text,
+                created_at=now,
+                dedupe_key=f"bad_review:{case.pk}:{step}",
+            )
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
@@ -68,18 +65,14 @@ def improvement_actions_sweep(*, now: dt.datetime) -> SweepResult:
             "title": action.title,
             "due": action.due.isoformat(),
         }
-        recipients = {action.owner_id, *supervisors.get(action.hall_id, [])} - {None}
-        alerts += [
-            Alert(
-                recipient_id=recipient,
-                hall_id=action.hall_id,
-                kind=Alert.Kind.ACTION_OVERDUE,
-                text=text,
-                created_at=now,
-                dedupe_key=f"action:{action.pk}:{recipient}",
-            )
-            for recipient in recipients
-        ]
+        alerts += alerts_to(
+            {action.owner_id, *supervisors.get(action.hall_id, [])},
+            hall_id=action.hall_id,
+            kind=Alert.Kind.ACTION_OVERDUE,
+            text=text,
+            created_at=now,
+            dedupe_key=f"action:{action.pk}",
+        )
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 

@@ -42,6 +42,16 @@ def register_sweep(name: str, sweep: Sweep, *, minutes: int) -> Sweep:
     return sweep
 
 
+def alerts_to(recipients, *, dedupe_key: str, **fields) -> list[Alert]:
+    """The same alert for each recipient (None left out), at most once per person: each alert's
+    dedupe key is ``dedupe_key`` followed by ``:<recipient id>``. ``fields`` are the alert's own
+    (``hall_id``, ``kind``, ``text``, ``created_at``, what it is about)."""
+    return [
+        Alert(recipient_id=recipient, dedupe_key=f"{dedupe_key}:{recipient}", **fields)
+        for recipient in set(recipients) - {None}
+    ]
+
+
 def alerts_create(*, alerts: list[Alert]) -> int:
     """Write alerts whose dedupe key is new; return how many were."""
     if not alerts:
