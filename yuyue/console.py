@@ -27,13 +27,16 @@ from django.utils.translation import gettext_lazy as _
 from .transitions import Transition, TransitionTable
 
 
-def errors_to_form(form: forms.Form, error: ValidationError, field_for) -> None:
-    """Each of a service's errors beside the form field ``field_for(key)`` names (else on top)."""
+def errors_to_form(form: forms.Form, error: ValidationError, error_fields) -> None:
+    """Each of a service's errors beside its form field: the field its key names, through
+    ``error_fields`` (service key: form field) where the two differ; else on top of the form."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
+    renamed = dict(error_fields)
     for key, errors in error.message_dict.items():
-        form.add_error(field_for(key), errors)
+        field = renamed.get(key, key)
+        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- lifecycle steps ----------------------------------------------------------------------------
@@ -172,7 +175,7 @@ class StepAdminMixin:
             try:
                 table.take(step, subject, actor=request.user, now=now, **form.service_arguments())
             except ValidationError as error:
-                errors_to_form(form, error, lambda key: transition.field_for(key, form.fields))
+                errors_to_form(form, error, transition.error_fields)
             except PermissionDenied as error:
                 form.add_error(None, str(error))
             else:
@@ -208,10 +211,6 @@ class ServiceAddForm(forms.ModelForm):
     def create(self, data: dict, *, actor, now: dt.datetime):
         raise NotImplementedError
 
-    def field_for(self, key: str) -> str | None:
-        key = self.error_fields.get(key, key)
-        return key if key in self.fields else None
-
     def clean(self):
         data = super().clean()
         if self.errors:
@@ -219,7 +218,7 @@ class ServiceAddForm(forms.ModelForm):
         try:
             self.instance = self.create(data, actor=self.request.user, now=timezone.now())
         except ValidationError as error:
-            errors_to_form(self, error, self.field_for)
+            errors_to_form(self, error, self.error_fields)
         except PermissionDenied as error:
             self.add_error(None, str(error))
         return data

@@ -69,11 +69,6 @@ class Transition:
     def service_function(self) -> Callable[..., Any] | None:
         return import_string(self.service) if self.service else None
 
-    def field_for(self, key: str, fields) -> str | None:
-        """The form field a service error keyed ``key`` belongs beside, or None (the top)."""
-        key = dict(self.error_fields).get(key, key)
-        return key if key in fields else None
-
 
 class TransitionTable:
     """The transitions of one state machine, in the order the console shows them.
