@@ -115,6 +115,8 @@ class TencentBackend:
         return Receipt(
             gateway_id=item.SerialNo or "",
             delivered=item.ReportStatus == "SUCCESS",
+            # No status yet: the carrier has not reported.
+            pending=not item.ReportStatus,
             code=item.Description or item.ReportStatus or "",
             reported_at=_unix_time(item.UserReceiveTime),
             message_id=message_id_of(item.SessionContext),
