@@ -275,6 +275,7 @@ def tc3_signature(headers, body: bytes, date: str) -> str:
 class Tencent(Provider):
     # As the API answers (the SDK reads an error only under exactly this type).
     content_type = "application/json"
+
     def error(self, handler, code: str, message: str):
         handler._answer(
             200,

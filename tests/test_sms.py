@@ -132,7 +132,7 @@ def test_unreachable_gateway_is_retried(db, settings):
     assert message.status == Message.Status.QUEUED and "unreachable" in message.error
 
 
-def test_a_message_stuck_at_a_backend_that_cannot_be_asked_is_failed_not_resent(db, sms_inbox, settings):
+def test_a_stuck_message_a_backend_cannot_be_asked_about_fails_not_resent(db, sms_inbox, settings):
     message = queued()
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, claimed_at=NOW)
     messages_deliver_due(now=NOW + dt.timedelta(minutes=settings.SMS_STUCK_MINUTES + 1))
