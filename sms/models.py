@@ -188,8 +188,9 @@ class MessageTemplate(models.Model):
     purpose = models.CharField(
         _("purpose"), max_length=30, choices=message_purpose_choices, unique=True
     )
-    # Empty: the default wording.
-    text = models.TextField(_("text"), blank=True)
+    text = models.TextField(
+        _("text"), blank=True, help_text=_("Leave empty for the default text below.")
+    )
     aliyun_template_code = models.CharField(
         _("Alibaba Cloud template code"),
         max_length=40,

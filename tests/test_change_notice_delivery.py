@@ -153,3 +153,24 @@ def test_622_an_emergency_under_8_hours_sends_no_sms_and_staff_phone(
     assert not Message.objects.filter(purpose=Message.Purpose.CHANGE_NOTICE).exists()
     assert aliyun.sent == []
     assert {a.recipient for a in phone_alerts()} == {approver, desk}
+
+
+def test_622_a_notice_delivered_after_its_change_was_withdrawn_alerts_who_withdrew_it(
+    client, aliyun, change, approver, window_staff
+):
+    """Withdrawn while its notice was on its way: the applicant has it, the change cannot apply
+    any more, so whoever decided last (the staff member who withdrew it) hears at once."""
+    from appointments.services import change_request_withdraw
+
+    message = approve_and_send(change, approver, at=START - dt.timedelta(hours=20))
+    change_request_withdraw(
+        change=change,
+        reason="申请人来电另约",
+        actor=window_staff,
+        now=START - dt.timedelta(hours=19),
+    )
+    receipt_push(client, message, delivered_at=START - dt.timedelta(hours=19, minutes=-1))
+    change.refresh_from_db()
+    assert change.state == ChangeRequest.State.WITHDRAWN
+    [alert] = Alert.objects.filter(kind=Alert.Kind.CHANGE_NOT_APPLIED)
+    assert alert.recipient == window_staff

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
+from appointments.sweeps import reminder_sweep
 from sms.backends import get_backend
 from sms.billing import message_counts, text_segments
 from sms.checks import provider_settings, provider_templates
@@ -305,3 +306,16 @@ def test_messages_and_parts_are_counted_per_month_and_purpose(db, sms_inbox):
         (10, 1, 1),
         (9, 2, 3),
     ]
+
+
+def test_a_sweeps_messages_go_out_with_their_templates_parameters(provider, accepted):
+    """The reminder sweep writes its messages in bulk: each keeps its template values, and the
+    provider gets the reminder's parameters (the materials stay on the booking page)."""
+    now = timezone.make_aware(dt.datetime(2026, 9, 15, 18, 0))
+    reminder_sweep(now=now)
+    messages_deliver_due(now=now)
+    message = Message.objects.get(purpose="reminder")
+    assert message.status == Message.Status.SENT and message.context["reference"]
+    expected = ["2026-09-16 12:00", str(accepted.window), accepted.reference]
+    params = sent_params(provider)
+    assert (list(params.values()) if provider.name == "aliyun" else params) == expected

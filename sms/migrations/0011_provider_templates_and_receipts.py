@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='messagetemplate',
             name='text',
-            field=models.TextField(blank=True, verbose_name='text'),
+            field=models.TextField(blank=True, help_text='Leave empty for the default text below.', verbose_name='text'),
         ),
         migrations.AddIndex(
             model_name='message',
