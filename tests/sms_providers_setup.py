@@ -45,17 +45,16 @@ def provider(request, db, settings):
     server.stop()
 
 
-@pytest.fixture
-def aliyun(db, settings):
-    server = provider_fixture(settings, "aliyun")
-    server.name = "aliyun"
-    yield server
-    server.stop()
+def _one_provider(name: str):
+    @pytest.fixture(name=name)
+    def fixture(db, settings):
+        server = provider_fixture(settings, name)
+        server.name = name
+        yield server
+        server.stop()
+
+    return fixture
 
 
-@pytest.fixture
-def tencent(db, settings):
-    server = provider_fixture(settings, "tencent")
-    server.name = "tencent"
-    yield server
-    server.stop()
+aliyun = _one_provider("aliyun")
+tencent = _one_provider("tencent")

@@ -75,6 +75,17 @@ def message_id_of(value) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def callback_items(payload, *, id_field: str) -> list[dict]:
+    """The items of a receipt push: both providers push a JSON array of objects, each naming the
+    message by ``id_field``. Raises ValueError for anything else (answered as a bad request)."""
+    if not isinstance(payload, list):
+        raise ValueError("not a JSON array")
+    for item in payload:
+        if not isinstance(item, dict) or not item.get(id_field):
+            raise ValueError(f"an item without {id_field}")
+    return payload
+
+
 def param_value(value, *, limit: int) -> str:
     """A parameter as sent: a provider refuses a value over its length cap (SMS_PARAM_MAX_CHARS),
     so a longer one is cut with "…"; the full wording stays on the page the template links to."""
@@ -138,3 +149,23 @@ def templated_sms(*, backend, message, context: dict) -> TemplatedSms:
     return TemplatedSms(
         message_id=message.pk, phone=message.phone.as_e164, template=code, params=params
     )
+
+
+class ProviderBackend:
+    """What both providers' backends share: they send templates, and their receipt pushes are
+    JSON arrays answered with a small JSON acknowledgement (``callback_answers``)."""
+
+    templated = True
+    # The receipt item's field naming the message, and the answers to a push: ok, not understood.
+    receipt_id_field = ""
+    callback_answers: tuple[dict, dict] = ({}, {})
+
+    @classmethod
+    def callback_receipts(cls, payload) -> list[Receipt]:
+        """The receipts of one push; raises ValueError if it is not one."""
+        items = callback_items(payload, id_field=cls.receipt_id_field)
+        return [cls._callback_receipt(item) for item in items]
+
+    @classmethod
+    def callback_answer(cls, *, ok: bool) -> tuple[int, dict]:
+        return (200, cls.callback_answers[0]) if ok else (400, cls.callback_answers[1])

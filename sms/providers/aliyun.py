@@ -27,7 +27,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..backends import DeliveryError
-from . import NUMBER_LIMIT_CODES, Accepted, Receipt, TemplatedSms, message_id_of, provider_time
+from . import (
+    NUMBER_LIMIT_CODES,
+    Accepted,
+    ProviderBackend,
+    Receipt,
+    TemplatedSms,
+    message_id_of,
+    provider_time,
+)
 
 # Refusals worth trying again later: the provider's own fault or its gateway's throttling.
 TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY", "Throttling.User", "Throttling"}
@@ -38,9 +46,10 @@ def _national(phone: str) -> str:
     return phone[3:] if phone.startswith("+86") else "00" + phone.lstrip("+")
 
 
-class AliyunBackend:
+class AliyunBackend(ProviderBackend):
     name = "aliyun"
-    templated = True
+    receipt_id_field = "biz_id"
+    callback_answers = ({"code": 0, "msg": "接收成功"}, {"code": 1, "msg": "bad request"})
     template_field = "aliyun_template_code"
 
     def _client(self):
@@ -147,30 +156,14 @@ class AliyunBackend:
         ]
 
     @staticmethod
-    def callback_receipts(payload) -> list[Receipt]:
-        """The receipts of one SmsReport push (a JSON array); raises ValueError if it is not."""
-        if not isinstance(payload, list):
-            raise ValueError("not a JSON array")
-        receipts = []
-        for item in payload:
-            if not isinstance(item, dict) or not item.get("biz_id"):
-                raise ValueError("an item without biz_id")
-            size = str(item.get("sms_size", "")).strip()
-            receipts.append(
-                Receipt(
-                    gateway_id=str(item["biz_id"]),
-                    delivered=item.get("success") is True,
-                    code=str(item.get("err_code") or ""),
-                    reported_at=provider_time(item.get("report_time")),
-                    message_id=message_id_of(item.get("out_id")),
-                    phone=str(item.get("phone_number") or ""),
-                    segments=int(size) if size.isdigit() else None,
-                )
-            )
-        return receipts
-
-    @staticmethod
-    def callback_answer(*, ok: bool) -> tuple[int, dict]:
-        if ok:
-            return 200, {"code": 0, "msg": "接收成功"}
-        return 400, {"code": 1, "msg": "bad request"}
+    def _callback_receipt(item: dict) -> Receipt:
+        size = str(item.get("sms_size", "")).strip()
+        return Receipt(
+            gateway_id=str(item["biz_id"]),
+            delivered=item.get("success") is True,
+            code=str(item.get("err_code") or ""),
+            reported_at=provider_time(item.get("report_time")),
+            message_id=message_id_of(item.get("out_id")),
+            phone=str(item.get("phone_number") or ""),
+            segments=int(size) if size.isdigit() else None,
+        )

@@ -26,7 +26,15 @@ import datetime as dt
 from django.conf import settings
 
 from ..backends import DeliveryError
-from . import NUMBER_LIMIT_CODES, Accepted, Receipt, TemplatedSms, message_id_of, provider_time
+from . import (
+    NUMBER_LIMIT_CODES,
+    Accepted,
+    ProviderBackend,
+    Receipt,
+    TemplatedSms,
+    message_id_of,
+    provider_time,
+)
 
 
 def _transient(code: str) -> bool:
@@ -43,9 +51,10 @@ def _unix_time(value) -> dt.datetime | None:
         return None
 
 
-class TencentBackend:
+class TencentBackend(ProviderBackend):
     name = "tencent"
-    templated = True
+    receipt_id_field = "sid"
+    callback_answers = ({"result": 0, "errmsg": "OK"}, {"result": 1, "errmsg": "bad request"})
     template_field = "tencent_template_id"
 
     def _client(self):
@@ -149,28 +158,12 @@ class TencentBackend:
         return [r for r in receipts if not gateway_id or r.gateway_id == gateway_id]
 
     @staticmethod
-    def callback_receipts(payload) -> list[Receipt]:
-        """The receipts of one status callback (a JSON array); raises ValueError if it is not."""
-        if not isinstance(payload, list):
-            raise ValueError("not a JSON array")
-        receipts = []
-        for item in payload:
-            if not isinstance(item, dict) or not item.get("sid"):
-                raise ValueError("an item without sid")
-            nation, mobile = str(item.get("nationcode") or ""), str(item.get("mobile") or "")
-            receipts.append(
-                Receipt(
-                    gateway_id=str(item["sid"]),
-                    delivered=item.get("report_status") == "SUCCESS",
-                    code=str(item.get("errmsg") or ""),
-                    reported_at=provider_time(item.get("user_receive_time")),
-                    phone=f"+{nation}{mobile}" if nation and mobile else mobile,
-                )
-            )
-        return receipts
-
-    @staticmethod
-    def callback_answer(*, ok: bool) -> tuple[int, dict]:
-        if ok:
-            return 200, {"result": 0, "errmsg": "OK"}
-        return 400, {"result": 1, "errmsg": "bad request"}
+    def _callback_receipt(item: dict) -> Receipt:
+        nation, mobile = str(item.get("nationcode") or ""), str(item.get("mobile") or "")
+        return Receipt(
+            gateway_id=str(item["sid"]),
+            delivered=item.get("report_status") == "SUCCESS",
+            code=str(item.get("errmsg") or ""),
+            reported_at=provider_time(item.get("user_receive_time")),
+            phone=f"+{nation}{mobile}" if nation and mobile else mobile,
+        )
