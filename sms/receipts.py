@@ -33,12 +33,17 @@ def _receipt_message(backend: str, receipt: Receipt) -> Message | None:
     if receipt.message_id is not None:
         found |= Q(pk=receipt.message_id)
     # Race: the callback and the sweep may bring the same receipt at once; one waits.
-    return (
+    message = (
         Message.objects.select_for_update()
         .filter(found, backend__in=[backend, ""])
         .order_by("pk")
         .first()
     )
+    if message and message.gateway_id and receipt.gateway_id != message.gateway_id:
+        # Our id echoed back, but the provider's id is another message's (a send by another
+        # system on the same account): not ours.
+        return None
+    return message
 
 
 def _receipt_apply(message: Message, receipt: Receipt, *, now: dt.datetime) -> str:

@@ -183,3 +183,14 @@ def test_only_post_and_only_known_providers(client, provider):
 def test_without_a_secret_set_there_is_no_callback(client, settings):
     settings.SMS_RECEIPT_TOKEN = ""
     assert push(client, "aliyun", [], token="x").status_code == 404
+
+
+def test_a_receipt_with_our_id_but_another_providers_id_is_not_ours(client, aliyun):
+    """Another system on the hall's account sends with its own OutId, which may equal one of
+    our ids: the provider's id decides."""
+    message = sent()
+    stranger = aliyun_report(message)
+    stranger["biz_id"] = "777777^0"
+    push(client, "aliyun", [stranger])
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
