@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Hall(models.Model):
@@ -560,7 +561,7 @@ class InspectionFinding(models.Model):
     # DB1403/T 7.2 及时进行处理: each finding is dealt with by a handler within a number of
     # working days (``duty.supervision``), and its outcome counts in the assessment (7.4).
     class State(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("inspection finding", "open")
         DISPOSED = "disposed", _("dealt with")
 
     class Outcome(models.TextChoices):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from appointments.models import Appointment, AppointmentEvent, ContactLog, NoShowFollowUp
 from complaints.models import Complaint, ComplaintState
@@ -190,7 +190,7 @@ def kinds() -> list[RetentionKind]:
     return [
         RetentionKind(
             key="bookings",
-            label=_("bookings"),
+            label=pgettext_lazy("kind of record", "bookings"),
             days_setting="RETENTION_BOOKING_DAYS",
             past=lambda now: Appointment.objects.filter(
                 anonymised_at__isnull=True,
@@ -204,7 +204,7 @@ def kinds() -> list[RetentionKind]:
         ),
         RetentionKind(
             key="complaints",
-            label=_("complaints"),
+            label=pgettext_lazy("kind of record", "complaints"),
             days_setting="RETENTION_COMPLAINT_DAYS",
             past=lambda now: Complaint.objects.filter(
                 anonymised_at__isnull=True,
@@ -223,7 +223,7 @@ def kinds() -> list[RetentionKind]:
         ),
         RetentionKind(
             key="ratings",
-            label=_("ratings"),
+            label=pgettext_lazy("kind of record", "ratings"),
             days_setting="RETENTION_RATING_DAYS",
             past=lambda now: Rating.objects.filter(
                 anonymised_at__isnull=True,
@@ -237,7 +237,7 @@ def kinds() -> list[RetentionKind]:
         ),
         RetentionKind(
             key="messages",
-            label=_("text messages"),
+            label=pgettext_lazy("kind of record", "text messages"),
             days_setting="RETENTION_SMS_DAYS",
             past=lambda now: Message.objects.filter(
                 created_at__lte=retention_cutoff(days_setting="RETENTION_SMS_DAYS", now=now)
@@ -250,7 +250,7 @@ def kinds() -> list[RetentionKind]:
         ),
         RetentionKind(
             key="codes",
-            label=_("verification codes"),
+            label=pgettext_lazy("kind of record", "verification codes"),
             days_setting="RETENTION_VERIFICATION_CODE_DAYS",
             past=lambda now: VerificationCode.objects.filter(
                 created_at__lte=retention_cutoff(
