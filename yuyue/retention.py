@@ -31,7 +31,7 @@ This module sits on top of the apps (it reads and writes all of them); the admin
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -95,22 +95,32 @@ class RetentionKind:
     key: str
     label: str
     days_setting: str
-    # The records past their period and not yet anonymised (``past``), less those held (``held``).
-    past: Callable[[dt.datetime], QuerySet]
-    held: Q
-    # The moment a record's period starts (an attribute or a function of the record).
-    since: Callable
-    anonymise: Callable[[list, dt.datetime], int]
-    # The records not yet anonymised (for the page's "next").
+    # The records not yet anonymised.
     pending: Callable[[], QuerySet]
-    # The field ordered by for "oldest first".
-    order: str
+    # When a record's period starts (also the order, oldest first).
+    field: str
+    anonymise: Callable[[list, dt.datetime], int]
+    # The records kept as they are for now, past their period or not.
+    held: Q = field(default_factory=Q)
+    # A later moment the period runs from instead, when the record has it (a complaint closed).
+    or_later: str = ""
+
+    def past(self, now: dt.datetime) -> QuerySet:
+        """Not yet anonymised and past the period, held or not."""
+        cutoff = retention_cutoff(days_setting=self.days_setting, now=now)
+        records = self.pending().filter(**{f"{self.field}__lte": cutoff})
+        return records.exclude(**{f"{self.or_later}__gt": cutoff}) if self.or_later else records
 
     def due(self, now: dt.datetime) -> QuerySet:
         return self.past(now).exclude(self.held) if self.held else self.past(now)
 
     def due_at(self, record) -> dt.datetime:
-        return self.since(record) + dt.timedelta(days=getattr(settings, self.days_setting))
+        since = max(
+            moment
+            for moment in (getattr(record, self.field), getattr(record, self.or_later, None))
+            if moment is not None
+        )
+        return since + dt.timedelta(days=getattr(settings, self.days_setting))
 
 
 def _bookings_anonymise(records: list, now: dt.datetime) -> int:
@@ -192,76 +202,50 @@ def kinds() -> list[RetentionKind]:
             key="bookings",
             label=pgettext_lazy("kind of record", "bookings"),
             days_setting="RETENTION_BOOKING_DAYS",
-            past=lambda now: Appointment.objects.filter(
-                anonymised_at__isnull=True,
-                start__lte=retention_cutoff(days_setting="RETENTION_BOOKING_DAYS", now=now),
-            ),
-            held=held_bookings_q(),
-            since=lambda r: r.start,
-            anonymise=_bookings_anonymise,
             pending=lambda: Appointment.objects.filter(anonymised_at__isnull=True),
-            order="start",
+            field="start",
+            anonymise=_bookings_anonymise,
+            held=held_bookings_q(),
         ),
         RetentionKind(
             key="complaints",
             label=pgettext_lazy("kind of record", "complaints"),
             days_setting="RETENTION_COMPLAINT_DAYS",
-            past=lambda now: Complaint.objects.filter(
-                anonymised_at__isnull=True,
-                state__in=CLOSED_COMPLAINT_STATES,
-                received_at__lte=retention_cutoff(days_setting="RETENTION_COMPLAINT_DAYS", now=now),
-            ).exclude(
-                archived_at__gt=retention_cutoff(days_setting="RETENTION_COMPLAINT_DAYS", now=now)
-            ),
-            held=Q(),
-            since=lambda r: max(r.received_at, r.archived_at or r.received_at),
-            anonymise=_complaints_anonymise,
+            # An open complaint is never due: only closed ones are waiting.
             pending=lambda: Complaint.objects.filter(
                 anonymised_at__isnull=True, state__in=CLOSED_COMPLAINT_STATES
             ),
-            order="received_at",
+            field="received_at",
+            or_later="archived_at",
+            anonymise=_complaints_anonymise,
         ),
         RetentionKind(
             key="ratings",
             label=pgettext_lazy("kind of record", "ratings"),
             days_setting="RETENTION_RATING_DAYS",
-            past=lambda now: Rating.objects.filter(
-                anonymised_at__isnull=True,
-                rated_at__lte=retention_cutoff(days_setting="RETENTION_RATING_DAYS", now=now),
+            pending=lambda: Rating.objects.filter(anonymised_at__isnull=True).select_related(
+                "appointment"
             ),
-            held=_rating_held_q(),
-            since=lambda r: r.rated_at,
+            field="rated_at",
             anonymise=_ratings_anonymise,
-            pending=lambda: Rating.objects.filter(anonymised_at__isnull=True),
-            order="rated_at",
+            held=_rating_held_q(),
         ),
         RetentionKind(
             key="messages",
             label=pgettext_lazy("kind of record", "text messages"),
             days_setting="RETENTION_SMS_DAYS",
-            past=lambda now: Message.objects.filter(
-                created_at__lte=retention_cutoff(days_setting="RETENTION_SMS_DAYS", now=now)
-            ).exclude(phone=ANONYMOUS_PHONE),
-            held=_held_messages_q(),
-            since=lambda r: r.created_at,
-            anonymise=_messages_anonymise,
             pending=lambda: Message.objects.exclude(phone=ANONYMOUS_PHONE),
-            order="created_at",
+            field="created_at",
+            anonymise=_messages_anonymise,
+            held=_held_messages_q(),
         ),
         RetentionKind(
             key="codes",
             label=pgettext_lazy("kind of record", "verification codes"),
             days_setting="RETENTION_VERIFICATION_CODE_DAYS",
-            past=lambda now: VerificationCode.objects.filter(
-                created_at__lte=retention_cutoff(
-                    days_setting="RETENTION_VERIFICATION_CODE_DAYS", now=now
-                )
-            ).exclude(phone=ANONYMOUS_PHONE),
-            held=Q(),
-            since=lambda r: r.created_at,
-            anonymise=_codes_anonymise,
             pending=lambda: VerificationCode.objects.exclude(phone=ANONYMOUS_PHONE),
-            order="created_at",
+            field="created_at",
+            anonymise=_codes_anonymise,
         ),
     ]
 
@@ -288,7 +272,7 @@ def personal_data_anonymise(*, now: dt.datetime) -> dict[str, int]:
         with transaction.atomic():
             # Race: a complaint filed about a booking while it is anonymised; the booking rows
             # are locked and re-read through ``due`` so a booking just held is left alone.
-            records = list(kind.due(now).order_by(kind.order, "pk").select_for_update()[:BATCH])
+            records = list(kind.due(now).order_by(kind.field, "pk").select_for_update()[:BATCH])
             done[kind.key] = kind.anonymise(records, now) if records else 0
     done["signin_logs"] = signin_logs_delete(now=now)
     return done
@@ -326,7 +310,7 @@ def retention_preview(*, now: dt.datetime, scope: Callable[[QuerySet], QuerySet]
         upcoming_qs = scope(kind.pending()).exclude(pk__in=past.values("pk"))
         upcoming = [
             (record, kind.due_at(record))
-            for record in upcoming_qs.order_by(kind.order, "pk")[:limit]
+            for record in upcoming_qs.order_by(kind.field, "pk")[:limit]
         ]
         previews.append(
             KindPreview(

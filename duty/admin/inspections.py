@@ -199,8 +199,8 @@ class InspectionFindingAdmin(StepAdminMixin, HallScopedAdmin):
         "kind",
         "window",
         "inspected_at",
-        "staff",
-        "handler",
+        "staff_name",
+        "handler_name",
         "due",
         "state",
         "overdue",
@@ -215,16 +215,16 @@ class InspectionFindingAdmin(StepAdminMixin, HallScopedAdmin):
     detail_fields = [
         "inspection",
         "kind",
-        "staff",
+        "staff_name",
         "note",
         "state",
-        "handler",
+        "handler_name",
         "due",
         "overdue",
         "outcome",
         "measures",
         "disposed_at",
-        "disposed_by",
+        "disposed_by_name",
     ]
 
     @admin.display(description=_("window"), ordering="inspection__window__number")
@@ -238,6 +238,18 @@ class InspectionFindingAdmin(StepAdminMixin, HallScopedAdmin):
     @admin.display(boolean=True, description=_("overdue"))
     def overdue(self, obj):
         return finding_is_overdue(obj, now=timezone.now())
+
+    @admin.display(description=_("staff member"), ordering="staff__first_name")
+    def staff_name(self, obj):
+        return staff_name(obj.staff) or "—"
+
+    @admin.display(description=_("handler"), ordering="handler__first_name")
+    def handler_name(self, obj):
+        return staff_name(obj.handler) or "—"
+
+    @admin.display(description=_("dealt with by"))
+    def disposed_by_name(self, obj):
+        return staff_name(obj.disposed_by) or "—"
 
     def get_fields(self, request, obj=None):
         return self.detail_fields
