@@ -124,3 +124,11 @@ class TestCheckIn:
         assert 'id="notice-never-given"' not in page
         event = AppointmentEvent.objects.filter(appointment=handed_over).latest("pk")
         assert event.action == "arrived" and event.note == ""
+
+    def test_check_in_of_a_booking_never_handed_over_warns_too_6_1_3(
+        self, client, accepted, window_staff
+    ):
+        page = self.check_in(client, accepted, window_staff)
+        assert 'id="notice-never-given"' in page
+        event = AppointmentEvent.objects.filter(appointment=accepted).latest("pk")
+        assert event.action == "arrived" and "6.1.3" in event.note

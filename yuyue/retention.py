@@ -270,9 +270,10 @@ def personal_data_anonymise(*, now: dt.datetime) -> dict[str, int]:
     done = {}
     for kind in kinds():
         with transaction.atomic():
-            # Race: a complaint filed about a booking while it is anonymised; the booking rows
-            # are locked and re-read through ``due`` so a booking just held is left alone.
-            records = list(kind.due(now).order_by(kind.field, "pk").select_for_update()[:BATCH])
+            # Race: staff correcting a name or number while the sweep masks it; the rows are
+            # locked, so one of the two writes whole rows after the other.
+            due = kind.due(now).order_by(kind.field, "pk").select_for_update(of=("self",))
+            records = list(due[:BATCH])
             done[kind.key] = kind.anonymise(records, now) if records else 0
     done["signin_logs"] = signin_logs_delete(now=now)
     return done

@@ -72,7 +72,13 @@ def one_time_notice_overdue(queryset, *, now: dt.datetime):
 def one_time_notice_given(appointment: Appointment) -> bool:
     """DB1403/T 6.1.3: whether the booking's contact gave the one-time notice since it was last
     handed over (a booking never handed over was never told either)."""
-    return not without_one_time_notice(Appointment.objects.filter(pk=appointment.pk)).exists()
+    if appointment.handed_over_at is None:
+        return False
+    return ContactLog.objects.filter(
+        appointment=appointment,
+        purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
+        at__gte=appointment.handed_over_at,
+    ).exists()
 
 
 def citizen_may_cancel(*, start: dt.datetime, now: dt.datetime) -> bool:
