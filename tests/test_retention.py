@@ -17,7 +17,7 @@ from appointments.services import appointment_give_notice
 from complaints.models import Complaint, ComplaintState, new_tracking_number
 from evaluation.models import Rating, RatingAppeal
 from evaluation.reporting.assessment import assessment_compute
-from sms.models import Message, VerificationCode
+from sms.models import Message, OutboxMessage, VerificationCode
 from tests.conftest import START, at
 from tests.test_assessment import SEPTEMBER, s1, s2, september  # noqa: F401 (fixtures)
 from tests.test_dashboard import data, figures  # noqa: F401 (fixture)
@@ -173,12 +173,17 @@ class TestMessagesCodesAndLogs:
             subject=told,
             created_at=START,
         )
+        OutboxMessage.objects.create(
+            message=message, phone="+8613800138000", text=message.text, created_at=START
+        )
         assert personal_data_anonymise(now=START + dt.timedelta(days=180) - MINUTE)["messages"] == 0
         assert personal_data_anonymise(now=START + dt.timedelta(days=180))["messages"] == 1
         message.refresh_from_db()
         assert message.phone == ANONYMOUS_PHONE
         assert message.text == "＊" * len("张伟您好，您预约的业务……")
         assert message.purpose == "reminder" and message.subject == told
+        outbox = OutboxMessage.objects.get(message=message)
+        assert (outbox.phone, outbox.text) == (ANONYMOUS_PHONE, "")
         assert personal_data_anonymise(now=START + dt.timedelta(days=181))["messages"] == 0
 
     def test_masked_text_keeps_its_alphabet(self):

@@ -15,7 +15,8 @@ figure is what it was; only who it was is gone.
 - **ratings** (``RETENTION_RATING_DAYS`` after rated): the comment, and the bad-review case's
   record of what the rater said and the reply;
 - **text messages** (``RETENTION_SMS_DAYS`` after written): the number, and the text replaced by
-  a mask of the same length and alphabet (billing counts the segments it took);
+  a mask of the same length and alphabet (billing counts the segments it took); the `db`
+  backend's outbox copy too;
 - **verification codes** (``RETENTION_VERIFICATION_CODE_DAYS``): the number and client address;
 - **staff sign-in logs** (django-axes' access and failure logs, ``RETENTION_SIGNIN_LOG_DAYS``):
   deleted (current lockouts, ``AccessAttempt``, are left to django-axes).
@@ -42,7 +43,7 @@ from appointments.models import Appointment, AppointmentEvent, ContactLog, NoSho
 from complaints.models import Complaint, ComplaintState
 from complaints.services.confidentiality import mask_name
 from evaluation.models import BadReviewCase, Rating, RatingAppeal
-from sms.models import Message, VerificationCode
+from sms.models import Message, OutboxMessage, VerificationCode
 from sms.subjects import subject_label
 from yuyue.sweeps import SweepResult, register_sweep
 
@@ -174,6 +175,8 @@ def _messages_anonymise(records: list, now: dt.datetime) -> int:
         message.phone = ANONYMOUS_PHONE
         message.text = text_masked(message.text)
     Message.objects.bulk_update(records, ["phone", "text"], batch_size=500)
+    # The `db` backend's copy, if its gateway has not taken it yet.
+    OutboxMessage.objects.filter(message__in=records).update(phone=ANONYMOUS_PHONE, text="")
     return len(records)
 
 
