@@ -72,7 +72,7 @@ def test_622_notice_delivered_8_h_0_min_before_applies_the_change(client, aliyun
 
 
 def test_622_notice_delivered_7_h_59_min_before_is_applied_as_told_late_and_staff_phone(
-    client, aliyun, change, approver, desk
+    client, aliyun, change, approver, desk, window_staff
 ):
     """The applicant has read it: the change takes effect (they are never left with a change
     that did not happen), recorded as late; the approver and the desk phone to make sure."""
@@ -82,18 +82,18 @@ def test_622_notice_delivered_7_h_59_min_before_is_applied_as_told_late_and_staf
     assert change.state == ChangeRequest.State.APPLIED
     assert change.notified_at == MARK + dt.timedelta(minutes=1)
     assert LATE_NOTE in applied_note(change)
-    assert {a.recipient for a in phone_alerts()} == {approver, desk}
+    assert {a.recipient for a in phone_alerts()} == {approver, desk, window_staff}
 
 
 def test_622_a_late_receipt_of_a_delivery_before_the_mark_counts_the_delivery_time(
-    client, aliyun, change, approver, desk
+    client, aliyun, change, approver, desk, window_staff
 ):
     """The moment that counts is the handset's receipt time the provider reports, not when its
     receipt reaches the hall: delivered at 8 h 5 min, reported at 7 h → told in time. Meanwhile
     the mark passed without a receipt, so staff were alerted to phone."""
     message = approve_and_send(change, approver, at=START - dt.timedelta(hours=9))
     change_notice_sweep(now=MARK)
-    assert {a.recipient for a in phone_alerts()} == {approver, desk}
+    assert {a.recipient for a in phone_alerts()} == {approver, desk, window_staff}
     receipt_push(
         client,
         message,
@@ -107,14 +107,16 @@ def test_622_a_late_receipt_of_a_delivery_before_the_mark_counts_the_delivery_ti
 
 
 def test_622_no_receipt_by_the_mark_alerts_approver_and_desk_and_applies_nothing(
-    aliyun, change, approver, desk
+    aliyun, change, approver, desk, window_staff
 ):
     approve_and_send(change, approver, at=START - dt.timedelta(hours=9))
     change_notice_sweep(now=MARK - dt.timedelta(minutes=1))
     assert phone_alerts() == []
     change_notice_sweep(now=MARK)
     change_notice_sweep(now=MARK + dt.timedelta(minutes=1))
-    assert sorted(a.recipient.pk for a in phone_alerts()) == sorted([approver.pk, desk.pk])
+    assert sorted(a.recipient.pk for a in phone_alerts()) == sorted(
+        [approver.pk, desk.pk, window_staff.pk]
+    )
     change.refresh_from_db()
     assert change.state == ChangeRequest.State.APPROVED
     assert change.appointment.start == START
@@ -133,16 +135,18 @@ def test_622_the_phone_call_recorded_applies_the_change(aliyun, change, approver
     assert change.state == ChangeRequest.State.APPLIED and change.notice_method == "phone"
 
 
-def test_622_an_undelivered_notice_has_staff_phone_at_once(client, aliyun, change, approver, desk):
+def test_622_an_undelivered_notice_has_staff_phone_at_once(
+    client, aliyun, change, approver, desk, window_staff
+):
     message = approve_and_send(change, approver, at=START - dt.timedelta(hours=20))
     receipt_push(client, message, delivered_at=START - dt.timedelta(hours=19), success=False)
     change.refresh_from_db()
     assert change.state == ChangeRequest.State.APPROVED
-    assert {a.recipient for a in phone_alerts()} == {approver, desk}
+    assert {a.recipient for a in phone_alerts()} == {approver, desk, window_staff}
 
 
 def test_622_an_emergency_under_8_hours_sends_no_sms_and_staff_phone(
-    aliyun, change, approver, desk
+    aliyun, change, approver, desk, window_staff
 ):
     change_request_approve(
         change=change,
@@ -152,7 +156,7 @@ def test_622_an_emergency_under_8_hours_sends_no_sms_and_staff_phone(
     )
     assert not Message.objects.filter(purpose=Message.Purpose.CHANGE_NOTICE).exists()
     assert aliyun.sent == []
-    assert {a.recipient for a in phone_alerts()} == {approver, desk}
+    assert {a.recipient for a in phone_alerts()} == {approver, desk, window_staff}
 
 
 def test_622_a_notice_delivered_after_its_change_was_withdrawn_alerts_who_withdrew_it(

@@ -292,7 +292,9 @@ def change_phone_due_at(*, change: ChangeRequest) -> dt.datetime:
 def change_phone_alerts_create(*, change: ChangeRequest, now: dt.datetime, late=False) -> int:
     """DB1403/T 6.2.2: alert the change's approver and the hall's desk to phone the applicant:
     the SMS notice cannot reach them 8 h ahead (not sent, undelivered, or no receipt by the
-    mark), or it reached them late (``late``). Once per change and person."""
+    mark), or it reached them late (``late``). Whoever requested the change is alerted too: the
+    call is recorded on the change with their permission (the desk's role has none). Once per
+    change and person."""
     hall_id = change.original_window.hall_id
     desk = staff_with_role(Role.DESK, [hall_id]).values_list("pk", flat=True)
     values = {
@@ -313,7 +315,7 @@ def change_phone_alerts_create(*, change: ChangeRequest, now: dt.datetime, late=
         )
     return alerts_create(
         alerts=alerts_to(
-            [change.decided_by_id, *desk],
+            [change.decided_by_id, change.requested_by_id, *desk],
             dedupe_key=f"change_phone{'_late' if late else ''}:{change.pk}",
             hall_id=hall_id,
             kind=Alert.Kind.CHANGE_PHONE_DUE,
