@@ -11,3 +11,4 @@ class AlertKind(models.TextChoices):
     NOTICE_NOT_GIVEN = "notice_not_given", _("one-time notice not given in time")
     NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
     CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
+    CHANGE_PHONE_DUE = "change_phone_due", _("phone the applicant about a change")

@@ -1,4 +1,5 @@
-"""Reactions to what other apps report: sms's message_skip_reason_wanted and message_sent,
+"""Reactions to what other apps report: sms's message_skip_reason_wanted, message_delivered and
+message_undelivered,
 duty's duty_assignments_created and holiday_bookings_wanted, and Django's model signals for the
 availability cache."""
 
@@ -22,12 +23,16 @@ from duty.models import (
 )
 from duty.signals import duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
-from sms.signals import message_sent, message_skip_reason_wanted
+from sms.signals import message_delivered, message_skip_reason_wanted, message_undelivered
 from sms.subjects import subject_fields
 
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
-from .services import change_request_apply_on_sms
+from .services import (
+    change_phone_alerts_create,
+    change_request_apply_on_delivery,
+)
+from .services.rules import change_notice_in_time
 from .slots import availability_changed
 from .texts import Purpose, booking_time_key
 
@@ -55,24 +60,44 @@ def booking_message_skip_reason(sender, *, message: Message, record: Appointment
 
 @receiver(message_skip_reason_wanted, sender=ChangeRequest)
 def change_message_skip_reason(sender, *, message: Message, record: ChangeRequest | None, **kwargs):
-    """A change notice goes out only while its change is approved (DB1403/T 6.2.2)."""
+    """A change notice goes out only while its change is approved, and only while it can still
+    reach the applicant 8 h before the original time (DB1403/T 6.2.2): later, staff phone
+    (``change_notice_sweep`` alerts them at the mark). ``claimed_at`` is the send's moment."""
     change = record
-    if message.purpose == Purpose.CHANGE_NOTICE and (
-        change is None or change.state != ChangeRequest.State.APPROVED
-    ):
+    if message.purpose != Purpose.CHANGE_NOTICE:
+        return ""
+    if change is None or change.state != ChangeRequest.State.APPROVED:
         return "change no longer approved"
+    if not change.is_emergency and not change_notice_in_time(
+        original_start=change.original_start, now=message.claimed_at
+    ):
+        return "under 8 h before the original time: the applicant is phoned instead"
     return ""
 
 
-@receiver(message_sent, sender=ChangeRequest)
-def change_notice_sent(sender, *, message: Message, record: ChangeRequest | None, **kwargs):
-    """DB1403/T 6.2.2: the approved change takes effect when its SMS notice has gone out,
-    judged at the message's send time. If that is too late, whoever approved it is alerted."""
+@receiver(message_undelivered, sender=ChangeRequest)
+def change_notice_undelivered(sender, *, message: Message, record: ChangeRequest | None, **kw):
+    """DB1403/T 6.2.2: a change notice the provider could not deliver: staff phone now rather
+    than wait for the 8 h mark."""
+    change = record
+    if (
+        message.purpose == Purpose.CHANGE_NOTICE
+        and change is not None
+        and change.state == ChangeRequest.State.APPROVED
+    ):
+        change_phone_alerts_create(change=change, now=message.receipt_at)
+
+
+@receiver(message_delivered, sender=ChangeRequest)
+def change_notice_delivered(sender, *, message: Message, record: ChangeRequest | None, **kwargs):
+    """DB1403/T 6.2.2: the approved change takes effect when its SMS notice has reached the
+    applicant, judged at the delivery time the provider reports. If it cannot be applied, whoever
+    approved it is alerted."""
     change = record
     if message.purpose != Purpose.CHANGE_NOTICE or change is None:
         return
     try:
-        change_request_apply_on_sms(change=change, now=message.sent_at)
+        change_request_apply_on_delivery(change=change, delivered_at=message.delivered_at)
     except Exception as error:  # noqa: BLE001 - whatever it is, a person must hear of it
         reasons = error.messages if isinstance(error, ValidationError) else [str(error)]
         logger.warning("Change %s not applied after its SMS: %s", change.pk, reasons)
@@ -94,7 +119,7 @@ def change_notice_sent(sender, *, message: Message, record: ChangeRequest | None
                         "time": show_time(change.new_start),
                         "reason": " ".join(reasons),
                     },
-                    "created_at": message.sent_at,
+                    "created_at": message.delivered_at,
                 },
             )
 

@@ -18,13 +18,14 @@ from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
 from sms.services import messages_queue
 from sms.subjects import subject_fields
-from sms.templates import message_text, template_text
+from sms.templates import message_text, template_text, template_values
 from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
-from .models import Appointment, Channel, NoShowFollowUp, Status
+from .models import Appointment, ChangeRequest, Channel, NoShowFollowUp, Status
 from .notifications import booking_context, show_time
 from .services import (
     OPEN_STATUSES,
+    change_phone_alerts_create,
     no_show_candidates,
     no_show_follow_up_open,
     one_time_notice_overdue,
@@ -114,14 +115,18 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
         Message.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True)
     )
     template = template_text(purpose=Message.Purpose.REMINDER)
+    contexts = {appointment.pk: booking_context(appointment=appointment) for appointment in due}
     messages = [
         Message(
             phone=appointment.phone,
             purpose=Message.Purpose.REMINDER,
             text=message_text(
                 purpose=Message.Purpose.REMINDER,
-                context=booking_context(appointment=appointment),
+                context=contexts[appointment.pk],
                 template=template,
+            ),
+            context=template_values(
+                purpose=Message.Purpose.REMINDER, context=contexts[appointment.pk]
             ),
             subject=appointment,
             dedupe_key=keys[appointment.pk],
@@ -131,6 +136,29 @@ def reminder_sweep(*, now: dt.datetime) -> SweepResult:
         if keys[appointment.pk] not in sent
     ]
     return SweepResult(messages=messages_queue(messages=messages))
+
+
+# --- 6.2.2: change notices not delivered by the 8 h mark ---------------------------------------
+
+
+def change_notice_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 6.2.2: an approved change not yet applied at its 8 h mark (its SMS notice not
+    delivered, not sent, or the applicant on a landline) alerts its approver and the hall's desk
+    to phone the applicant (once per change); recording the call applies the change
+    (``change_request_notify_and_apply``)."""
+    mark = dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
+    due = (
+        ChangeRequest.objects.filter(
+            state=ChangeRequest.State.APPROVED,
+            original_start__gt=now,
+            original_start__lte=now + mark,
+        )
+        .select_related("appointment", "original_window")
+        .order_by("original_start")
+    )
+    return SweepResult(
+        alerts=sum(change_phone_alerts_create(change=change, now=now) for change in due)
+    )
 
 
 # --- 5.1.3 c, 6.1.1 a: online bookings waiting for the window --------------------------------
@@ -326,4 +354,5 @@ register_sweep("hand_over", hand_over_sweep, minutes=1)
 register_sweep("one_time_notice", one_time_notice_sweep, minutes=5)
 register_sweep("unconfirmed", unconfirmed_sweep, minutes=5)
 register_sweep("reminders", reminder_sweep, minutes=5)
+register_sweep("change_notices", change_notice_sweep, minutes=1)
 register_sweep("failed_sms", failed_messages_alert, minutes=5)

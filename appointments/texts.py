@@ -23,6 +23,7 @@ TEMPLATES = {
     Purpose.BOOKING_RECEIVED: TextTemplate(
         placeholders=BOOKING,
         required=frozenset({"reference"}),
+        provider_params=("reference", "time", "window"),
         default=_(
             "Booking {reference} received: {matter}, {time}, window {window}, {hall}. "
             "The window will confirm it with you. Free of charge."
@@ -31,11 +32,13 @@ TEMPLATES = {
     Purpose.BOOKING_CANCELLED: TextTemplate(
         placeholders=BOOKING,
         required=frozenset({"reference"}),
+        provider_params=("reference", "time"),
         default=_("Booking {reference} ({time}) is cancelled."),
     ),
     Purpose.REMINDER: TextTemplate(
         placeholders=BOOKING | {"materials", "cancel"},
         required=frozenset({"time"}),
+        provider_params=("time", "window", "reference"),
         default=_(
             "Reminder: {matter} at {time}, window {window}, {hall}, {address}. Please bring: "
             "{materials}. Reference {reference}. To cancel: {cancel}. Free of charge."
@@ -44,6 +47,7 @@ TEMPLATES = {
     Purpose.CHANGE_NOTICE: TextTemplate(
         placeholders=BOOKING | {"old_time", "new_time", "new_window", "reason"},
         required=frozenset({"new_time"}),
+        provider_params=("reference", "old_time", "new_time", "new_window"),
         default=_(
             "Your booking {reference} is changed from {old_time} to {new_time}, window "
             "{new_window}. Reason: {reason}. Questions: {phone}."

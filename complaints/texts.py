@@ -19,6 +19,7 @@ TEMPLATES = {
     Purpose.COMPLAINT_RECEIVED: TextTemplate(
         placeholders=COMPLAINT | {"accept_by"},
         required=frozenset({"number"}),
+        provider_params=("number", "accept_by"),
         default=_(
             "Your complaint to {hall} is registered as {number}. It will be accepted or answered "
             "by {accept_by}. Follow it with this number under Complaints on the hall's site. "
@@ -28,6 +29,7 @@ TEMPLATES = {
     Purpose.COMPLAINT_NOT_ACCEPTED: TextTemplate(
         placeholders=COMPLAINT | {"reason"},
         required=frozenset({"number", "reason"}),
+        provider_params=("number", "reason"),
         default=_(
             "Your complaint {number} to {hall} is not accepted: {reason}. Questions: {phone}."
         ),
@@ -35,6 +37,7 @@ TEMPLATES = {
     Purpose.COMPLAINT_REPLY: TextTemplate(
         placeholders=COMPLAINT | {"reply"},
         required=frozenset({"number", "reply"}),
+        provider_params=("number", "reply"),
         default=_("Reply to your complaint {number} from {hall}: {reply} Questions: {phone}."),
     ),
 }

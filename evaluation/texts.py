@@ -17,6 +17,7 @@ TEMPLATES = {
     Purpose.RATING_INVITATION: TextTemplate(
         placeholders=BOOKING | {"link", "days"},
         required=frozenset({"link"}),
+        provider_params=("reference", "days"),
         default=_(
             "Thank you for visiting {hall}. If you wish, rate the service for {reference} within "
             "{days} days: {link} Rating is voluntary."
@@ -25,6 +26,7 @@ TEMPLATES = {
     Purpose.RATING_REPLY: TextTemplate(
         placeholders=BOOKING | {"reply"},
         required=frozenset({"reply"}),
+        provider_params=("reference", "reply"),
         default=_("About your rating of {reference} at {hall}: {reply} Questions: {phone}."),
     ),
 }

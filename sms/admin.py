@@ -1,10 +1,17 @@
+import datetime as dt
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .billing import message_counts
 from .models import Alert, MessageTemplate
+from .registry import message_purposes
 from .templates import default_text, placeholders
 
 
@@ -34,6 +41,9 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "sent_at",
+        "delivered_at",
+        "error_code",
+        "segments",
         "error",
     ]
     list_filter = ["status", "purpose", "backend"]
@@ -91,11 +101,67 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
-    """Administrators word the messages; placeholders are checked when a template is saved."""
+    """Administrators word the messages; placeholders are checked when a template is saved.
+    Beside the wording, the template each SMS provider approved for the purpose, with the
+    parameters it is sent (README: registering the templates). The usage page counts the
+    messages and the parts billed per month."""
 
-    list_display = ["purpose", "text", "updated_at", "updated_by"]
-    fields = ["purpose", "text", "placeholders", "default_text"]
-    readonly_fields = ["placeholders", "default_text"]
+    list_display = [
+        "purpose",
+        "text",
+        "aliyun_template_code",
+        "tencent_template_id",
+        "updated_at",
+        "updated_by",
+    ]
+    fields = [
+        "purpose",
+        "text",
+        "placeholders",
+        "default_text",
+        "aliyun_template_code",
+        "tencent_template_id",
+        "provider_parameters",
+    ]
+    readonly_fields = ["placeholders", "default_text", "provider_parameters"]
+    change_list_template = "admin/sms/messagetemplate/change_list.html"
+
+    @admin.display(description=_("parameters sent to the provider"))
+    def provider_parameters(self, obj):
+        purpose = getattr(obj, "purpose", None)
+        if not purpose:
+            return _("Choose the purpose and save to see them.")
+        names = message_purposes.templates[purpose].provider_params
+        aliyun = ", ".join(f"${{{name}}}" for name in names)
+        tencent = ", ".join(f"{{{index}}} = {name}" for index, name in enumerate(names, 1))
+        return _("Alibaba Cloud: %(aliyun)s. Tencent Cloud: %(tencent)s.") % {
+            "aliyun": aliyun,
+            "tencent": tencent,
+        }
+
+    def get_urls(self):
+        return [
+            path(
+                "usage/",
+                self.admin_site.admin_view(self.usage_view),
+                name="sms_messagetemplate_usage",
+            ),
+            *super().get_urls(),
+        ]
+
+    def usage_view(self, request):
+        """What the hall's SMS cost: messages and billed parts per month and purpose, the last
+        twelve months (sms.billing)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Text messages sent and parts billed"),
+            "rows": message_counts(since=now - dt.timedelta(days=366), until=now),
+        }
+        return TemplateResponse(request, "admin/sms/usage.html", context)
 
     @admin.display(description=_("placeholders you may use"))
     def placeholders(self, obj):

@@ -7,6 +7,7 @@ class SmsConfig(AppConfig):
     verbose_name = _("Text messages and alerts")
 
     def ready(self):
+        from . import checks  # noqa: F401
         from .registry import alert_kinds, message_purposes
         from .texts import TEMPLATES, AlertKind, Purpose
 

@@ -4,8 +4,13 @@
 - ``file``: one file per message under SMS_FILE_PATH with the number and the text (tests, demos).
 - ``db``: a row in the outbox table for a separate gateway process.
 - ``http``: POST to the hall's SMS gateway (SMS_HTTP_URL), signed with SMS_HTTP_KEY.
+- ``aliyun``, ``tencent``: Alibaba Cloud SMS and Tencent Cloud SMS (``sms.providers``), which
+  take a registered template and its parameters, not text, and report delivery afterwards.
 
-A backend sends one message and returns the gateway's id for it, or raises ``DeliveryError``.
+A text backend sends one message and returns the gateway's id for it, or raises
+``DeliveryError``. Only ``console`` and ``file`` count as delivered at once (``delivers_at_once``):
+what ``db`` and ``http`` hand over, and what a provider accepts, is delivered when a receipt says
+so (``sms.receipts``).
 """
 
 import hashlib
@@ -26,15 +31,20 @@ logger = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """The message did not go out. ``transient`` errors (timeouts, 5xx) are worth retrying."""
+    """The message did not go out. ``transient`` errors (timeouts, 5xx) are worth retrying;
+    ``code`` is the provider's error code; ``throttled`` says the provider refused because the
+    number reached its per-number limit (the citizen must wait)."""
 
-    def __init__(self, reason: str, *, transient: bool):
+    def __init__(self, reason: str, *, transient: bool, code: str = "", throttled: bool = False):
         super().__init__(reason)
         self.transient = transient
+        self.code = code
+        self.throttled = throttled
 
 
 class ConsoleBackend:
     name = "console"
+    delivers_at_once = True
 
     def send(self, *, message_id: int, phone: str, text: str) -> str:
         logger.info("SMS %s to %s: %s", message_id, phone, text)
@@ -43,6 +53,7 @@ class ConsoleBackend:
 
 class FileBackend:
     name = "file"
+    delivers_at_once = True
 
     def send(self, *, message_id: int, phone: str, text: str) -> str:
         folder = Path(settings.SMS_FILE_PATH)
@@ -111,10 +122,15 @@ BACKENDS = {
     "file": FileBackend,
     "db": DbBackend,
     "http": HttpBackend,
+    "aliyun": "sms.providers.aliyun.AliyunBackend",
+    "tencent": "sms.providers.tencent.TencentBackend",
 }
 
 
-def get_backend():
-    name = settings.SMS_BACKEND
+def get_backend(name: str | None = None):
+    """The backend SMS_BACKEND names (or ``name``, a message's own backend for its receipts)."""
+    name = name or settings.SMS_BACKEND
     backend_class = BACKENDS.get(name) or import_string(name)
+    if isinstance(backend_class, str):
+        backend_class = import_string(backend_class)
     return backend_class()

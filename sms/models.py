@@ -31,7 +31,11 @@ class Message(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
         SENDING = "sending", _("sending")
+        # Accepted by the backend (a provider: accepted, its delivery receipt still to come).
         SENT = "sent", _("sent")
+        # The provider's receipt says the handset received it (console/file: at once).
+        DELIVERED = "delivered", _("delivered")
+        # Not sent, or the provider's receipt says it did not reach the handset.
         FAILED = "failed", _("failed")
         SKIPPED = "skipped", _("not sent (no longer applies)")
 
@@ -40,6 +44,9 @@ class Message(models.Model):
     purpose = models.CharField(_("purpose"), max_length=30, choices=message_purpose_choices)
     # Verification codes are masked here: staff who read the log must not learn them.
     text = models.TextField(_("text"))
+    # The template's placeholder values, for the providers that take a template code and its
+    # parameters instead of text (sms.providers); verification codes masked, as in ``text``.
+    context = models.JSONField(_("template values"), default=dict, blank=True)
     subject_type = models.CharField(_("about (kind)"), max_length=100, blank=True, default="")
     subject_id = models.PositiveBigIntegerField(_("about (id)"), null=True, blank=True)
     subject = reference_property("subject")
@@ -62,12 +69,22 @@ class Message(models.Model):
     backend = models.CharField(_("backend"), max_length=20, blank=True)
     gateway_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The provider's code for a refusal or a failed delivery (isv.BUSINESS_LIMIT_CONTROL,
+    # LimitExceeded.PhoneNumberDailyLimit, UNDELIV, …).
+    error_code = models.CharField(_("provider error code"), max_length=80, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The handset's receipt time as the provider reports it (what "told" means, 6.2.2).
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # The provider's time of a failed delivery, and when its receipt (either) reached us.
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    receipt_at = models.DateTimeField(_("receipt received at"), null=True, blank=True)
+    # What the provider bills: 70 characters in one part, 67 a part when longer
+    # (sms.billing), or the provider's own count from its answer or receipt.
+    segments = models.PositiveSmallIntegerField(_("billed parts"), default=0)
 
     objects = SubjectQuerySet.as_manager()
 
@@ -78,6 +95,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["subject_type", "subject_id"], name="sms_message_subject"),
+            # A receipt finds its message by the provider's id.
+            models.Index(fields=["backend", "gateway_id"], name="sms_message_gateway"),
         ]
 
     def __str__(self):
@@ -162,12 +181,28 @@ class RateLimitCounter(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """The text of one kind of message, editable by administrators ({placeholders} checked)."""
+    """The text of one kind of message, editable by administrators ({placeholders} checked),
+    and the template registered for it with each SMS provider (sms.providers): the provider
+    sends its approved template with the purpose's parameters, not this text."""
 
     purpose = models.CharField(
         _("purpose"), max_length=30, choices=message_purpose_choices, unique=True
     )
-    text = models.TextField(_("text"))
+    text = models.TextField(
+        _("text"), blank=True, help_text=_("Leave empty for the default text below.")
+    )
+    aliyun_template_code = models.CharField(
+        _("Alibaba Cloud template code"),
+        max_length=40,
+        blank=True,
+        help_text=_("The approved template's code, e.g. SMS_123456789."),
+    )
+    tencent_template_id = models.CharField(
+        _("Tencent Cloud template ID"),
+        max_length=40,
+        blank=True,
+        help_text=_("The approved template's ID, e.g. 1234567."),
+    )
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -69,11 +69,25 @@ class ChoicesRegistry:
 @dataclass(frozen=True)
 class TextTemplate:
     """One purpose's template rules: the placeholders it may use, those it must use, and the
-    default wording (translated) used when administrators have not written their own."""
+    default wording (translated) used when administrators have not written their own.
+
+    ``provider_params`` are the placeholders sent as the parameters of the template registered
+    with an SMS provider (sms.providers), in order: Alibaba Cloud names them (``${reference}``),
+    Tencent Cloud numbers them in this order (``{1}``, ``{2}``, …). Keep them short (a provider
+    caps a parameter's length): longer wording (materials, address) stays on the citizen's
+    booking page, whose address the registered template holds. A new purpose lists its
+    parameters here and gets a row in the README's table of provider templates.
+    """
 
     placeholders: frozenset[str]
     required: frozenset[str]
     default: Promise | str
+    provider_params: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        unknown = set(self.provider_params) - self.placeholders
+        if unknown:
+            raise ValueError(f"provider parameters that are not placeholders: {sorted(unknown)}")
 
 
 class PurposeRegistry(ChoicesRegistry):

@@ -12,7 +12,6 @@ import time
 from contextlib import contextmanager
 from functools import partial
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -25,10 +24,13 @@ from django_q.tasks import async_task
 from yuyue.locks import locking_transaction
 
 from .backends import DeliveryError, get_backend
+from .billing import text_segments
 from .models import Message, VerificationCode
 from .phones import phone_clean
-from .signals import message_sent, message_skip_reason_wanted
-from .templates import message_text
+from .providers import NUMBER_LIMIT_CODES, templated_sms
+from .receipts import messages_reconcile
+from .signals import message_delivered, message_skip_reason_wanted, records_listened
+from .templates import message_text, template_values
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ def sms_send(
             message = Message.objects.create(
                 phone=phone,
                 text=message_text(purpose=purpose, context=context),
+                context=template_values(purpose=purpose, context=context),
                 purpose=purpose,
                 subject=subject,
                 occasion=occasion,
@@ -98,23 +101,11 @@ def messages_queue(*, messages: list[Message]) -> int:
     return len(fresh)
 
 
-def _about(message: Message, signal):
-    """The message's subject and occasion, each with its model, where ``signal`` has a receiver
-    for that model (no query for a record nobody asks about)."""
-    for prefix in ("subject", "occasion"):
-        label, pk = getattr(message, f"{prefix}_type"), getattr(message, f"{prefix}_id")
-        if not label or pk is None:
-            continue
-        model = apps.get_model(label)
-        if signal.has_listeners(model):
-            yield model, getattr(message, prefix)
-
-
 def _skip_reason(message: Message) -> str:
     """Why a queued message no longer applies, as the apps that own its subject and occasion
     answer ``message_skip_reason_wanted`` (a booking gone or cancelled, a change no longer
     approved)."""
-    for model, record in _about(message, message_skip_reason_wanted):
+    for model, record in records_listened(message, message_skip_reason_wanted):
         for _receiver, reason in message_skip_reason_wanted.send(
             sender=model, message=message, record=record
         ):
@@ -123,26 +114,63 @@ def _skip_reason(message: Message) -> str:
     return ""
 
 
-def _sent_notify(message: Message) -> None:
-    """Send ``message_sent`` for the message's subject and occasion."""
-    for model, record in _about(message, message_sent):
-        message_sent.send(sender=model, message=message, record=record)
+def _delivered_notify(message: Message) -> None:
+    """Send ``message_delivered`` for the message's subject and occasion."""
+    for model, record in records_listened(message, message_delivered):
+        message_delivered.send(sender=model, message=message, record=record)
 
 
 def _retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=settings.SMS_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
-def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = None) -> Message:
+def _backend_send(backend, message: Message, *, text: str, context: dict) -> tuple[str, int]:
+    """Hand the message to ``backend``: the text, or for a provider its template and
+    parameters. Returns the backend's id for it and the parts billed."""
+    if getattr(backend, "templated", False):
+        accepted = backend.send_template(
+            templated_sms(backend=backend, message=message, context=context)
+        )
+        segments = accepted.segments or text_segments(text, signature=settings.SMS_SIGN_NAME)
+        return accepted.gateway_id, segments
+    gateway_id = backend.send(message_id=message.pk, phone=message.phone.as_e164, text=text)
+    return gateway_id, text_segments(text)
+
+
+def _failure_record(message: Message, error: DeliveryError, *, now: dt.datetime) -> None:
+    message.error, message.error_code = str(error), error.code
+    # A verification code is not retried (the citizen asks for a new one), nor is a number
+    # the provider limits (it would be refused again).
+    retry = (
+        error.transient and not error.throttled and message.purpose != Message.Purpose.VERIFICATION
+    )
+    if retry and message.attempts < settings.SMS_MAX_ATTEMPTS:
+        logger.warning(
+            "SMS %s attempt %s failed, will retry: %s", message.pk, message.attempts, error
+        )
+        message.status = Message.Status.QUEUED
+        message.next_attempt_at = now + _retry_delay(message.attempts)
+    else:
+        logger.error("SMS %s failed: %s", message.pk, error)
+        message.status, message.next_attempt_at = Message.Status.FAILED, None
+        message.failed_at = now
+
+
+def message_deliver(
+    *, message_id: int, now: dt.datetime, text: str | None = None, context: dict | None = None
+) -> Message:
     """Send one queued message through the configured backend, at most once.
 
     The message is claimed by a conditional update (queued and due → sending), so a repeated
     or concurrent task finds it taken and sends nothing. A message that no longer applies is
     skipped with a log line. A gateway timeout or 5xx is retried with exponential backoff
     (SMS_MAX_ATTEMPTS, SMS_RETRY_BASE_SECONDS), then marked failed; a 4xx fails at once, and so
-    does a verification code (the citizen asks for a new one). What the message's sending causes
-    in the app of its subject (a change applied) follows from ``sms.signals.message_sent``.
-    ``text`` replaces the stored text when sending (verification codes are stored masked).
+    does a verification code (the citizen asks for a new one).
+
+    Accepted is not delivered: ``console`` and ``file`` deliver at once, a provider's receipt
+    says so later (``sms.receipts``); ``sms.signals.message_delivered`` tells the subject's app
+    then (a change applied, DB1403/T 6.2.2). ``text`` and ``context`` replace the stored text
+    and template values when sending (verification codes are stored masked).
     """
     claimed = (
         Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
@@ -163,54 +191,46 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
     message.backend = backend.name
     message.attempts += 1
     try:
-        message.gateway_id = backend.send(
-            message_id=message.pk,
-            phone=message.phone.as_e164,
+        message.gateway_id, message.segments = _backend_send(
+            backend,
+            message,
             text=message.text if text is None else text,
+            context=message.context if context is None else context,
         )
     except DeliveryError as error:
-        message.error = str(error)
-        retry = error.transient and message.purpose != Message.Purpose.VERIFICATION
-        if retry and message.attempts < settings.SMS_MAX_ATTEMPTS:
-            logger.warning(
-                "SMS %s attempt %s failed, will retry: %s", message.pk, message.attempts, error
-            )
-            message.status = Message.Status.QUEUED
-            message.next_attempt_at = now + _retry_delay(message.attempts)
-        else:
-            logger.error("SMS %s failed: %s", message.pk, error)
-            message.status, message.next_attempt_at = Message.Status.FAILED, None
+        _failure_record(message, error, now=now)
     else:
-        message.status, message.sent_at, message.error = Message.Status.SENT, now, ""
-        message.next_attempt_at = None
-        # The console, file and db backends hand the message over for good; a gateway's
-        # delivery receipt would set this later.
-        message.delivered_at = now if backend.name != "http" else None
+        message.status, message.sent_at = Message.Status.SENT, now
+        message.error, message.error_code, message.next_attempt_at = "", "", None
+        if getattr(backend, "delivers_at_once", False):
+            message.status, message.delivered_at = Message.Status.DELIVERED, now
     message.save(
         update_fields=[
             "status",
             "backend",
             "gateway_id",
             "error",
+            "error_code",
             "sent_at",
             "delivered_at",
+            "failed_at",
+            "segments",
             "attempts",
             "next_attempt_at",
         ]
     )
-    if message.status == Message.Status.SENT:
-        _sent_notify(message)
+    if message.status == Message.Status.DELIVERED:
+        _delivered_notify(message)
     return message
 
 
 def messages_deliver_due(*, now: dt.datetime, limit: int = 1000) -> int:
     """Deliver every queued message that is due (new ones and retries); return how many were
     tried. Messages stuck in "sending" for SMS_STUCK_MINUTES (a worker died mid-send) are
-    marked failed: they may or may not have gone out, and sending again could duplicate."""
-    Message.objects.filter(
-        status=Message.Status.SENDING,
-        claimed_at__lt=now - dt.timedelta(minutes=settings.SMS_STUCK_MINUTES),
-    ).update(status=Message.Status.FAILED, error="interrupted while sending")
+    reconciled first by asking the backend whether it has them (``sms.receipts``): sending
+    again blindly could duplicate, marking them failed blindly would have staff phone people
+    who got the text."""
+    messages_reconcile(now=now)
     due = list(
         Message.objects.filter(status=Message.Status.QUEUED, created_at__lte=now)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -271,6 +291,14 @@ def _send_limits_check(*, phone, client_address: str | None, now: dt.datetime) -
             )
     if len(by_number) >= settings.VERIFICATION_CODES_PER_NUMBER_PER_HOUR:
         raise _limit_error(by_number[-1] + dt.timedelta(hours=1))
+    # The providers' daily limit per number (Aliyun's and Tencent's default: 10 a day).
+    by_day = list(
+        VerificationCode.objects.filter(phone=phone, created_at__gt=now - dt.timedelta(days=1))
+        .order_by("created_at")
+        .values_list("created_at", flat=True)[: settings.VERIFICATION_CODES_PER_NUMBER_PER_DAY]
+    )
+    if len(by_day) >= settings.VERIFICATION_CODES_PER_NUMBER_PER_DAY:
+        raise _limit_error(by_day[0] + dt.timedelta(days=1))
     if client_address:
         by_address = list(
             VerificationCode.objects.filter(
@@ -304,18 +332,33 @@ def verification_code_send(*, phone, client_address: str | None, now: dt.datetim
             expires_at=now + dt.timedelta(minutes=minutes),
         )
         purpose = Message.Purpose.VERIFICATION
+        masked = {"code": "******", "minutes": minutes}
         message = Message.objects.create(
             phone=number,
-            text=message_text(purpose=purpose, context={"code": "******", "minutes": minutes}),
+            text=message_text(purpose=purpose, context=masked),
+            context=template_values(purpose=purpose, context=masked),
             purpose=purpose,
             created_at=now,
         )
+    real = {"code": code, "minutes": minutes}
     message = message_deliver(
         message_id=message.pk,
         now=now,
-        text=message_text(purpose=purpose, context={"code": code, "minutes": minutes}),
+        text=message_text(purpose=purpose, context=real),
+        context=template_values(purpose=purpose, context=real),
     )
-    if message.status != Message.Status.SENT:
+    if message.error_code in NUMBER_LIMIT_CODES:
+        # The provider's own per-number limit, met despite ours (another system sending to
+        # the number, or limits set lower there): the citizen hears it plainly.
+        raise ValidationError(
+            {
+                "phone": ValidationError(
+                    _("This number has had too many codes for now; try again later."),
+                    code="too_many_codes",
+                )
+            }
+        )
+    if message.status not in (Message.Status.SENT, Message.Status.DELIVERED):
         raise ValidationError(
             {
                 "phone": ValidationError(

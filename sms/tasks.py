@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from .receipts import messages_receipts_check
 from .services import message_deliver, messages_deliver_due
 
 
@@ -11,3 +12,7 @@ def message_deliver_task(message_id: int) -> None:
 
 def messages_deliver_due_task() -> int:
     return messages_deliver_due(now=timezone.now())
+
+
+def messages_receipts_check_task() -> int:
+    return messages_receipts_check(now=timezone.now())

@@ -45,7 +45,10 @@ def _fields(text: str) -> set[str]:
 
 
 def template_clean(*, purpose: str, text: str) -> None:
-    """Refuse a template that uses an unknown placeholder or lacks a required one."""
+    """Refuse a template that uses an unknown placeholder or lacks a required one (an empty
+    one keeps the default wording)."""
+    if not (text or "").strip():
+        return
     fields = _fields(text or "")
     allowed = placeholders(purpose)
     unknown = sorted(fields - allowed)
@@ -68,6 +71,12 @@ def template_clean(*, purpose: str, text: str) -> None:
                 % {"missing": ", ".join(f"{{{f}}}" for f in missing)}
             }
         )
+
+
+def template_values(*, purpose: str, context: dict) -> dict:
+    """The purpose's placeholder values as text, kept with a message for the providers that
+    send a template's parameters rather than our text (sms.providers)."""
+    return {key: str(context.get(key, "")) for key in sorted(placeholders(purpose))}
 
 
 _DEFAULT = object()

@@ -19,6 +19,7 @@ TEMPLATES = {
     Purpose.VERIFICATION: TextTemplate(
         placeholders=frozenset({"code", "minutes"}),
         required=frozenset({"code"}),
+        provider_params=("code", "minutes"),
         default=_(
             "Your verification code is {code}, valid for {minutes} minutes. "
             "If you did not ask for it, ignore this message."

@@ -24,6 +24,9 @@ from duty.services import hall_calendar_set_defaults, holiday_year_import
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+# The SMS providers pointed at their local stand-ins (provider, aliyun, tencent).
+pytest_plugins = ["tests.sms_providers_setup"]
+
 
 def at(year, month, day, hour=0, minute=0, second=0) -> dt.datetime:
     """An aware datetime in the hall's time zone."""

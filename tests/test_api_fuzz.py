@@ -326,6 +326,7 @@ def api(client, db, settings, sms_inbox):
     settings.RATE_LIMIT_LOOKUP = (10**9, 600)
     settings.VERIFICATION_CODE_RESEND_SECONDS = 0
     settings.VERIFICATION_CODES_PER_NUMBER_PER_HOUR = 10**9
+    settings.VERIFICATION_CODES_PER_NUMBER_PER_DAY = 10**9
     settings.VERIFICATION_CODES_PER_ADDRESS_PER_HOUR = 10**9
     with time_machine.travel(NOW, tick=False):
         yield client

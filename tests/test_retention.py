@@ -170,6 +170,7 @@ class TestMessagesCodesAndLogs:
             phone="+8613800138000",
             purpose="reminder",
             text="张伟您好，您预约的业务……",
+            context={"name": "张伟", "reference": told.reference},
             subject=told,
             created_at=START,
         )
@@ -181,6 +182,7 @@ class TestMessagesCodesAndLogs:
         message.refresh_from_db()
         assert message.phone == ANONYMOUS_PHONE
         assert message.text == "＊" * len("张伟您好，您预约的业务……")
+        assert message.context == {}  # the provider's template values, personal data too
         assert message.purpose == "reminder" and message.subject == told
         outbox = OutboxMessage.objects.get(message=message)
         assert (outbox.phone, outbox.text) == (ANONYMOUS_PHONE, "")

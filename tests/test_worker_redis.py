@@ -54,7 +54,7 @@ def test_qcluster_on_redis_delivers_a_queued_sms(tmp_path, monkeypatch):
         assert files, f"no SMS delivered within 60 s; worker log:\n{log.read_text()}"
         assert files[0].read_text(encoding="utf-8") == "To: +8613800138000\n\n预约提醒：测试\n"
         message.refresh_from_db()
-        assert message.status == Message.Status.SENT
+        assert message.status == Message.Status.DELIVERED
     finally:
         for key in connection.scan_iter(f"django_q:{cluster}:*"):
             connection.delete(key)

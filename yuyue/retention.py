@@ -174,7 +174,9 @@ def _messages_anonymise(records: list, now: dt.datetime) -> int:
     for message in records:
         message.phone = ANONYMOUS_PHONE
         message.text = text_masked(message.text)
-    Message.objects.bulk_update(records, ["phone", "text"], batch_size=500)
+        # The template values sent to an SMS provider hold the same personal data as the text.
+        message.context = {}
+    Message.objects.bulk_update(records, ["phone", "text", "context"], batch_size=500)
     # The `db` backend's copy, if its gateway has not taken it yet.
     OutboxMessage.objects.filter(message__in=records).update(phone=ANONYMOUS_PHONE, text="")
     return len(records)

@@ -294,8 +294,30 @@ BOOKING_HORIZON_DAYS = envint("BOOKING_HORIZON_DAYS", 60)
 BOOKING_LOCK_TIMEOUT_SECONDS = envfloat("BOOKING_LOCK_TIMEOUT_SECONDS", 3)
 
 # --- Citizen booking: SMS, verification codes and abuse limits ------------------------------
-# console (log), file (one file per message in SMS_FILE_PATH), db (outbox table), http (gateway).
+# console (log), file (one file per message in SMS_FILE_PATH), db (outbox table), http (gateway),
+# aliyun or tencent (Alibaba Cloud / Tencent Cloud SMS through their SDKs, sms/providers/).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "db")
+# The provider's credentials (AccessKey / SecretId and its secret), the hall's approved
+# signature (签名), Tencent's SmsSdkAppId, the region, and the API's endpoint and scheme (the
+# providers' own by default; tests point them at a local stand-in).
+SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+SMS_SDK_APP_ID = os.environ.get("SMS_SDK_APP_ID", "")
+SMS_REGION = os.environ.get("SMS_REGION", "")
+SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")
+SMS_PROTOCOL = os.environ.get("SMS_PROTOCOL", "https")
+# The longest template parameter a provider takes (Aliyun: 35 characters); longer ones are cut.
+SMS_PARAM_MAX_CHARS = envint("SMS_PARAM_MAX_CHARS", 35)
+# The providers' delivery receipts: the secret in the callback URL
+# (/sms/receipts/<provider>/<secret>/), the addresses allowed to call it (comma-separated
+# networks; empty: any), and how long after sending a message without a receipt is asked about.
+SMS_RECEIPT_TOKEN = os.environ.get("SMS_RECEIPT_TOKEN", "")
+SMS_RECEIPT_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("SMS_RECEIPT_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+SMS_RECEIPT_QUERY_MINUTES = envint("SMS_RECEIPT_QUERY_MINUTES", 10)
+SMS_RECEIPT_QUERY_HOURS = envint("SMS_RECEIPT_QUERY_HOURS", 72)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "sms-outbox"))
 SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
 SMS_HTTP_KEY = os.environ.get("SMS_HTTP_KEY", "")
@@ -303,7 +325,10 @@ SMS_HTTP_TIMEOUT = envint("SMS_HTTP_TIMEOUT", 5)
 VERIFICATION_CODE_MINUTES = envint("VERIFICATION_CODE_MINUTES", 5)
 VERIFICATION_CODE_MAX_TRIES = envint("VERIFICATION_CODE_MAX_TRIES", 5)
 VERIFICATION_CODE_RESEND_SECONDS = envint("VERIFICATION_CODE_RESEND_SECONDS", 60)
+# The providers' own per-number limits mirrored (Aliyun's and Tencent's defaults: 1 a minute, 5
+# an hour, 10 a day), so citizens hear the limit from us rather than meet a silent refusal.
 VERIFICATION_CODES_PER_NUMBER_PER_HOUR = envint("VERIFICATION_CODES_PER_NUMBER_PER_HOUR", 5)
+VERIFICATION_CODES_PER_NUMBER_PER_DAY = envint("VERIFICATION_CODES_PER_NUMBER_PER_DAY", 10)
 VERIFICATION_CODES_PER_ADDRESS_PER_HOUR = envint("VERIFICATION_CODES_PER_ADDRESS_PER_HOUR", 20)
 # A citizen who proved their number may act on their bookings for this long without a new code.
 CITIZEN_SESSION_MINUTES = envint("CITIZEN_SESSION_MINUTES", 30)

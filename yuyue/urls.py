@@ -5,13 +5,15 @@ from django.urls import include, path
 from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
 from yuyue.retention_views import retention_view
-from yuyue.views import healthz, readyz
+from yuyue.views import healthz, readyz, sms_receipt
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # The SMS providers' delivery receipts (README: the callback URLs for the proxy).
+    path("sms/receipts/<str:provider>/<str:token>/", sms_receipt, name="sms_receipt"),
 ]
 # zh-hans without a prefix, English under /en/.
 urlpatterns += i18n_patterns(

@@ -1,13 +1,29 @@
 import datetime as dt
+import ipaddress
+import json
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
+from sms.backends import BACKENDS
+from sms.receipts import PROVIDERS, message_receipt_record
+
+from .ratelimit import client_address
 from .worker import worker_is_alive
 
 logger = logging.getLogger(__name__)
@@ -76,3 +92,50 @@ def readyz(request):
     elapsed_ms = round((dt.datetime.now(dt.UTC) - started).total_seconds() * 1000, 1)
     body = {"ready": not failing, "failing": failing, "checks": checks, "ms": elapsed_ms}
     return JsonResponse(body, status=503 if failing else 200)
+
+
+def _receipt_source_allowed(request) -> bool:
+    networks = settings.SMS_RECEIPT_ALLOWED_NETWORKS
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(client_address(request))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
+
+
+@csrf_exempt
+@never_cache
+def sms_receipt(request, provider: str, token: str):
+    """A provider's delivery receipts (Aliyun's SmsReport push, Tencent's status callback):
+    parsed by the provider's backend, recorded by ``sms.receipts``, answered as the provider
+    documents so it stops pushing. Neither provider signs these pushes, so the URL carries the
+    secret SMS_RECEIPT_TOKEN and SMS_RECEIPT_ALLOWED_NETWORKS may name the provider's addresses.
+    A receipt for an unknown message is logged; nothing here answers 500 (a provider would push
+    the same batch again and again)."""
+    if provider not in PROVIDERS or not settings.SMS_RECEIPT_TOKEN:
+        raise Http404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not constant_time_compare(token, settings.SMS_RECEIPT_TOKEN):
+        logger.warning("SMS receipt with a wrong secret for %s", provider)
+        return HttpResponseForbidden()
+    if not _receipt_source_allowed(request):
+        logger.warning("SMS receipt for %s from an address not allowed", provider)
+        return HttpResponseForbidden()
+    backend = import_string(BACKENDS[provider])
+    try:
+        receipts = backend.callback_receipts(json.loads(request.body))
+    except ValueError as error:
+        logger.warning("SMS receipt for %s not understood: %s", provider, error)
+        status, body = backend.callback_answer(ok=False)
+        return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    now = timezone.now()
+    for receipt in receipts:
+        try:
+            message_receipt_record(backend=provider, receipt=receipt, now=now)
+        except Exception:  # noqa: BLE001 - one bad receipt must not make the provider push all again
+            logger.exception("SMS receipt for %s not recorded: %s", provider, receipt)
+    status, body = backend.callback_answer(ok=True)
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})

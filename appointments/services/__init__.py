@@ -26,7 +26,9 @@ from .arrival import appointment_check_in, appointment_serve
 from .cancellation import appointment_cancel_by_citizen, appointment_cancel_by_staff
 from .changes import (
     change_notice_text,
-    change_request_apply_on_sms,
+    change_phone_alerts_create,
+    change_phone_due_at,
+    change_request_apply_on_delivery,
     change_request_approve,
     change_request_create,
     change_request_notify_and_apply,
@@ -95,7 +97,9 @@ __all__ = [
     "appointment_check_in",
     "appointment_serve",
     "change_notice_text",
-    "change_request_apply_on_sms",
+    "change_phone_alerts_create",
+    "change_phone_due_at",
+    "change_request_apply_on_delivery",
     "change_request_approve",
     "change_request_create",
     "change_request_notify_and_apply",

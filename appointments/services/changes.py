@@ -1,5 +1,12 @@
 """Changes and postponements of a booking (DB1403/T 6.2.2): requested, approved or refused,
-the applicant told, then applied (on the staff's word or when the message is sent)."""
+the applicant told, then applied: when the SMS notice is delivered to the handset (the
+provider's receipt time), or when staff record that they told the applicant by phone.
+
+"Told" is delivery, not sending: a notice is sent only while it can still reach the applicant
+8 h before the original time; without a receipt by then, staff are alerted to phone
+(``change_notice_sweep``); a notice delivered after the 8 h mark is applied all the same (the
+applicant has read it and is never left with a change that did not happen), recorded as late
+and reported to the approver and the desk."""
 
 import datetime as dt
 
@@ -9,12 +16,15 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from duty.models import Window
-from sms.models import Message
+from duty.roles import Role, staff_with_role
+from sms.models import Alert, Message
 from sms.phones import phone_is_mobile
 from sms.services import sms_send
+from sms.subjects import subject_fields
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
+from yuyue.sweeps import alerts_create, alerts_to
 
 from ..models import (
     Appointment,
@@ -154,8 +164,9 @@ def change_request_approve(
             note="; ".join(filter(None, [note, change.emergency_reason])),
         )
         # DB1403/T 6.2.2: the notice goes out at once by SMS and the change is applied when it
-        # is sent; a landline is told by phone (change_request_notify_and_apply).
-        if phone_is_mobile(change.appointment.phone):
+        # is delivered. A landline, or an emergency under 8 h, is told by phone
+        # (change_request_notify_and_apply): the approver and the desk are alerted to call.
+        if phone_is_mobile(change.appointment.phone) and in_time:
             sms_send(
                 purpose=Message.Purpose.CHANGE_NOTICE,
                 phone=change.appointment.phone,
@@ -165,6 +176,8 @@ def change_request_approve(
                 dedupe_key=f"change:{change.pk}",
                 now=now,
             )
+        else:
+            change_phone_alerts_create(change=change, now=now)
     return change
 
 
@@ -252,17 +265,76 @@ def change_request_notify_and_apply(
     return _change_apply(change=change, method=method, actor=actor, now=now)
 
 
-def change_request_apply_on_sms(*, change: ChangeRequest, now: dt.datetime) -> Appointment:
-    """DB1403/T 6.2.2: the approved change's SMS notice went out at ``now`` (its send time); the
-    change takes effect if that is at least 8 h before the original time (or an emergency)."""
-    return _change_apply(change=change, method=ContactMethod.SMS, actor=None, now=now)
+def change_request_apply_on_delivery(
+    *, change: ChangeRequest, delivered_at: dt.datetime
+) -> Appointment:
+    """DB1403/T 6.2.2: the approved change's SMS notice reached the applicant at
+    ``delivered_at`` (the handset's receipt time the provider reports, however late its receipt
+    reaches us). At least 8 h before the original time, the change takes effect as told in
+    time. Later, the applicant has read it all the same: it takes effect, is recorded as told
+    late, and the approver and the desk are alerted (they phone the applicant)."""
+    in_time = change.is_emergency or change_notice_in_time(
+        original_start=change.original_start, now=delivered_at
+    )
+    appointment = _change_apply(
+        change=change, method=ContactMethod.SMS, actor=None, now=delivered_at, told_late=not in_time
+    )
+    if not in_time:
+        change_phone_alerts_create(change=change, now=delivered_at, late=True)
+    return appointment
 
 
-def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime) -> Appointment:
+def change_phone_due_at(*, change: ChangeRequest) -> dt.datetime:
+    """DB1403/T 6.2.2: the 8 h mark, by which the applicant must have been told."""
+    return change.original_start - dt.timedelta(hours=settings.CHANGE_NOTICE_MIN_HOURS)
+
+
+def change_phone_alerts_create(*, change: ChangeRequest, now: dt.datetime, late=False) -> int:
+    """DB1403/T 6.2.2: alert the change's approver and the hall's desk to phone the applicant:
+    the SMS notice cannot reach them 8 h ahead (not sent, undelivered, or no receipt by the
+    mark), or it reached them late (``late``). Whoever requested the change is alerted too: the
+    call is recorded on the change with their permission (the desk's role has none). Once per
+    change and person."""
+    hall_id = change.original_window.hall_id
+    desk = staff_with_role(Role.DESK, [hall_id]).values_list("pk", flat=True)
+    values = {
+        "ref": change.appointment.reference,
+        "old": show_time(change.original_start),
+        "new": show_time(change.new_start),
+    }
+    if late:
+        text = _(
+            "The SMS notice of the change of %(ref)s (%(old)s → %(new)s) reached the applicant "
+            "less than 8 hours before the original time: the change is applied; phone the "
+            "applicant to make sure they know."
+        )
+    else:
+        text = _(
+            "The applicant of %(ref)s has not been told by SMS 8 hours before %(old)s that the "
+            "booking moves to %(new)s: phone them now and record the call, or withdraw the change."
+        )
+    return alerts_create(
+        alerts=alerts_to(
+            [change.decided_by_id, change.requested_by_id, *desk],
+            dedupe_key=f"change_phone{'_late' if late else ''}:{change.pk}",
+            hall_id=hall_id,
+            kind=Alert.Kind.CHANGE_PHONE_DUE,
+            **subject_fields(Appointment, change.appointment_id),
+            text=text % values,
+            created_at=now,
+        )
+    )
+
+
+def _change_apply(
+    *, change: ChangeRequest, method: str, actor, now: dt.datetime, told_late=False
+) -> Appointment:
     with locking_transaction():
         change = _lock_change(change, "apply_change")
-        if not change.is_emergency and not change_notice_in_time(
-            original_start=change.original_start, now=now
+        if (
+            not told_late
+            and not change.is_emergency
+            and not change_notice_in_time(original_start=change.original_start, now=now)
         ):
             raise _late_change_error(change)
         appointment = change.appointment
@@ -314,7 +386,8 @@ def _change_apply(*, change: ChangeRequest, method: str, actor, now: dt.datetime
             Action.CHANGE_APPLIED,
             actor=actor,
             now=now,
-            note=change.reason,
+            note=change.reason
+            + (" " + _("(SMS notice delivered less than 8 hours ahead)") if told_late else ""),
             short_notice_reason=(
                 ""
                 if booking_lead_is_sufficient(start=slot.start, now=now)

@@ -24,6 +24,7 @@ SCHEDULES = {
     "heartbeat": ("yuyue.tasks.heartbeat_task", "", 1),
     "purge rate_limits": ("yuyue.tasks.rate_limits_purge_task", "", 60),
     "deliver sms": ("sms.tasks.messages_deliver_due_task", "", 1),
+    "check sms receipts": ("sms.tasks.messages_receipts_check_task", "", 5),
     **{
         f"sweep {name}": ("yuyue.tasks.sweep_task", repr(name), minutes)
         for name, minutes in SWEEP_MINUTES.items()
