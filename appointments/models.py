@@ -268,6 +268,7 @@ class Appointment(models.Model):
             ("hand_over_appointment", _("Can hand bookings over to windows")),
             ("reassign_appointment", _("Can reassign bookings")),
             ("serve_appointment", _("Can check in and serve applicants")),
+            ("check_in_appointment", _("Can check applicants in on arrival")),
             ("request_change", _("Can request a change or postponement")),
             ("approve_change", _("Can approve changes and record emergencies")),
             ("record_no_show", _("Can record no-show follow-ups")),

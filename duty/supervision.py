@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from yuyue.checks import field_error as _error
 
 from .models import Inspection, InspectionFinding, Window
+from .names import staff_name
 from .scoping import user_hall_id, user_sees_all_halls
 
 
@@ -30,7 +31,7 @@ def inspection_clean(*, window: Window, at: dt.datetime, inspector, staff, now: 
             raise _error(
                 "staff",
                 _("%(person)s is not staff of this window's hall.")
-                % {"person": user.get_full_name() or user.get_username()},
+                % {"person": staff_name(user)},
                 "other_hall",
             )
 

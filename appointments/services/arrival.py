@@ -23,9 +23,10 @@ from .steps import BOOKING_STEPS
 def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
     """DB1403/T 5.1.2, 6.2.1: the applicant arrives at the window on the day of the booking.
 
-    One recorded as not coming (6.2.3) who turns up later that day is still served.
+    One recorded as not coming (6.2.3) who turns up later that day is still served. The desk
+    checks applicants in too, from the QR code of their booking (``check_in_appointment``).
     """
-    _require_perm(actor, "appointments.serve_appointment")
+    _require_perm(actor, "appointments.check_in_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
         appointment = _lock(appointment)

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from duty.models import Window
+from duty.names import staff_name
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
@@ -176,7 +177,7 @@ def _agency_clean(reported_to, *, actor, window: Window):
         raise _error(
             "reported_to",
             _("%(name)s is not an approver of this window's agency.")
-            % {"name": reported_to.get_full_name() or reported_to},
+            % {"name": staff_name(reported_to)},
             "not_approver",
         )
     return reported_to
@@ -231,7 +232,7 @@ def appointment_reassign(
                 fields["contact_person"] = responsible_staff
         note = _("%(reason)s (reported to %(agency)s)") % {
             "reason": reason,
-            "agency": agency.get_full_name() or agency.get_username(),
+            "agency": staff_name(agency),
         }
         return _update(appointment, Action.REASSIGNED, actor=actor, now=now, note=note, **fields)
 
