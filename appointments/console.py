@@ -382,21 +382,6 @@ class CancelForm(StepForm):
         return {"reason": data.pop("cancel_reason"), **data}
 
 
-# --- check-in from the QR code of the booking ------------------------------------------------
-
-
-def reference_from_scan(scanned: str) -> str:
-    """The booking reference in what a scanner or the camera read from the applicant's phone.
-
-    The citizen's booking page encodes the bare reference (``public_views.booking_detail``);
-    a link to the booking page (``…/bookings/<reference>/``) and a reference typed in lower
-    case or with spaces are read too."""
-    text = (scanned or "").strip()
-    if "/bookings/" in text:
-        text = text.split("/bookings/", 1)[1].split("/", 1)[0]
-    return "".join(text.split()).upper()
-
-
 # --- the registration screen: the matter's windows and their free slots ----------------------
 
 

@@ -22,6 +22,22 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
+def booking_qr_text(reference: str) -> str:
+    """What the QR code on the citizen's booking page holds: the bare reference, which a USB
+    scanner at the desk types into the check-in field like a keyboard would."""
+    return reference
+
+
+def reference_from_scan(scanned: str) -> str:
+    """The booking reference in what a scanner or the camera read (``booking_qr_text``); a link
+    to the booking page (``…/bookings/<reference>/``) and a reference typed in lower case or
+    with spaces are read too."""
+    text = (scanned or "").strip()
+    if "/bookings/" in text:
+        text = text.split("/bookings/", 1)[1].split("/", 1)[0]
+    return "".join(text.split()).upper()
+
+
 class Matter(models.Model):
     """An administrative matter (事项) and what to tell the applicant at once (一次性告知)."""
 

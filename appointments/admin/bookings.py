@@ -35,6 +35,7 @@ from ..models import (
     Channel,
     Matter,
     RegisterExport,
+    reference_from_scan,
 )
 from ..register import (
     RegisterFilter,
@@ -108,6 +109,8 @@ class AppointmentRegisterForm(ServiceAddForm):
         if data is not None and data.get("slot"):
             data = slot_into_fields(data)
         super().__init__(data, *args, **kwargs)
+        # The caller's first words are their name: the screen opens there.
+        self.fields["applicant_name"].widget.attrs["autofocus"] = True
         matter_id = self.data.get("matter") if self.is_bound else self.initial.get("matter")
         if matter_id and str(matter_id).isdigit():
             windows = self.fields["window"].queryset
@@ -433,7 +436,7 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
         if not request.user.has_perm("appointments.view_appointment"):
             raise PermissionDenied
         scanned = request.POST.get("reference") or request.GET.get("reference") or ""
-        reference = console.reference_from_scan(scanned)
+        reference = reference_from_scan(scanned)
         bookings = scope_to_user(Appointment.objects.select_related("matter", "window"), request.user)
         appointment = bookings.filter(reference=reference).first() if reference else None
         now = timezone.now()

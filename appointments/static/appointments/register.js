@@ -45,7 +45,7 @@
         showWindow();
       }
     }
-    picker.addEventListener("change", function (event) {
+    screen.addEventListener("change", function (event) {
       if (event.target.id === "id_window") showWindow();
       else if (event.target.name === "slot") fillTime(event.target);
     });
@@ -86,11 +86,17 @@
         .then(function (response) { return response.text(); })
         .then(function (html) {
           // Tab may have moved into the old window list meanwhile: keep the keyboard there.
-          var focusHere = picker.contains(document.activeElement) || document.activeElement === document.body;
-          picker.innerHTML = html;
+          var windowFocused = document.activeElement && document.activeElement.id === "id_window";
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          ["window-field", "slot-box"].forEach(function (id) {
+            var part = fresh.getElementById(id);
+            if (part) document.getElementById(id).replaceWith(document.importNode(part, true));
+          });
           picker.removeAttribute("aria-busy");
           showWindow();
-          if (focusHere) document.getElementById("id_window").focus();
+          if (windowFocused || document.activeElement === document.body) {
+            document.getElementById("id_window").focus();
+          }
         });
     }
     select.addEventListener("change", loadSlots);
