@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from duty.models import Department, Hall, Window
+from yuyue.stored_texts import StoredTextField
 
 # No 0/O, 1/I/L: a citizen reads the reference aloud over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -220,7 +221,7 @@ class Appointment(models.Model):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     served_at = models.DateTimeField(_("served at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancel_reason = models.TextField(_("cancellation reason"), blank=True)
+    cancel_reason = StoredTextField(_("cancellation reason"), blank=True)
     cancelled_by_hall = models.BooleanField(
         _("cancelled by the hall"),
         default=False,
@@ -391,7 +392,7 @@ class ContactLog(models.Model):
     )
     text = models.TextField(_("what was said"), blank=True)
     time_reconfirmed = models.BooleanField(_("appointment time reconfirmed"), default=False)
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = StoredTextField(_("outcome"), blank=True)
 
     class Meta:
         verbose_name = _("contact with the applicant")
@@ -449,7 +450,7 @@ class ChangeRequest(models.Model):
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = StoredTextField(_("decision note"), blank=True)
     is_emergency = models.BooleanField(
         _("emergency"),
         default=False,
@@ -590,7 +591,7 @@ class AppointmentEvent(models.Model):
     )
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = StoredTextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("history entry")

@@ -30,8 +30,7 @@ def inspection_clean(*, window: Window, at: dt.datetime, inspector, staff, now: 
         if profile is None or profile.hall_id != window.hall_id:
             raise _error(
                 "staff",
-                _("%(person)s is not staff of this window's hall.")
-                % {"person": staff_name(user)},
+                _("%(person)s is not staff of this window's hall.") % {"person": staff_name(user)},
                 "other_hall",
             )
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import shown_text
 
 from .backends import DeliveryError, get_backend
 from .models import Message, VerificationCode
@@ -155,7 +156,7 @@ def message_deliver(*, message_id: int, now: dt.datetime, text: str | None = Non
         return message
     reason = _skip_reason(message)
     if reason:
-        logger.info("SMS %s skipped: %s.", message.pk, reason)
+        logger.info("SMS %s skipped: %s.", message.pk, shown_text(reason))
         message.status, message.error = Message.Status.SKIPPED, reason
         message.save(update_fields=["status", "error"])
         return message

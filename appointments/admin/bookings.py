@@ -437,7 +437,9 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
             raise PermissionDenied
         scanned = request.POST.get("reference") or request.GET.get("reference") or ""
         reference = reference_from_scan(scanned)
-        bookings = scope_to_user(Appointment.objects.select_related("matter", "window"), request.user)
+        bookings = scope_to_user(
+            Appointment.objects.select_related("matter", "window"), request.user
+        )
         appointment = bookings.filter(reference=reference).first() if reference else None
         now = timezone.now()
         error = ""

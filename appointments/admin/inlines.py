@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from duty.admin import ScopedTabularInline
 from duty.calendar import local
 from sms.models import Message
+from yuyue.stored_texts import shown_text
 
 from ..models import (
     Appointment,
@@ -130,7 +131,7 @@ def _message_row(message: Message) -> list:
         message.attempts,
         _local_time(message.sent_at),
         _local_time(message.delivered_at),
-        message.error or "-",
+        shown_text(message.error) or "-",
     ]
 
 
