@@ -66,6 +66,7 @@ def _change_value(field: str, value) -> str:
     """A value kept in the history as people read it: labels, local times without seconds."""
     if value in (None, ""):
         return "—"
+    value = shown_text(value)  # a stored text (a cancellation reason) in the reader's language
     choices = {"status": Status, "channel": Channel}
     if field in choices and value in choices[field].values:
         return str(choices[field](value).label)
