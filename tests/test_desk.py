@@ -164,7 +164,12 @@ class TestCheckInByQrCode:
         accepted.refresh_from_db()
         assert accepted.status == Status.ACCEPTED
 
-    def test_another_halls_booking_is_not_found(self, client, other_hall_booking, desk):
+    def test_another_halls_booking_is_not_found(
+        self,
+        client,
+        other_hall_booking,  # noqa: F811 (the fixture)
+        desk,
+    ):
         client.force_login(desk)
         page = client.get(CHECK_IN_URL, {"reference": other_hall_booking.reference})
         assert page.context["appointment"] is None and page.context["not_found"]
