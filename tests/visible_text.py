@@ -38,3 +38,13 @@ def visible_text(html: str) -> str:
     reader = _Reader()
     reader.feed(html)
     return "\n".join(reader.parts)
+
+
+def pages_text(client, urls) -> dict[str, str]:
+    """The visible text of each page at ``urls`` (each must answer 200)."""
+    texts = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        texts[url] = visible_text(response.content.decode())
+    return texts
