@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from appointments.models import Appointment, AppointmentEvent, Status, reference_from_scan
 from appointments.services import (
@@ -86,7 +86,7 @@ class TestSameCallerTwice:
             "applicant_name": "张伟",
             "phone": "138 0013 8000",
             "matter": matter.pk,
-            "slot": f"{no_rest_window.pk}|{START.astimezone(dt.UTC).isoformat()}",
+            "slot": f"{no_rest_window.pk}|{timezone.localtime(START).isoformat()}",
         }
         with time_machine.travel(THREE_DAYS_BEFORE, tick=False):
             page = client.post(ADD_URL, data)
@@ -94,7 +94,11 @@ class TestSameCallerTwice:
             form = page.context["adminform"].form
             first = Appointment.objects.get()
             assert first.reference in form.errors["allow_duplicate"][0]
-            assert 'name="allow_duplicate"' in page.content.decode()
+            html = page.content.decode()
+            assert 'name="allow_duplicate"' in html
+            # The picked window and slot stand as they were.
+            assert re.search(rf'value="{no_rest_window.pk}"\s+selected', html)
+            assert re.search(rf'value="{re.escape(data["slot"])}"\s*checked', html)
             assert client.post(ADD_URL, {**data, "allow_duplicate": "on"}).status_code == 302
         assert Appointment.objects.count() == 2
 

@@ -311,29 +311,38 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
             # Render the posted fields as the form's initial values instead of saving them.
             request.GET = request.POST.copy()
             request.method = "GET"
+        context = self._registration_context(request)
+        if request.GET.get("_slots"):
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            return TemplateResponse(request, "admin/appointments/appointment/_slots.html", context)
+        return super().add_view(request, form_url, {**(extra_context or {}), **context})
+
+    def _registration_context(self, request) -> dict:
+        """The chosen matter, its windows (else the hall's) and their free slots as radio
+        buttons, with the window and slot already picked."""
         matter = self._registration_matter(request)
-        chosen = request.GET.get("slot", "")
-        if not chosen and request.GET.get("window") and request.GET.get("start"):
-            chosen = f"{request.GET['window']}|{request.GET['start']}"
+        # A form posted back with an error keeps its window and slot.
+        params = request.POST if request.method == "POST" else request.GET
+        chosen = params.get("slot", "")
+        if not chosen and params.get("window") and params.get("start"):
+            chosen = f"{params['window']}|{params['start']}"
         free_slots = console.free_slots(matter=matter, now=timezone.now()) if matter else []
         windows = (
             [window for window, _days in free_slots]
             if matter
             else scope_to_user(Window.objects.filter(is_active=True), request.user)
         )
-        chosen_window = request.GET.get("window") or chosen.partition("|")[0]
+        chosen_window = params.get("window") or chosen.partition("|")[0]
         if matter and free_slots and chosen_window not in {str(w.pk) for w in windows}:
             chosen_window = str(windows[0].pk)
-        context = {
+        return {
             "matter": matter,
             **({"free_slots": free_slots} if matter else {}),
             "slot_groups": slot_choices(free_slots, chosen=chosen),
             "windows": windows,
             "chosen_window": chosen_window,
         }
-        if request.GET.get("_slots"):
-            return TemplateResponse(request, "admin/appointments/appointment/_slots.html", context)
-        return super().add_view(request, form_url, {**(extra_context or {}), **context})
 
     def _registration_matter(self, request) -> Matter | None:
         matter_id = request.GET.get("matter") or request.POST.get("matter")
