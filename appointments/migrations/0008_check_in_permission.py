@@ -31,7 +31,10 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appointments", "0006_dashboard_day_statistics"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [
+        ("appointments", "0007_anonymised_at"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
     operations = [
         migrations.AlterModelOptions(

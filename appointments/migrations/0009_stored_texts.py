@@ -122,7 +122,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0007_check_in_permission'),
+        ('appointments', '0008_check_in_permission'),
         ('sms', '0010_drop_domain_foreign_keys'),
     ]
 
