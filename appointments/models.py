@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from duty.models import Department, Hall, Window
+from yuyue.stored_texts import StoredTextField
 
 # No 0/O, 1/I/L: a citizen reads the reference aloud over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -20,6 +21,22 @@ REFERENCE_LENGTH = 8
 
 def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def booking_qr_text(reference: str) -> str:
+    """What the QR code on the citizen's booking page holds: the bare reference, which a USB
+    scanner at the desk types into the check-in field like a keyboard would."""
+    return reference
+
+
+def reference_from_scan(scanned: str) -> str:
+    """The booking reference in what a scanner or the camera read (``booking_qr_text``); a link
+    to the booking page (``…/bookings/<reference>/``) and a reference typed in lower case or
+    with spaces are read too."""
+    text = (scanned or "").strip()
+    if "/bookings/" in text:
+        text = text.split("/bookings/", 1)[1].split("/", 1)[0]
+    return "".join(text.split()).upper()
 
 
 class Matter(models.Model):
@@ -204,7 +221,7 @@ class Appointment(models.Model):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     served_at = models.DateTimeField(_("served at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancel_reason = models.TextField(_("cancellation reason"), blank=True)
+    cancel_reason = StoredTextField(_("cancellation reason"), blank=True)
     cancelled_by_hall = models.BooleanField(
         _("cancelled by the hall"),
         default=False,
@@ -272,6 +289,7 @@ class Appointment(models.Model):
             ("hand_over_appointment", _("Can hand bookings over to windows")),
             ("reassign_appointment", _("Can reassign bookings")),
             ("serve_appointment", _("Can check in and serve applicants")),
+            ("check_in_appointment", _("Can check applicants in on arrival")),
             ("request_change", _("Can request a change or postponement")),
             ("approve_change", _("Can approve changes and record emergencies")),
             ("record_no_show", _("Can record no-show follow-ups")),
@@ -378,7 +396,7 @@ class ContactLog(models.Model):
     )
     text = models.TextField(_("what was said"), blank=True)
     time_reconfirmed = models.BooleanField(_("appointment time reconfirmed"), default=False)
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = StoredTextField(_("outcome"), blank=True)
 
     class Meta:
         verbose_name = _("contact with the applicant")
@@ -436,7 +454,7 @@ class ChangeRequest(models.Model):
         verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = StoredTextField(_("decision note"), blank=True)
     is_emergency = models.BooleanField(
         _("emergency"),
         default=False,
@@ -577,7 +595,7 @@ class AppointmentEvent(models.Model):
     )
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = StoredTextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("history entry")

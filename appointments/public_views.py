@@ -37,7 +37,7 @@ from .citizen import (
     citizen_booking_cancel,
     citizen_booking_create,
 )
-from .models import Appointment, Matter, Status
+from .models import Appointment, Matter, Status, booking_qr_text
 from .services import OPEN_STATUSES, SlotFullError, citizen_may_cancel
 from .slots import windows_availability
 
@@ -344,7 +344,7 @@ def booking_detail(request, reference: str):
     """The confirmation and "my booking" page (DB1403/T 5.1.3 c: waiting to be confirmed)."""
     appointment = _proven(request, reference)
     now = timezone.now()
-    qr = segno.make(appointment.reference, error="m")
+    qr = segno.make(booking_qr_text(appointment.reference), error="m")
     return render(
         request,
         "public/booking.html",

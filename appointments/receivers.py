@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from duty.models import (
     CalendarDay,
@@ -25,6 +26,7 @@ from duty.signals import duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
 from sms.signals import message_delivered, message_skip_reason_wanted, message_undelivered
 from sms.subjects import subject_fields
+from yuyue.stored_texts import stored_text
 
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
@@ -48,13 +50,13 @@ def booking_message_skip_reason(sender, *, message: Message, record: Appointment
     cancelled (except the cancellation's own message), or a reminder's booking has moved."""
     appointment = record
     if appointment is None:
-        return "booking deleted"
+        return stored_text(gettext_noop("booking deleted"))
     if appointment.status == Status.CANCELLED and message.purpose != Purpose.BOOKING_CANCELLED:
-        return "booking cancelled"
+        return stored_text(gettext_noop("booking cancelled"))
     if message.purpose == Purpose.REMINDER and not (message.dedupe_key or "").endswith(
         f":{booking_time_key(appointment.start)}"
     ):
-        return "booking moved since the reminder was written"
+        return stored_text(gettext_noop("booking moved since the reminder was written"))
     return ""
 
 
@@ -67,11 +69,13 @@ def change_message_skip_reason(sender, *, message: Message, record: ChangeReques
     if message.purpose != Purpose.CHANGE_NOTICE:
         return ""
     if change is None or change.state != ChangeRequest.State.APPROVED:
-        return "change no longer approved"
+        return stored_text(gettext_noop("change no longer approved"))
     if not change.is_emergency and not change_notice_in_time(
         original_start=change.original_start, now=message.claimed_at
     ):
-        return "under 8 h before the original time: the applicant is phoned instead"
+        return stored_text(
+            gettext_noop("under 8 h before the original time: the applicant is phoned instead")
+        )
     return ""
 
 

@@ -21,6 +21,7 @@ from yuyue.transitions import Transition, TransitionTable
 
 from .calendar import local, working_days_add
 from .models import Inspection, InspectionFinding, Window
+from .names import staff_name
 from .scoping import user_hall_id, user_sees_all_halls
 
 FINDING_TEXT_MAX = 2000
@@ -42,8 +43,7 @@ def inspection_clean(*, window: Window, at: dt.datetime, inspector, staff, now: 
         if profile is None or profile.hall_id != window.hall_id:
             raise _error(
                 "staff",
-                _("%(person)s is not staff of this window's hall.")
-                % {"person": user.get_full_name() or user.get_username()},
+                _("%(person)s is not staff of this window's hall.") % {"person": staff_name(user)},
                 "other_hall",
             )
 

@@ -9,8 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from yuyue.stored_texts import shown_text
+
 from .billing import message_counts
-from .models import Alert, MessageTemplate
+from .models import Alert, Message, MessageTemplate
 from .registry import message_purposes
 from .templates import default_text, placeholders
 
@@ -44,11 +46,28 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "delivered_at",
         "error_code",
         "segments",
-        "error",
+        "error_shown",
     ]
     list_filter = ["status", "purpose", "backend"]
     search_fields = ["subject_reference"]
     date_hierarchy = "created_at"
+    # The record page: every column, the error in the reader's language and the dedupe key
+    # under a translated label.
+    fields = [
+        {"error": "error_shown", "dedupe_key": "dedupe_key_shown"}.get(f.name, f.name)
+        for f in Message._meta.fields
+        if f.name != "id"
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("error"), ordering="error")
+    def error_shown(self, obj):
+        # Why a message was not sent is stored as a msgid (yuyue.stored_texts).
+        return shown_text(obj.error) or "-"
+
+    @admin.display(description=_("dedupe key"))
+    def dedupe_key_shown(self, obj):
+        return obj.dedupe_key or "-"
 
 
 @admin.register(Alert)

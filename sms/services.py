@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import shown_text
 
 from .backends import DeliveryError, get_backend
 from .billing import text_segments
@@ -183,7 +184,7 @@ def message_deliver(
         return message
     reason = _skip_reason(message)
     if reason:
-        logger.info("SMS %s skipped: %s.", message.pk, reason)
+        logger.info("SMS %s skipped: %s.", message.pk, shown_text(reason))
         message.status, message.error = Message.Status.SKIPPED, reason
         message.save(update_fields=["status", "error"])
         return message

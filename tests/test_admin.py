@@ -60,7 +60,7 @@ def make_bookings(matter, window, actor, count):
                 window=window,
                 start=slot.start,
                 applicant_name=f"申请人{made}",
-                phone="13800138000",
+                phone=f"1380013{Appointment.objects.count():04d}",
                 channel="onsite",
                 actor=actor,
                 now=NOW,
@@ -103,9 +103,10 @@ class TestRegisterInTheConsole:
 
     def test_full_slot_is_a_form_error(self, client, desk, matter, no_rest_window, frozen):
         client.force_login(desk)
-        for _ in range(2):
-            assert client.post(ADD_URL, form_data(matter, no_rest_window)).status_code == 302
-        response = client.post(ADD_URL, form_data(matter, no_rest_window))
+        for phone in ("138 0013 8000", "138 0013 8001"):
+            data = form_data(matter, no_rest_window, phone=phone)
+            assert client.post(ADD_URL, data).status_code == 302
+        response = client.post(ADD_URL, form_data(matter, no_rest_window, phone="138 0013 8002"))
         assert response.context["adminform"].form.errors["start"]
         assert Appointment.objects.count() == 2
 

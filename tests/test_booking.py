@@ -26,6 +26,8 @@ def register(matter, window, actor, start=LUNCH, now=None, **kw):
     kw.setdefault("applicant_name", "张伟")
     kw.setdefault("phone", "13800138000")
     kw.setdefault("channel", "onsite")
+    # One caller booking again: these tests are about other rules than the desk's warning.
+    kw.setdefault("allow_duplicate", True)
     return appointment_register(
         matter=matter,
         window=window,

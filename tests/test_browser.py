@@ -30,10 +30,17 @@ def first_off_hours_slot(window, days_ahead):
     return next(s.start for s in slots if s.is_off_hours)
 
 
+def choose_matter(page, matter):
+    """The registration screen's matter search: part of the name, then Enter."""
+    page.fill("#matter-search", matter.name[:4])
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_window")).not_to_have_value("")
+
+
 def fill_booking(page, matter, window, start, name):
     local = timezone.localtime(start)
-    page.select_option("#id_channel", "onsite")
-    page.select_option("#id_matter", str(matter.pk))
+    page.check("input[name=channel][value=onsite]")
+    choose_matter(page, matter)
     page.select_option("#id_window", str(window.pk))
     page.fill("#id_start_0", local.strftime("%Y-%m-%d"))
     page.fill("#id_start_1", local.strftime("%H:%M:%S"))
@@ -92,13 +99,13 @@ def test_desk_registers_a_phone_booking_and_downloads_the_register(
 
     # Matter → its windows with their free slots → one slot fills window and time.
     page.click("text=登记现场或电话预约")
-    page.select_option("#pick-matter", str(matter.pk))
-    expect(page.locator("#free-slots")).to_contain_text(no_rest_window.number)
+    choose_matter(page, matter)
+    expect(page.locator("#id_window")).to_contain_text(no_rest_window.number)
     start = first_off_hours_slot(no_rest_window, days_ahead=3)
-    page.click(f'a.slot[data-window="{no_rest_window.pk}"][data-start="{local_iso(start)}"]')
+    page.click(f'label.slot:has(input[value="{no_rest_window.pk}|{local_iso(start)}"])')
     expect(page.locator("#id_window")).to_have_value(str(no_rest_window.pk))
     expect(page.locator("#id_start_1")).to_have_value(timezone.localtime(start).strftime("%H:%M"))
-    page.select_option("#id_channel", "phone")
+    page.check("input[name=channel][value=phone]")
     page.fill("#id_applicant_name", "𠮷田")
     page.fill("#id_phone", "+86 139 0013 9000")
     page.fill("#id_content", "=设立个体工商户")

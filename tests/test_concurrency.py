@@ -123,6 +123,7 @@ def fresh_booking(matter, window, desk, start):
         phone="13800138000",
         channel="onsite",
         actor=desk,
+        allow_duplicate=True,
         now=start - 3 * DAY,
     )
 

@@ -38,7 +38,7 @@ ALLOWED = {
     "hand_over": {"desk", "window_staff", "window_head"},
     "notice": {"desk", "window_staff", "window_head"},
     "reassign": {"window_head", "agency_approver"},
-    "check_in": {"window_staff", "window_head"},
+    "check_in": {"desk", "window_staff", "window_head"},  # the desk too, from the QR code
     "serve": {"window_staff", "window_head"},
     "request_change": {"window_staff", "window_head"},
     "approve_change": {"agency_approver"},

@@ -494,13 +494,13 @@ class TestChanges:
         self, change, approver, window_staff, matter, no_rest_window, desk
     ):
         s.change_request_approve(change=change, actor=approver, now=START - 20 * H)
-        for name in ("甲", "乙"):
+        for name, phone in (("甲", "13700137000"), ("乙", "13700137001")):
             s.appointment_register(
                 matter=matter,
                 window=no_rest_window,
                 start=NEW_START,
                 applicant_name=name,
-                phone="13700137000",
+                phone=phone,
                 channel="onsite",
                 actor=desk,
                 now=START - 19 * H,

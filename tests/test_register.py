@@ -33,6 +33,7 @@ def book(matter, window, desk, name="张伟", start=START, now=THREE_DAYS_BEFORE
         applicant_name=name,
         phone=kw.pop("phone", "13800138000"),
         channel=kw.pop("channel", "onsite"),
+        allow_duplicate=True,  # the same caller again: the register lists what was registered
         actor=desk,
         now=now,
         **kw,

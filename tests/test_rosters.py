@@ -105,6 +105,7 @@ def register(matter, window, desk, start, now=None):
         phone="13800138000",
         channel="onsite",
         actor=desk,
+        allow_duplicate=True,
         now=now,
     )
 

@@ -4,12 +4,13 @@ export and the desk's front page."""
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 
 import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from duty.admin import HallScopedAdmin
 from duty.attendance import ATTENDANCE_LABELS, duty_attendance, staff_presence_at
 from duty.calendar import day_info, local
+from duty.models import Window
 from duty.scoping import scope_to_user
 from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin
 from yuyue.locks import BusyError, lock_waits_bounded
@@ -33,6 +35,7 @@ from ..models import (
     Channel,
     Matter,
     RegisterExport,
+    reference_from_scan,
 )
 from ..register import (
     RegisterFilter,
@@ -57,28 +60,61 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class AppointmentRegisterForm(ServiceAddForm):
-    """The desk's registration form: it books through ``appointment_register``."""
+    """The desk's registration form: it books through ``appointment_register``.
+
+    The free slot the desk picks (``slot``: "<window id>|<ISO start>", a radio button of the
+    registration screen) fills ``window`` and ``start``; the window list holds only the
+    windows of the hall that serve the chosen matter."""
 
     channel = forms.ChoiceField(
-        label=_("channel"), choices=[(c.value, c.label) for c in (Channel.ONSITE, Channel.PHONE)]
+        label=_("channel"),
+        choices=[(c.value, c.label) for c in (Channel.ONSITE, Channel.PHONE)],
+        initial=Channel.ONSITE,
+        widget=forms.RadioSelect,
     )
+    # Plain inputs, not the admin's calendar links: a picked slot fills them, and the keyboard
+    # path from the name to Save has no stops it does not need.
     start = forms.SplitDateTimeField(
-        label=_("appointment time"), widget=admin.widgets.AdminSplitDateTime
+        label=_("appointment time"),
+        widget=forms.SplitDateTimeWidget(
+            date_attrs={"size": 10, "placeholder": "2026-12-10", "autocomplete": "off"},
+            time_attrs={"size": 8, "placeholder": "12:00", "autocomplete": "off"},
+        ),
+    )
+    slot = forms.CharField(required=False, widget=forms.HiddenInput)
+    allow_duplicate = forms.BooleanField(
+        label=_("register anyway: it is another booking, not the same one twice"), required=False
     )
 
     class Meta:
         model = Appointment
         fields = [
             "channel",
+            "applicant_name",
+            "phone",
             "matter",
             "window",
             "start",
-            "applicant_name",
-            "phone",
             "content",
             "remarks",
             "short_notice_reason",
         ]
+        widgets = {
+            "content": forms.TextInput,
+            "remarks": forms.TextInput,
+            "short_notice_reason": forms.TextInput,
+        }
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and data.get("slot"):
+            data = slot_into_fields(data)
+        super().__init__(data, *args, **kwargs)
+        # The caller's first words are their name: the screen opens there.
+        self.fields["applicant_name"].widget.attrs["autofocus"] = True
+        matter_id = self.data.get("matter") if self.is_bound else self.initial.get("matter")
+        if matter_id and str(matter_id).isdigit():
+            windows = self.fields["window"].queryset
+            self.fields["window"].queryset = windows.filter(matters__pk=matter_id, is_active=True)
 
     def create(self, data, *, actor, now):
         return services.appointment_register(
@@ -91,9 +127,53 @@ class AppointmentRegisterForm(ServiceAddForm):
             content=data.get("content", ""),
             remarks=data.get("remarks", ""),
             short_notice_reason=data.get("short_notice_reason", ""),
+            allow_duplicate=data.get("allow_duplicate", False),
             actor=actor,
             now=now,
         )
+
+
+@dataclass
+class SlotChoice:
+    value: str  # "<window id>|<ISO start>", the radio button's value
+    start: dt.datetime
+    remaining: int
+    checked: bool
+
+
+def slot_choices(free_slots, *, chosen: str):
+    """``console.free_slots`` as the registration screen's radio buttons: per window, per day,
+    the slots with places left; ``chosen`` is the picked one's value."""
+    groups = []
+    for window, days in free_slots:
+        rows = []
+        for day, slots in days:
+            row = []
+            for available in slots:
+                if not available.remaining:
+                    continue
+                value = f"{window.pk}|{local(available.slot.start).isoformat()}"
+                row.append(
+                    SlotChoice(value, available.slot.start, available.remaining, value == chosen)
+                )
+            if row:
+                rows.append((day, row))
+        groups.append((window, rows))
+    return groups
+
+
+def slot_into_fields(data):
+    """A picked slot ("<window id>|<ISO start>") as the form's window and start fields."""
+    window_id, _bar, start = data["slot"].partition("|")
+    try:
+        moment = local(dt.datetime.fromisoformat(start))
+    except ValueError:
+        return data
+    data = data.copy()
+    data["window"] = window_id
+    data["start_0"] = moment.strftime("%Y-%m-%d")
+    data["start_1"] = moment.strftime("%H:%M:%S")
+    return data
 
 
 @admin.register(Appointment)
@@ -180,9 +260,16 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     # --- registration (the add page) ---------------------------------------------------------
 
     def get_changeform_initial_data(self, request):
-        """The slot chosen on the registration screen fills the window and the time."""
+        """What the screen was given (the fields of a refreshed form, or a slot chosen in the
+        link of an older screen) fills the form: "start" and a picked slot as times."""
         initial = super().get_changeform_initial_data(request)
-        start = request.GET.get("start")
+        params = request.GET
+        if params.get("slot"):
+            params = slot_into_fields(params)
+            initial["window"] = params.get("window")
+        if params.get("start_0") and params.get("start_1"):
+            initial["start"] = f"{params['start_0']} {params['start_1']}"
+        start = params.get("start")
         if start:
             try:
                 moment = local(dt.datetime.fromisoformat(start))
@@ -212,21 +299,61 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def add_view(self, request, form_url="", extra_context=None):
-        """DB1403/T 5.1.3 a/b: choose the matter, see its windows with their free slots, fill in
-        the applicant and save."""
-        extra_context = dict(extra_context or {})
+        """DB1403/T 5.1.3 a/b: the registration screen. The desk types the caller's name and
+        number, finds the matter, picks a free slot of a window serving it and saves, on one
+        screen and by keyboard.
+
+        Nothing typed is lost: with JavaScript the matter's windows and slots are fetched
+        into the page (``?matter=…&_slots=1`` answers that part alone); without it, "Show
+        free slots" posts the form (``_refresh``) and the screen comes back filled in, unsaved.
+        """
+        if request.method == "POST" and "_refresh" in request.POST:
+            # Render the posted fields as the form's initial values instead of saving them.
+            request.GET = request.POST.copy()
+            request.method = "GET"
+        context = self._registration_context(request)
+        if request.GET.get("_slots"):
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            return TemplateResponse(request, "admin/appointments/appointment/_slots.html", context)
+        return super().add_view(request, form_url, {**(extra_context or {}), **context})
+
+    def _registration_context(self, request) -> dict:
+        """The chosen matter, its windows (else the hall's) and their free slots as radio
+        buttons, with the window and slot already picked."""
+        matter = self._registration_matter(request)
+        # A form posted back with an error keeps its window and slot.
+        params = request.POST if request.method == "POST" else request.GET
+        chosen = params.get("slot", "")
+        if not chosen and params.get("window") and params.get("start"):
+            chosen = f"{params['window']}|{params['start']}"
+        free_slots = console.free_slots(matter=matter, now=timezone.now()) if matter else []
+        windows = (
+            [window for window, _days in free_slots]
+            if matter
+            else scope_to_user(Window.objects.filter(is_active=True), request.user)
+        )
+        chosen_window = params.get("window") or chosen.partition("|")[0]
+        if matter and free_slots and chosen_window not in {str(w.pk) for w in windows}:
+            chosen_window = str(windows[0].pk)
+        return {
+            "matter": matter,
+            **({"free_slots": free_slots} if matter else {}),
+            "slot_groups": slot_choices(free_slots, chosen=chosen),
+            "windows": windows,
+            "chosen_window": chosen_window,
+        }
+
+    def _registration_matter(self, request) -> Matter | None:
         matter_id = request.GET.get("matter") or request.POST.get("matter")
+        if not str(matter_id).isdigit():
+            return None
         matters = scope_to_user(Matter.objects.filter(is_active=True), request.user)
-        matter = matters.filter(pk=matter_id).first() if str(matter_id).isdigit() else None
-        if matter is not None:
-            extra_context["matter"] = matter
-            extra_context["free_slots"] = console.free_slots(matter=matter, now=timezone.now())
-            extra_context["chosen"] = (request.GET.get("window"), request.GET.get("start"))
-        return super().add_view(request, form_url, extra_context)
+        return matters.filter(pk=matter_id).first()
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return AppointmentRegisterForm.Meta.fields
+            return [*AppointmentRegisterForm.Meta.fields, "slot", "allow_duplicate"]
         fields = [
             f"{f.name}_name" if f.name in self.STAFF_FIELDS else f.name
             for f in Appointment._meta.fields
@@ -312,8 +439,68 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
             return {"change": services.change_request_open(record)}
         return {}
 
+    # --- check-in from the QR code of the booking (DB1403/T 6.2.1) ---------------------------
+
+    def check_in_view(self, request):
+        """DB1403/T 6.2.1: the applicant arrives and shows the QR code of their booking; the
+        desk scans it (a USB scanner types the reference and Enter into the field, or the
+        camera reads it), sees the booking and checks them in with one button."""
+        if not request.user.has_perm("appointments.view_appointment"):
+            raise PermissionDenied
+        scanned = request.POST.get("reference") or request.GET.get("reference") or ""
+        reference = reference_from_scan(scanned)
+        bookings = scope_to_user(
+            Appointment.objects.select_related("matter", "window"), request.user
+        )
+        appointment = bookings.filter(reference=reference).first() if reference else None
+        now = timezone.now()
+        error = ""
+        if request.method == "POST" and appointment is not None:
+            try:
+                services.BOOKING_STEPS.take("check_in", appointment, actor=request.user, now=now)
+            except (ValidationError, PermissionDenied) as refusal:
+                error = " ".join(getattr(refusal, "messages", None) or [str(refusal)])
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s (%(reference)s) checked in: %(time)s, window %(window)s.")
+                    % {
+                        "name": appointment.applicant_name,
+                        "reference": appointment.reference,
+                        "time": formats.date_format(timezone.localtime(appointment.start), "H:i"),
+                        "window": appointment.window.number,
+                    },
+                )
+                return HttpResponseRedirect(reverse("admin:appointments_check_in"))
+            appointment.refresh_from_db()
+        steps = services.BOOKING_STEPS
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Check in by QR code"),
+            "scanned": scanned,
+            "appointment": appointment,
+            "not_found": bool(scanned) and appointment is None,
+            "error": error,
+            "may_check_in": appointment is not None
+            and steps.actor_permitted("check_in", appointment, request.user)
+            and steps.possible("check_in", appointment, now=now),
+            # DB1403/T 6.1.3: the applicant may lack what the notice would have told them.
+            "notice_never_given": appointment is not None
+            and not services.one_time_notice_given(appointment),
+            "refused": appointment is not None
+            and not steps.possible("check_in", appointment, now=now)
+            and str(steps["check_in"].refused),
+        }
+        return TemplateResponse(request, "admin/appointments/check_in.html", context)
+
     def get_urls(self):
         urls = [
+            path(
+                "check-in/",
+                self.admin_site.admin_view(self.check_in_view),
+                name="appointments_check_in",
+            ),
             path(
                 "register/",
                 self.admin_site.admin_view(self.register_view),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from duty.admin import ScopedTabularInline
 from duty.calendar import local
 from sms.models import Message
+from yuyue.stored_texts import shown_text
 
 from ..models import (
     Appointment,
@@ -65,6 +66,7 @@ def _change_value(field: str, value) -> str:
     """A value kept in the history as people read it: labels, local times without seconds."""
     if value in (None, ""):
         return "—"
+    value = shown_text(value)  # a stored text (a cancellation reason) in the reader's language
     choices = {"status": Status, "channel": Channel}
     if field in choices and value in choices[field].values:
         return str(choices[field](value).label)
@@ -130,7 +132,7 @@ def _message_row(message: Message) -> list:
         message.attempts,
         _local_time(message.sent_at),
         _local_time(message.delivered_at),
-        message.error or "-",
+        shown_text(message.error) or "-",
     ]
 
 

@@ -4,10 +4,12 @@ sends ``appointment_served`` (appointments/signals.py), whose receiver invites a
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import stored_text
 
 from ..models import (
     Appointment,
@@ -25,9 +27,10 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
 
     One recorded as not coming (6.2.3) who turns up later that day is still served. One whose
     one-time notice was never given (6.1.3) is served too, and the history says so: the
-    applicant may lack what they were to bring, and the lapse counts against the window.
+    applicant may lack what they were to bring, and the lapse counts against the window. The
+    desk checks applicants in too, from the QR code of their booking (``check_in_appointment``).
     """
-    _require_perm(actor, "appointments.serve_appointment")
+    _require_perm(actor, "appointments.check_in_appointment")
     _require_hall(actor, appointment.window.hall_id)
     with locking_transaction():
         appointment = _lock(appointment)
@@ -42,7 +45,7 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
         note = (
             ""
             if one_time_notice_given(appointment)
-            else _("The one-time notice (6.1.3) was never given.")
+            else stored_text(gettext_noop("The one-time notice (6.1.3) was never given."))
         )
         return _update(
             appointment,

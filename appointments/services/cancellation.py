@@ -5,10 +5,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import stored_text
 
 from ..models import (
     Appointment,
@@ -41,7 +43,8 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: dt.datetime)
                 % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS},
                 "too_late",
             )
-        note = _("Cancelled by the applicant.")
+        # Shown in the reader's language, whichever language the applicant used.
+        note = stored_text(gettext_noop("Cancelled by the applicant."))
         _withdraw_open_changes(appointment, actor=None, now=now, note=note)
         return _update(
             appointment,

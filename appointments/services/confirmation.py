@@ -8,11 +8,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from duty.models import Window
+from duty.names import staff_name
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import stored_text
 
 from ..models import (
     Appointment,
@@ -176,7 +179,7 @@ def _agency_clean(reported_to, *, actor, window: Window):
         raise _error(
             "reported_to",
             _("%(name)s is not an approver of this window's agency.")
-            % {"name": reported_to.get_full_name() or reported_to},
+            % {"name": staff_name(reported_to)},
             "not_approver",
         )
     return reported_to
@@ -229,10 +232,11 @@ def appointment_reassign(
             if appointment.contact_person_id and "contact_person" not in fields:
                 # The person who could not serve no longer answers for the applicant either.
                 fields["contact_person"] = responsible_staff
-        note = _("%(reason)s (reported to %(agency)s)") % {
-            "reason": reason,
-            "agency": agency.get_full_name() or agency.get_username(),
-        }
+        note = stored_text(
+            gettext_noop("%(reason)s (reported to %(agency)s)"),
+            reason=reason,
+            agency=staff_name(agency),
+        )
         return _update(appointment, Action.REASSIGNED, actor=actor, now=now, note=note, **fields)
 
 

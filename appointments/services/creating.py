@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from duty.calendar import local, phone_line_is_open
+from duty.calendar import local, phone_line_is_open, show_time
 from duty.models import Window
 from sms.phones import phone_clean
 from yuyue.checks import field_error as _error
@@ -40,12 +40,19 @@ def appointment_register(
     content: str = "",
     remarks: str = "",
     short_notice_reason: str = "",
+    allow_duplicate: bool = False,
 ) -> Appointment:
     """The desk registers an on-site or phone booking into the register.
 
     DB1403/T 5.1.3 a/b and 6.1.2 (name, phone, time, matter, who received it, remarks);
     5.1.1: under 24 h ahead only with a recorded reason; 5.1.3 b: a phone booking taken while
     the phone line is closed is flagged.
+
+    A number that already has a live booking of the same matter on the same day is most likely
+    the same caller registered twice (a call repeated, two clerks): refused with a warning
+    naming that booking, unless ``allow_duplicate`` says the clerk checked and it is another
+    one (a parent booking for two children under one number). A warning, not a refusal: the
+    desk knows cases the rule cannot.
     """
     _require_perm(actor, "appointments.register_appointment")
     if window is not None:
@@ -56,6 +63,8 @@ def appointment_register(
     number = phone_clean(phone, mobile_only=False)
     slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
     reason = _short_notice_clean(start=start, now=now, reason=short_notice_reason, actor=actor)
+    if not allow_duplicate:
+        _duplicate_check(matter=matter, phone=number, slot=slot)
     outside = channel == Channel.PHONE and not phone_line_is_open(hall=window.hall, now=now)
     return _create(
         matter=matter,
@@ -97,22 +106,57 @@ def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datet
             % {"count": open_bookings},
             "too_many_bookings",
         )
-    day = local(slot.start).date()
-    tz = timezone.get_default_timezone()
-    day_start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-    if Appointment.objects.filter(
-        phone=phone,
-        matter=matter,
-        status__in=LIVE_STATUSES,
-        start__gte=day_start,
-        start__lt=day_start + dt.timedelta(days=1),
-    ).exists():
+    if _same_matter_same_day(matter=matter, phone=phone, slot=slot) is not None:
+        day = local(slot.start).date()
         raise _error(
             "start",
             _("This number already has a booking for “%(matter)s” on %(day)s.")
             % {"matter": matter, "day": formats.date_format(day, "Y-m-d")},
             "same_matter_same_day",
         )
+
+
+def _same_matter_same_day(*, matter: Matter, phone, slot: SlotTime) -> Appointment | None:
+    """The number's first live booking of ``matter`` on the slot's local day, if any."""
+    tz = timezone.get_default_timezone()
+    day_start = dt.datetime.combine(local(slot.start).date(), dt.time.min, tzinfo=tz)
+    return (
+        Appointment.objects.filter(
+            phone=phone,
+            matter=matter,
+            status__in=LIVE_STATUSES,
+            start__gte=day_start,
+            start__lt=day_start + dt.timedelta(days=1),
+        )
+        .order_by("start", "pk")
+        .first()
+    )
+
+
+def _duplicate_check(*, matter: Matter, phone, slot: SlotTime) -> None:
+    """The desk's warning of a caller registered twice (see ``appointment_register``).
+
+    Not under the slot's lock: two clerks registering the same caller in the same second both
+    pass, and both bookings stand in the register for the desk to see; a warning needs no more.
+    """
+    existing = _same_matter_same_day(matter=matter, phone=phone, slot=slot)
+    if existing is None:
+        return
+    raise _error(
+        "allow_duplicate",
+        _(
+            "This number already has booking %(reference)s for “%(matter)s” on %(time)s "
+            "(%(name)s). If this is another booking, not the same one twice, tick “register "
+            "anyway” and save again."
+        )
+        % {
+            "reference": existing.reference,
+            "matter": matter,
+            "time": show_time(existing.start),
+            "name": existing.applicant_name,
+        },
+        "possible_duplicate",
+    )
 
 
 def appointment_book_online(

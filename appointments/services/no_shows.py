@@ -6,10 +6,12 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_perm as _require_perm
 from yuyue.locks import locking_transaction
+from yuyue.stored_texts import stored_text
 
 from ..models import (
     Appointment,
@@ -162,7 +164,7 @@ def no_show_follow_up_record(
         if outcome != Outcome.ON_THE_WAY:
             # The booked time is gone: a change requested for it can no longer apply.
             _withdraw_open_changes(
-                appointment, actor=actor, now=now, note=str(Outcome(outcome).label)
+                appointment, actor=actor, now=now, note=stored_text(Outcome(outcome).label)
             )
         follow_up.outcome, follow_up.recorded_at, follow_up.recorded_by, follow_up.note = (
             outcome,
@@ -171,20 +173,26 @@ def no_show_follow_up_record(
             note,
         )
         follow_up.save()
+        # Stored as msgids: each reader sees the outcome in their own language.
+        label = Outcome(outcome).label
         ContactLog.objects.create(
             appointment=appointment,
             purpose=ContactLog.Purpose.NO_SHOW,
             method=method,
             at=now,
             by=actor,
-            outcome=f"{Outcome(outcome).label}. {note}".strip(),
+            outcome=(
+                stored_text(gettext_noop("%(outcome)s. %(note)s"), outcome=label, note=note)
+                if note
+                else stored_text(label)
+            ),
         )
         _update(
             appointment,
             Action.FOLLOW_UP_RECORDED,
             actor=actor,
             now=now,
-            note=str(Outcome(outcome).label),
+            note=stored_text(label),
             **fields,
         )
     return follow_up

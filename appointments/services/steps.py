@@ -76,7 +76,7 @@ BOOKING_STEPS = TransitionTable(
         gettext_lazy("Check in"),
         "appointments.services.appointment_check_in",
         (*AWAITING_ARRIVAL, Status.NO_SHOW),
-        "appointments.serve_appointment",
+        "appointments.check_in_appointment",
         refused=gettext_lazy("Only an accepted booking can be checked in; confirm it first."),
         when=check_in_day,
         clause="5.1.2, 6.2.1",

@@ -13,4 +13,5 @@ def desk_front_page(context):
     return {
         "summary": desk_summary(user=request.user, now=timezone.now()),
         "can_register": request.user.has_perm("appointments.register_appointment"),
+        "can_check_in": request.user.has_perm("appointments.check_in_appointment"),
     }
