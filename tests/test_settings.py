@@ -49,7 +49,7 @@ def test_defaults_need_nothing_else_running():
 
 def test_redis_url_moves_cache_and_task_broker_to_redis():
     lines = probe(REDIS_URL="redis://127.0.0.1:6379/15")
-    assert "cache RedisCache" in lines
+    assert "cache TolerantRedisCache" in lines
     assert "broker Redis" in lines
     assert "cache-roundtrip ok" in lines
     assert "queued 1" in lines

@@ -17,6 +17,7 @@ def test_each_app_registers_its_own_sweeps():
         "unconfirmed": "appointments.sweeps",
         "reminders": "appointments.sweeps",
         "failed_sms": "appointments.sweeps",
+        "register_exports": "appointments.sweeps",
         "complaints": "complaints.sweeps",
         "bad_reviews": "evaluation.sweeps",
         "improvement_actions": "evaluation.sweeps",
