@@ -109,7 +109,7 @@ def failure_response(request, error: BaseException | None):
         if kind == "disk":
             text = file_write_failure(error)
         if _is_api(request):
-            response = JsonResponse({"detail": f"{title}. {text}"}, status=status)
+            response = JsonResponse({"detail": text}, status=status)
         else:
             template = loader.get_template(f"{status}.html")
             context = {
