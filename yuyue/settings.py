@@ -197,7 +197,12 @@ Q_CLUSTER = {
     "label": _("Background tasks"),
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    # Queuing a task waits at most REDIS_TIMEOUT_SECONDS to connect (then the work stays queued in
+    # the database: yuyue/worker.py) and 5 s for a reply (the workers' pop blocks 1 s).
+    Q_CLUSTER["redis"] = (
+        f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
+        f"socket_connect_timeout={REDIS_TIMEOUT_SECONDS}&socket_timeout=5"
+    )
 else:
     Q_CLUSTER["orm"] = "default"
 
