@@ -4,11 +4,14 @@ the API answers in the shape of its other errors. The bug is made by a view's co
 raises (no real bug is at hand); the error is logged with its traceback."""
 
 import logging
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from duty.models import Hall
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 class Bug(RuntimeError):
@@ -88,3 +91,26 @@ def test_a_bug_in_the_api_is_json_in_the_shape_of_its_other_errors(db, monkeypat
     assert answer.json() == {
         "detail": "错误已记录，我们会尽快处理。请一分钟后重试；出现此页面之前完成的操作均已保存。"
     }
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_500_page_on_a_phone_is_legible_and_accessible(
+    live_server, browser_page_factory, hall_phone, monkeypatch
+):
+    from .conftest import browser_requires
+    from .test_browser_public import AXE, assert_accessible
+
+    browser_requires(AXE, "axe-core (npm)")
+    monkeypatch.setattr("appointments.public_views.render", _raise)
+    page = browser_page_factory(viewport={"width": 390, "height": 844}, is_mobile=True)
+
+    answer = page.goto(f"{live_server.url}/")
+
+    assert answer.status == 500
+    assert page.locator("h1").inner_text() == "系统出现错误"
+    assert hall_phone in page.locator("#help-phone").inner_text()
+    assert_accessible(page, "500")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "error-500-phone.png", full_page=True)
+    page.locator("text=重试").click()  # the same page again
+    assert page.url == f"{live_server.url}/"

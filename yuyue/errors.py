@@ -17,6 +17,7 @@ import logging
 import sys
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
@@ -136,7 +137,10 @@ def server_error(request):
 
 
 def api_failure(request, error: Exception):
-    """The API's handler of any exception its own handlers do not answer (yuyue/api.py)."""
+    """The API's handler of any exception its own handlers do not answer (yuyue/api.py).
+    Those Django answers itself with a 4xx (a refused permission, a bad request) go on to it."""
+    if isinstance(error, PermissionDenied | BadRequest | SuspiciousOperation):
+        raise error
     if not failure_kind(error):
         logger.error("API error on %s", request.path, exc_info=error)
     else:
