@@ -112,5 +112,5 @@ def test_the_500_page_on_a_phone_is_legible_and_accessible(
     assert_accessible(page, "500")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "error-500-phone.png", full_page=True)
-    page.locator("text=重试").click()  # the same page again
+    page.get_by_role("link", name="重试").click()  # the same page again
     assert page.url == f"{live_server.url}/"
