@@ -564,9 +564,7 @@ def register_exports_recover(*, now: dt.datetime) -> tuple[int, int]:
         ).values_list("pk", flat=True)
     )
     for export_id in queued:
-        task_enqueue_on_commit(
-            "appointments.tasks.register_export_task", export_id, group="register"
-        )
+        task_enqueue_on_commit(EXPORT_TASK, export_id, group="register")
     interrupted = RegisterExport.objects.filter(
         state=RegisterExport.State.RUNNING,
         started_at__lte=now - dt.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60),
