@@ -12,8 +12,10 @@ def test_each_app_registers_its_own_sweeps():
     assert owners == {
         "duty_absences": "duty.sweeps",
         "rosters": "duty.sweeps",
+        "inspection_findings": "duty.sweeps",
         "no_shows": "appointments.sweeps",
         "hand_over": "appointments.sweeps",
+        "one_time_notice": "appointments.sweeps",
         "unconfirmed": "appointments.sweeps",
         "reminders": "appointments.sweeps",
         "failed_sms": "appointments.sweeps",
@@ -21,6 +23,8 @@ def test_each_app_registers_its_own_sweeps():
         "complaints": "complaints.sweeps",
         "bad_reviews": "evaluation.sweeps",
         "improvement_actions": "evaluation.sweeps",
+        # Personal data over time reads and writes every app's records: it sits above them.
+        "anonymise": "yuyue.retention",
     }
 
 

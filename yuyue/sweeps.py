@@ -23,6 +23,8 @@ class SweepResult:
     messages: int = 0
     follow_ups: int = 0
     jobs: int = 0
+    # Records whose personal data was anonymised (yuyue.retention).
+    anonymised: int = 0
 
 
 Sweep = Callable[..., SweepResult]
