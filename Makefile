@@ -68,9 +68,9 @@ test: lint suite
 
 # The production topology built from deploy/ (docs/DEPLOY.md) through a busy hour: nginx
 # (Debian's package, installed like Chromium above), two gunicorn, two workers, PostgreSQL on
-# 127.0.0.1:5432 and Redis database 5; a few minutes. Not part of `make test`: .ci/run runs it
-# after the PostgreSQL suite. It drops the databases yuyue_deploy_topology* and empties that
-# Redis database before and after.
+# 127.0.0.1:5432 and a redis-server of its own on a free port (it stops and starts it); a few
+# minutes. Not part of `make test`: .ci/run runs it after the PostgreSQL suite. It drops the
+# databases yuyue_deploy_topology* before and after.
 NGINX := /usr/sbin/nginx
 $(NGINX):
 	apt-get update -qq && RUNLEVEL=1 apt-get install -y -qq nginx-light

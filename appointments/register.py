@@ -26,7 +26,6 @@ from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
-from django_q.tasks import async_task
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -38,6 +37,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from duty.models import Department, Hall, Window
 from duty.names import person_name
 from duty.scoping import scope_to_user, visible_halls
+from yuyue.storage import file_write_failure
+from yuyue.worker import task_enqueue_on_commit
 
 from .models import Appointment, Channel, RegisterExport, Status
 
@@ -473,6 +474,8 @@ def register_export(*, register: RegisterFilter, out, user=None, progress=None) 
 
 # --- the export as a job: asked for on the web, written in the background ----------------------
 
+EXPORT_TASK = "appointments.tasks.register_export_task"
+
 
 def register_export_allowed(*, user, hall_id: int) -> bool:
     """Who may export a hall's register: staff who may read its bookings (hall scoping)."""
@@ -494,9 +497,7 @@ def register_export_request(*, register: RegisterFilter, actor, now: dt.datetime
     job = RegisterExport.objects.create(
         hall_id=register.hall_id, requested_by=actor, requested_at=now, params=register.to_json()
     )
-    transaction.on_commit(
-        lambda: async_task("appointments.tasks.register_export_task", job.pk, group="register")
-    )
+    task_enqueue_on_commit(EXPORT_TASK, job.pk, group="register")
     return job
 
 
@@ -534,6 +535,10 @@ def register_export_run(*, export_id: int, now: dt.datetime) -> RegisterExport:
             job.refresh_from_db()
             job.file.save(register_file_name(register=register, job_id=job.pk), File(out))
         job.state, job.rows_written, job.rows_total = RegisterExport.State.DONE, written, written
+    except OSError as error:  # a full disk, a folder not writable: no file is kept (yuyue/storage)
+        logger.exception("Register export %s could not be written", job.pk)
+        job.refresh_from_db()
+        job.state, job.error = RegisterExport.State.FAILED, file_write_failure(error)
     except Exception as error:  # the job must say it failed rather than stay "being written"
         logger.exception("Register export %s failed", job.pk)
         job.refresh_from_db()
@@ -542,6 +547,37 @@ def register_export_run(*, export_id: int, now: dt.datetime) -> RegisterExport:
     job.finished_at = timezone.now()
     job.save()
     return job
+
+
+def register_exports_recover(*, now: dt.datetime) -> tuple[int, int]:
+    """DB1403/T 附录A: an export asked for must end written or failed, never wait for ever.
+
+    A job still queued REGISTER_EXPORT_REQUEUE_MINUTES after it was asked for lost its task (the
+    broker was down when it was queued, or a worker was killed after taking it): queue it again
+    (``register_export_run`` takes a job once, so a task that was only slow does no harm). A job
+    "being written" for longer than the worker's task timeout was stopped with its worker: mark it
+    failed, telling the person to ask again. Returns (re-queued, failed)."""
+    queued = list(
+        RegisterExport.objects.filter(
+            state=RegisterExport.State.QUEUED,
+            requested_at__lte=now - dt.timedelta(minutes=settings.REGISTER_EXPORT_REQUEUE_MINUTES),
+        ).values_list("pk", flat=True)
+    )
+    for export_id in queued:
+        task_enqueue_on_commit(EXPORT_TASK, export_id, group="register")
+    interrupted = RegisterExport.objects.filter(
+        state=RegisterExport.State.RUNNING,
+        started_at__lte=now - dt.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60),
+    ).update(
+        state=RegisterExport.State.FAILED,
+        finished_at=now,
+        error=_("The export was interrupted (its worker stopped). Ask for it again."),
+    )
+    if queued or interrupted:
+        logger.warning(
+            "Register exports: %s queued again, %s interrupted.", len(queued), interrupted
+        )
+    return len(queued), interrupted
 
 
 def register_file_name(*, register: RegisterFilter, job_id: int | None = None) -> str:

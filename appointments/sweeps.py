@@ -23,6 +23,7 @@ from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .models import Appointment, ChangeRequest, Channel, NoShowFollowUp, Status
 from .notifications import booking_context, show_time
+from .register import register_exports_recover
 from .services import (
     OPEN_STATUSES,
     change_phone_alerts_create,
@@ -349,6 +350,16 @@ def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 附录A: register exports whose task was lost -----------------------------------------------
+
+
+def register_exports_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 附录A: exports that lost their task are queued again, interrupted ones marked
+    failed (``register_exports_recover``)."""
+    requeued, failed = register_exports_recover(now=now)
+    return SweepResult(jobs=requeued + failed)
+
+
 register_sweep("no_shows", no_show_sweep, minutes=1)
 register_sweep("hand_over", hand_over_sweep, minutes=1)
 register_sweep("one_time_notice", one_time_notice_sweep, minutes=5)
@@ -356,3 +367,4 @@ register_sweep("unconfirmed", unconfirmed_sweep, minutes=5)
 register_sweep("reminders", reminder_sweep, minutes=5)
 register_sweep("change_notices", change_notice_sweep, minutes=1)
 register_sweep("failed_sms", failed_messages_alert, minutes=5)
+register_sweep("register_exports", register_exports_sweep, minutes=1)

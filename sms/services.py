@@ -10,7 +10,6 @@ import logging
 import secrets
 import time
 from contextlib import contextmanager
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,10 +18,10 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
 from yuyue.locks import locking_transaction
 from yuyue.stored_texts import shown_text
+from yuyue.worker import task_enqueue_on_commit
 
 from .backends import DeliveryError, get_backend
 from .billing import text_segments
@@ -46,7 +45,8 @@ def _code_error(message: str, code: str) -> ValidationError:
 
 
 def _deliver_on_commit(message_id: int) -> None:
-    transaction.on_commit(partial(async_task, "sms.tasks.message_deliver_task", message_id))
+    # Without the broker the message stays queued; the "deliver sms" schedule sends it.
+    task_enqueue_on_commit("sms.tasks.message_deliver_task", message_id)
 
 
 def sms_send(
@@ -98,7 +98,7 @@ def messages_queue(*, messages: list[Message]) -> int:
     fresh = [m for m in messages if m.dedupe_key not in existing]
     Message.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=500)
     if fresh:
-        transaction.on_commit(partial(async_task, "sms.tasks.messages_deliver_due_task"))
+        task_enqueue_on_commit("sms.tasks.messages_deliver_due_task")
     return len(fresh)
 
 

@@ -20,6 +20,7 @@ def test_each_app_registers_its_own_sweeps():
         "reminders": "appointments.sweeps",
         "failed_sms": "appointments.sweeps",
         "change_notices": "appointments.sweeps",
+        "register_exports": "appointments.sweeps",
         "complaints": "complaints.sweeps",
         "bad_reviews": "evaluation.sweeps",
         "improvement_actions": "evaluation.sweeps",

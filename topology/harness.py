@@ -1,7 +1,7 @@
 """The parts of the topology test that stand in for the machine: the deployment rendered from
 deploy/ (site variables, environment file, units' ExecStart lines), nginx as a foreground process
 under a temporary prefix, the services as process groups, the stand-in SMS gateway, and the
-PostgreSQL and Redis clean-up. The busy hour itself is in test_busy_hour.py.
+PostgreSQL clean-up. The busy hour itself is in test_busy_hour.py.
 
 It follows docs/DEPLOY.md: `python3 deploy/render.py`, `yuyue-manage` for every manage.py
 command, the environment file copied from deploy/yuyue.env.example with the hall's own values,
@@ -26,7 +26,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -342,7 +341,7 @@ class Gateway:
         self.server.server_close()
 
 
-# --- PostgreSQL and Redis ---------------------------------------------------------------------
+# --- PostgreSQL ---------------------------------------------------------------------
 
 
 def postgres(dbname: str = "postgres", **kw) -> psycopg.Connection:
@@ -360,10 +359,6 @@ def database_create(name: str) -> None:
     database_drop(name)
     with postgres() as db:
         db.execute(f'CREATE DATABASE "{name}"')
-
-
-def redis_flush(url: str) -> None:
-    redis.Redis.from_url(url).flushdb()
 
 
 def client(base_url: str, *, address: str = "127.0.0.2", **kw) -> httpx.Client:

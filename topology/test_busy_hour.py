@@ -15,8 +15,16 @@ DEBUG=0 and the `http` SMS backend pointed at a local stand-in gateway. Through 
   worker died, which reached it at most once and is shown to the desk as failed;
 - the backup is restored into a fresh database: every booking counted before the dump is there.
 
+Then the parts fail under the running deployment (test_parts_fail): Redis is stopped (citizens
+still see availability, get codes and book; /readyz names the cache, /healthz stays up) and
+started again (the booking's message goes out once, by the same workers); every connection of
+the application to PostgreSQL is dropped with pg_terminate_backend, as a restart or failover
+drops them (the next requests answer, a booking made then has its message: the web instances,
+the workers and their scheduler reconnect by themselves).
+
 Run by `make topology` (not part of `make test`); it prints what it measured. It cleans up after
-itself: processes, the databases yuyue_deploy_topology*, Redis database 5 (TOPOLOGY_REDIS_URL).
+itself: processes, the databases yuyue_deploy_topology*, and its own redis-server (on a free
+port, so that stopping it stops no one else's Redis).
 """
 
 import datetime as dt
@@ -40,13 +48,14 @@ import httpx
 import openpyxl
 import pytest
 
+from tests.subprocesses import RedisServer
+
 from . import harness as h
 
 CITIZENS = 50
 SLOTS = 3
 DATABASE = os.environ.get("TOPOLOGY_DATABASE", "yuyue_deploy_topology")
 RESTORED = f"{DATABASE}_restored"
-REDIS_URL = os.environ.get("TOPOLOGY_REDIS_URL", "redis://127.0.0.1:6379/5")
 QUEUE = "topology"
 SMS_KEY = "topology-gateway-key"
 SETTLE_SECONDS = 200  # the stuck message is failed SMS_STUCK_MINUTES (1) after it was claimed
@@ -79,6 +88,8 @@ class Topology:
         self.workers: list[h.Service] = []
         self.nginx = None
         self.rendered = folder / "rendered"
+        # Redis of its own: the test stops and starts it.
+        self.redis = RedisServer(folder)
 
     def manage(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """docs/DEPLOY.md: every manage.py command through the rendered yuyue-manage."""
@@ -107,6 +118,7 @@ class Topology:
                 self.nginx.kill()
                 self.nginx.wait()
         self.gateway.stop()
+        self.redis.stop()
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +131,6 @@ def topology():
     folder.chmod(0o755)
     h.database_create(DATABASE)
     h.database_drop(RESTORED)
-    h.redis_flush(REDIS_URL)
     top = Topology(folder)
     failed = True
     try:
@@ -136,7 +147,6 @@ def topology():
                 print(f"--- nginx error.log\n{error_log.read_text()[-2000:]}")
         h.database_drop(DATABASE)
         h.database_drop(RESTORED)
-        h.redis_flush(REDIS_URL)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -176,7 +186,7 @@ def _deploy(top: Topology) -> None:
                 "CSRF_TRUSTED_ORIGINS": f"https://{h.HOST}",
                 "SITE_URL": f"https://{h.HOST}",
                 "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-                "REDIS_URL": REDIS_URL,
+                "REDIS_URL": top.redis.url,
                 "MEDIA_ROOT": str(media_root),
                 "STATIC_ROOT": str(static_root),
                 "SMS_HTTP_URL": top.gateway.url,
@@ -678,3 +688,102 @@ def _restore(top: Topology, dump_path: Path, before_dump: set[str]) -> dict:
     references = {r for (r,) in top.sql("SELECT reference FROM appointments_appointment",
                                         dbname=RESTORED)}  # fmt: skip
     return {"count": len(references), "missing": sorted(before_dump - references)}
+
+
+# --- the parts fail -----------------------------------------------------------------------------
+
+
+def _book_once(top: Topology, matter: dict, slot: dict, phone: str, address: str) -> str:
+    """A citizen through nginx: a code, then the booking; its reference."""
+    with h.client(top.base, address=address) as web:
+        asked = web.post("/api/v1/verification-codes/", json={"phone": phone})
+        assert asked.status_code == 202, asked.text
+        payload = {
+            "matter": matter["id"], "window": slot["window"], "start": slot["start"],
+            "name": "故障演练", "phone": phone, "code": top.gateway.code_for(phone),
+        }  # fmt: skip
+        booked = web.post("/api/v1/appointments/", json=payload)
+        assert booked.status_code == 201, booked.text
+        return booked.json()["reference"]
+
+
+def _message_received(top: Topology, reference: str, within: float) -> int:
+    """Wait until the booking's "received" message reached the gateway; how many times it
+    did (0 if not within ``within`` seconds)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        rows = top.sql(
+            """SELECT m.id FROM sms_message m JOIN appointments_appointment a
+               ON m.subject_type = 'appointments.appointment' AND m.subject_id = a.id
+               WHERE a.reference = %s AND m.purpose = 'booking_received'
+               AND m.status = 'sent'""",
+            (reference,),
+        )
+        if rows:
+            time.sleep(1)  # a duplicate would arrive by now
+            return top.gateway.counts().get(str(rows[0][0]), 0)
+        time.sleep(1)
+    return 0
+
+
+def test_parts_fail(topology):
+    """Issue 20 under the deployment: a Redis restart and a PostgreSQL connection drop."""
+    top = topology
+    with h.client(top.base, address="127.0.0.6") as web:
+        matter, slots = _bookable_slots(top, web)
+    slot = slots[-1]
+    phones = [f"+86138{random.randrange(10**8):08d}" for _ in range(2)]
+
+    # Redis stops: the cache, the rate limits' store and the task broker go away.
+    top.redis.stop()
+    stopped_at = time.monotonic()
+    with h.client(top.base, address="127.0.0.6") as web:
+        availability = web.get(
+            "/api/v1/availability/",
+            params={"matter": matter["id"], "from": slot["start"][:10], "to": slot["start"][:10]},
+        )
+        ready, live = web.get("/readyz"), web.get("/healthz")
+    during = _book_once(top, matter, slot, phones[0], "127.0.0.7")
+    assert availability.status_code == 200 and availability.json()
+    assert ready.status_code == 503 and ready.json()["checks"]["cache"] == "failed"
+    assert live.status_code == 200
+    top.redis.start()
+    redis_sent = _message_received(top, during, within=180)
+    redis_recovered = time.monotonic() - stopped_at
+    _wait_ready(top)  # the workers' heartbeat is back in the new Redis: ready again
+
+    # PostgreSQL drops every connection of the application (a restart, a failover).
+    with h.postgres() as db:
+        dropped = db.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DATABASE,),
+        ).fetchone()[0]
+    dropped_at = dt.datetime.now(dt.UTC)
+    with h.client(top.base, address="127.0.0.8") as web:
+        answers = Counter(web.get("/api/v1/matters/").status_code for _ in range(20))
+        page = web.get("/")
+    after = _book_once(top, matter, slot, phones[1], "127.0.0.9")
+    pg_sent = _message_received(top, after, within=120)
+    deadline = time.monotonic() + 120
+    while not top.sql(  # the scheduler reconnected: a schedule ran after the drop
+        "SELECT 1 FROM django_q_task WHERE started > %s AND success", (dropped_at,)
+    ):
+        assert time.monotonic() < deadline, "no schedule ran after the connections were dropped"
+        time.sleep(2)
+
+    print(
+        f"""
+=== topology: parts fail ===
+Redis stopped: availability {availability.status_code}, a booking 201, /readyz
+  {ready.status_code} failing {ready.json()["failing"]}, /healthz {live.status_code}; started again:
+  the booking's message reached the gateway {redis_sent} time(s), {redis_recovered:.0f} s after
+  the stop
+PostgreSQL: {dropped} connections dropped; next 20 requests {dict(answers)}, home page
+  {page.status_code}; a booking after it: message reached the gateway {pg_sent} time(s)
+"""
+    )
+    assert redis_sent == 1
+    assert dropped >= 2
+    assert answers == Counter({200: 20}) and page.status_code == 200
+    assert pg_sent == 1

@@ -12,6 +12,7 @@ from appointments.api import router as bookings_router
 from appointments.citizen import BookingNotFound
 from appointments.services import SlotFullError
 from complaints.api import router as complaints_router
+from yuyue.errors import api_failure
 from yuyue.locks import BusyError, busy_retry_after
 
 api = NinjaAPI(
@@ -50,3 +51,8 @@ def _rate_limited(request, error):
     return api.create_response(
         request, {"detail": _("Too many requests; try again in a few minutes.")}, status=429
     )
+
+
+# Anything else: the database unavailable, a statement over its timeout, a file not written (503
+# with Retry-After), or a bug (500, logged): the same {"detail": …} shape (yuyue/errors.py).
+api.add_exception_handler(Exception, api_failure)

@@ -4,6 +4,13 @@ Either way one request is counted by one atomic operation that also returns the 
 (Redis INCR; an SQL upsert with RETURNING), so requests that arrive together are all counted and
 exactly ``count`` of them get through. The database cache's ``incr`` did not do that: it reads the
 value and writes it back plus one, and concurrent requests overwrote each other's counts.
+
+With Redis down or restarting, the limits keep protecting: requests are counted in the database
+instead (yuyue/cache.py says when Redis is taken to be down). The trade-off, chosen over refusing
+every request while Redis is away: the counts of the current window start again from zero in the
+other store when an outage begins and when it ends, so a client may get up to twice its limit
+through in the window of each switch, and every limited request writes a row while Redis is
+down. The limits stay shared by every web instance (one database), unlike a per-process count.
 """
 
 import datetime as dt
@@ -17,6 +24,14 @@ from django.db import connections, router
 from django.utils import timezone
 
 from sms.models import RateLimitCounter
+
+from .cache import (
+    REDIS_DOWN_ERRORS,
+    redis_answered,
+    redis_failed,
+    redis_is_down,
+    redis_socket_options,
+)
 
 # Keys outlive their window by this much, so that a counter never expires while its window is
 # still current on a server whose clock is slightly behind.
@@ -55,10 +70,10 @@ def rate_limit_allows(*, scope: str, key: str, limit: tuple[int, int], now: dt.d
     count, seconds = limit
     scope_key, window = _scope_key(scope, key), _window(seconds, now)
     expires = (window + 1) * seconds + EXPIRY_MARGIN_SECONDS
-    if settings.REDIS_URL:
-        ttl = expires - int(now.timestamp())
-        hits = _count_in_redis(settings.REDIS_URL, _redis_key(scope_key, window), ttl)
-    else:
+    hits = _redis_call(
+        _count_in_redis, _redis_key(scope_key, window), expires - int(now.timestamp())
+    )
+    if hits is None:
         hits = _count_in_database(scope_key, window, dt.datetime.fromtimestamp(expires, tz=dt.UTC))
     return hits <= count
 
@@ -68,9 +83,8 @@ def rate_limit_reached(*, scope: str, key: str, limit: tuple[int, int], now: dt.
     limits on outcomes (failed sign-ins) that are counted afterwards with ``rate_limit_allows``."""
     count, seconds = limit
     scope_key, window = _scope_key(scope, key), _window(seconds, now)
-    if settings.REDIS_URL:
-        hits = int(_redis_client(settings.REDIS_URL).get(_redis_key(scope_key, window)) or 0)
-    else:
+    hits = _redis_call(_read_in_redis, _redis_key(scope_key, window))
+    if hits is None:
         counter = RateLimitCounter.objects.filter(scope_key=scope_key, period=window).first()
         hits = counter.hits if counter else 0
     return hits >= count
@@ -108,10 +122,29 @@ def _scope_key(scope: str, key: str) -> str:
     return scope_key
 
 
-def _count_in_redis(url: str, key: str, ttl: int) -> int:
+def _redis_call(operation, *args) -> int | None:
+    """``operation(client, *args)`` on REDIS_URL; None without Redis (none set, or down: the
+    caller counts in the database)."""
+    url = settings.REDIS_URL
+    if not url or redis_is_down(url):
+        return None
+    try:
+        result = operation(_redis_client(url), *args)
+    except REDIS_DOWN_ERRORS as error:
+        redis_failed(url, error)
+        return None
+    redis_answered(url)
+    return result
+
+
+def _read_in_redis(client: redis.Redis, key: str) -> int:
+    return int(client.get(key) or 0)
+
+
+def _count_in_redis(client: redis.Redis, key: str, ttl: int) -> int:
     """INCR and EXPIRE in one MULTI/EXEC: Redis runs commands one at a time, so every request
     gets its own count, and the key disappears after its window."""
-    with _redis_client(url).pipeline(transaction=True) as pipe:
+    with client.pipeline(transaction=True) as pipe:
         pipe.incr(key)
         pipe.expire(key, max(ttl, 1))
         hits, _expire_set = pipe.execute()
@@ -122,7 +155,7 @@ def _redis_client(url: str) -> redis.Redis:
     """One client (and connection pool) per URL and process; redis-py reconnects after a fork."""
     with _redis_clients_lock:
         if url not in _redis_clients:
-            _redis_clients[url] = redis.Redis.from_url(url)
+            _redis_clients[url] = redis.Redis.from_url(url, **redis_socket_options())
         return _redis_clients[url]
 
 

@@ -6,6 +6,7 @@ At scale set DATABASE_URL (PostgreSQL) and REDIS_URL (cache and task broker).
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -116,18 +117,56 @@ TEMPLATES = [
 # serialises it on PostgreSQL; the busy timeout makes a second writer wait instead of failing
 # (the booking path's transactions wait BOOKING_LOCK_TIMEOUT_SECONDS instead: yuyue/locks.py).
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 0))}
+# A connection kept across requests (CONN_MAX_AGE seconds) is tested before each request reuses
+# it (CONN_HEALTH_CHECKS): after a database restart or failover the dead one is replaced instead
+# of failing the request. A connection lost in the middle of a request is answered "try again"
+# (503, yuyue/errors.py), its transaction rolled back whole.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=envint("CONN_MAX_AGE", 0),
+        conn_health_checks=envbool("CONN_HEALTH_CHECKS", "1"),
+    )
+}
+# PostgreSQL cancels a statement of a web process (gunicorn, runserver) that runs longer than
+# STATEMENT_TIMEOUT_SECONDS (0: no limit): a runaway query frees its web worker and the person is
+# told so (503, yuyue/errors.py). The worker (manage.py qcluster), which runs what legitimately
+# takes long (register exports, sweeps), has WORKER_STATEMENT_TIMEOUT_SECONDS; other management
+# commands (migrate, export_register) have no limit.
+STATEMENT_TIMEOUT_SECONDS = envfloat("STATEMENT_TIMEOUT_SECONDS", 30)
+WORKER_STATEMENT_TIMEOUT_SECONDS = envfloat("WORKER_STATEMENT_TIMEOUT_SECONDS", 600)
+MANAGE_COMMAND = sys.argv[1] if Path(sys.argv[0]).name == "manage.py" and sys.argv[1:] else ""
+if MANAGE_COMMAND == "qcluster":
+    STATEMENT_TIMEOUT_SECONDS = WORKER_STATEMENT_TIMEOUT_SECONDS
+elif MANAGE_COMMAND not in ("", "runserver"):
+    STATEMENT_TIMEOUT_SECONDS = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     # A file, not :memory:, so tests that run threads share one database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+elif STATEMENT_TIMEOUT_SECONDS > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is a cache and a broker, never needed for an answer (yuyue/cache.py): a call waits at most
+# REDIS_TIMEOUT_SECONDS for it, and once it failed, this process answers without it (from the
+# database) for REDIS_RETRY_SECONDS before trying it again.
+REDIS_TIMEOUT_SECONDS = envfloat("REDIS_TIMEOUT_SECONDS", 0.5)
+REDIS_RETRY_SECONDS = envfloat("REDIS_RETRY_SECONDS", 5)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "yuyue.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
     }
 else:
     CACHES = {
@@ -158,7 +197,12 @@ Q_CLUSTER = {
     "label": _("Background tasks"),
 }
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    # Queuing a task waits at most REDIS_TIMEOUT_SECONDS to connect (then the work stays queued in
+    # the database: yuyue/worker.py) and 5 s for a reply (the workers' pop blocks 1 s).
+    Q_CLUSTER["redis"] = (
+        f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}"
+        f"socket_connect_timeout={REDIS_TIMEOUT_SECONDS}&socket_timeout=5"
+    )
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -188,7 +232,8 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "static-collected"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # A file is written whole or not at all (a full disk leaves no partial file): yuyue/storage.py.
+    "default": {"BACKEND": "yuyue.storage.WholeFileStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -339,6 +384,9 @@ ONLINE_OPEN_BOOKINGS_PER_PHONE = envint("ONLINE_OPEN_BOOKINGS_PER_PHONE", 3)
 RATE_LIMIT_VERIFICATION = envrate("RATE_LIMIT_VERIFICATION", "10/600")
 RATE_LIMIT_BOOKING = envrate("RATE_LIMIT_BOOKING", "20/600")
 RATE_LIMIT_LOOKUP = envrate("RATE_LIMIT_LOOKUP", "60/600")
+# The telephone number the error pages (500, 503) give to call when the system fails; empty: the
+# city hall's public phone (read from the database when it is not what failed).
+HELP_PHONE = os.environ.get("HELP_PHONE", "")
 # Behind a reverse proxy, the client address is the last hop it appends to X-Forwarded-For.
 TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "0")
 
@@ -390,6 +438,9 @@ WORKER_HEARTBEAT_MAX_SECONDS = envint("WORKER_HEARTBEAT_MAX_SECONDS", 120)
 REGISTER_EXPORT_SYNC_MAX_ROWS = envint("REGISTER_EXPORT_SYNC_MAX_ROWS", 2000)
 # 附录A: the list's export action takes at most this many bookings (the job keeps their ids).
 REGISTER_ACTION_MAX_ROWS = envint("REGISTER_ACTION_MAX_ROWS", 20000)
+# 附录A: a background export still queued this many minutes after it was asked for lost its task
+# (the broker was down, or a worker was killed): the "register_exports" sweep queues it again.
+REGISTER_EXPORT_REQUEUE_MINUTES = envint("REGISTER_EXPORT_REQUEUE_MINUTES", 2)
 
 # --- 好差评 ratings (DB1403/T 8.2; 国办发〔2019〕51号) ------------------------------------
 # The absolute address of the citizen site, for links sent by SMS and shown as QR codes.

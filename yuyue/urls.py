@@ -27,3 +27,7 @@ urlpatterns += i18n_patterns(
     path("", include("appointments.public_urls")),
     prefix_default_language=False,
 )
+
+# 500 and 503 pages in the person's language and the look of the site or the console; JSON for
+# the API (yuyue/errors.py).
+handler500 = "yuyue.errors.server_error"

@@ -3,11 +3,17 @@ is older than WORKER_HEARTBEAT_MAX_SECONDS — reminders that silently stop are 
 failure of booking systems."""
 
 import datetime as dt
+import logging
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django_q.conf import Conf
+from django_q.tasks import async_task
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "worker-heartbeat"
 
@@ -38,3 +44,27 @@ def schedules_not_run_here():
     if Conf.CLUSTER_NAME == Conf.PREFIX:
         runs_here |= Q(cluster__isnull=True)
     return Schedule.objects.exclude(repeats=0).exclude(runs_here).order_by("name", "pk")
+
+
+def task_enqueue_on_commit(func: str, *args, **options) -> None:
+    """Queue the task ``func(*args)`` for the worker once the surrounding transaction commits.
+
+    The broker (Redis) is a way to be quick, not the record: what the task works on is in the
+    database, and a sweep finds what no task took up (queued text messages: the "deliver sms"
+    schedule, every minute; register exports: the "register exports" sweep). So a broker that is
+    down or restarting when the task is queued costs a delay, logged, and never the answer of the
+    request whose transaction has committed."""
+    transaction.on_commit(partial(_enqueue_or_log, func, args, options))
+
+
+def _enqueue_or_log(func: str, args: tuple, options: dict) -> None:
+    try:
+        async_task(func, *args, **options)
+    except Exception as error:  # whatever the broker raised: the committed work stays queued
+        logger.warning(
+            "Task %s%r not queued (broker unavailable: %s: %s); a sweep takes it up.",
+            func,
+            args,
+            type(error).__name__,
+            error,
+        )
