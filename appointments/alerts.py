@@ -10,3 +10,4 @@ class AlertKind(models.TextChoices):
     NOT_HANDED_OVER = "not_handed_over", _("booking not handed over to a window")
     NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
     CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
+    CALENDAR_CHANGED = "calendar_changed", _("booked day changed by the holiday arrangement")

@@ -262,20 +262,30 @@ class TestQueryCounts:
 
 
 class TestWarnings:
-    def test_staff_are_warned_when_next_years_holidays_are_missing(self, client, desk):
-        client.force_login(desk)
+    def test_only_city_administrators_are_told_of_a_missing_arrangement_4(
+        self, client, desk, supervisor, make_user, hall
+    ):
+        """DB1403/T 4: the banner goes to those who can enter the year, linking to the page."""
+        city_admin = make_user("city-admin", "administrator", hall)
         with time_machine.travel(at(2026, 11, 27, 10), tick=False):
+            for user in (desk, supervisor):
+                client.force_login(user)
+                page = client.get(reverse("admin:index")).content.decode()
+                assert 'id="holiday-years"' not in page
+            client.force_login(city_admin)
             page = client.get(reverse("admin:index")).content.decode()
-        assert "2027" in page and "import_holidays" in page
+        enter = reverse("admin:duty_holidayyear_enter")
+        assert f'href="{enter}?year=2027"' in page
+        assert "import_holidays" not in page
 
-    def test_no_warning_when_both_years_are_loaded(self, client, desk):
-        client.force_login(desk)
+    def test_no_warning_when_both_years_are_loaded(self, client, make_user, hall):
+        client.force_login(make_user("city-admin", "administrator", hall))
         with time_machine.travel(at(2025, 3, 3, 10), tick=False):
             from duty.services import holiday_year_import
 
             holiday_year_import(year=2025)
             page = client.get(reverse("admin:index")).content.decode()
-        assert "import_holidays" not in page
+        assert 'id="holiday-years"' not in page
 
 
 @pytest.fixture
