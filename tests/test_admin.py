@@ -122,13 +122,20 @@ class TestRegisterInTheConsole:
         response = client.post(ADD_URL, data)
         assert "matter" in response.context["adminform"].form.errors
 
-    def test_booking_in_an_unloaded_year_warns(self, client, desk, matter, regular_window, frozen):
+    def test_booking_in_a_year_not_entered_warns_and_its_new_year_is_a_holiday_4(
+        self, client, desk, matter, regular_window, frozen
+    ):
+        """2027's arrangement is not entered: 2027-01-01 is a provisional holiday, so a regular
+        window has no 09:00 there; a plain Tuesday is booked with a warning."""
         client.force_login(desk)
         data = form_data(matter, regular_window, day="2027-01-01", time="09:00:00")
+        client.post(ADD_URL, data, follow=True)
+        assert not Appointment.objects.filter(start=at(2027, 1, 1, 9, 0)).exists()
+        data = form_data(matter, regular_window, day="2027-01-05", time="09:00:00")
         response = client.post(ADD_URL, data, follow=True)
-        assert Appointment.objects.filter(start=at(2027, 1, 1, 9, 0)).exists()
+        assert Appointment.objects.filter(start=at(2027, 1, 5, 9, 0)).exists()
         warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
-        assert any("2027-01-01" in w for w in warnings), warnings
+        assert any("2027-01-05" in w and "暂定" in w for w in warnings), warnings
 
     def test_bookings_are_never_deleted(self, client, desk, matter, no_rest_window, frozen):
         make_bookings(matter, no_rest_window, desk, 1)
