@@ -38,9 +38,7 @@ class TestDayTypes:
         assert day_info(D(2026, 10, 10)).day_type == DayType.WORKDAY
         assert day_info(D(2026, 9, 20)).day_type == DayType.WORKDAY
 
-    def test_year_not_entered_keeps_the_weekday_rule_beside_its_statutory_days(
-        self, holidays_2026
-    ):
+    def test_year_not_entered_keeps_the_weekday_rule_beside_its_statutory_days(self, holidays_2026):
         saturday, monday = D(2027, 3, 6), D(2027, 3, 8)
         assert day_info(saturday).day_type == DayType.WEEKEND
         assert day_info(monday).day_type == DayType.WORKDAY
