@@ -12,7 +12,9 @@ from playwright.sync_api import expect
 from duty.calendar import day_info
 
 from .conftest import at, roster_standing
-from .test_browser_public import assert_accessible, phone_page, shot  # noqa: F401 (a fixture)
+
+# The citizen browser tests' phone (390×844) fixture, made visible here.
+from .test_browser_public import assert_accessible, phone_page, shot  # noqa: F401
 
 pytestmark = pytest.mark.no_standing_roster
 
@@ -21,12 +23,12 @@ TODAY = at(2026, 12, 7, 10)
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_citizen_sees_a_provisional_holiday_and_when_weekend_slots_open_4_5_2(
-    live_server, phone_page, matter, no_rest_window, head  # noqa: F811 (the fixture)
+    request, live_server, matter, no_rest_window, head
 ):
     # Covered for the next fortnight only: later weekends wait for the roster.
     roster_standing(no_rest_window, head, dt.date(2026, 12, 8), dt.date(2026, 12, 21))
     assert day_info(dt.date(2027, 1, 1)).provisional
-    page = phone_page
+    page = request.getfixturevalue("phone_page")
     url = f"{live_server.url}/matters/{matter.pk}/"
     with time_machine.travel(TODAY, tick=True):
         page.goto(f"{url}?from=2026-12-30&day=2027-01-01")
