@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from appointments.models import Appointment
-from appointments.services import appointment_book_online, appointment_register
+from appointments.services import appointment_book_online
 from appointments.slots import window_slots
 from duty.calendar import TimeKind, day_info, days_info, time_kind, working_days_add
 from duty.holiday_law import statutory_holidays
@@ -21,6 +21,7 @@ from duty.services import holiday_arrangement_enter
 from sms.models import Alert
 
 from .conftest import at, roster_standing
+from .test_rosters import register
 
 D = dt.date
 TODAY = at(2026, 12, 7, 10)  # 2027's arrangement is not published; the horizon reaches February
@@ -147,19 +148,6 @@ class TestProvisionalHolidays:
         )
 
 
-def _book(matter, window, desk, start, now):
-    return appointment_register(
-        matter=matter,
-        window=window,
-        start=start,
-        applicant_name="张伟",
-        phone="13800138000",
-        channel="onsite",
-        actor=desk,
-        now=now,
-    )
-
-
 @pytest.mark.django_db
 class TestOfficialArrangement:
     """DB1403/T 4: the official arrangement replaces the provisional days; bookings whose day
@@ -173,9 +161,9 @@ class TestOfficialArrangement:
         make-up working day and the 3rd a bridging rest day; 除夕 stays a holiday."""
         now = at(2025, 1, 10, 10)
         roster_standing(no_rest_window, head, D(2025, 1, 20), D(2025, 2, 10))
-        on_makeup = _book(matter, no_rest_window, desk, at(2025, 1, 26, 10), now)
-        on_bridge = _book(matter, regular_window, desk, at(2025, 2, 3, 10), now)
-        on_chuxi = _book(matter, no_rest_window, desk, at(2025, 1, 28, 10), now)
+        on_makeup = register(matter, no_rest_window, desk, at(2025, 1, 26, 10), now=now)
+        on_bridge = register(matter, regular_window, desk, at(2025, 2, 3, 10), now=now)
+        on_chuxi = register(matter, no_rest_window, desk, at(2025, 1, 28, 10), now=now)
         assert day_info(D(2025, 1, 28)).provisional
 
         call_command("import_holidays", "2025")
@@ -246,7 +234,7 @@ class TestArrangementPage:
         """A booking on Saturday 2027-01-30 (weekend service); the arrangement entered makes
         the 30th a make-up working day: the page and the desk's alert list it."""
         with time_machine.travel(TODAY, tick=False):
-            booking = _book(matter, no_rest_window, desk, at(2027, 1, 30, 10), TODAY)
+            booking = register(matter, no_rest_window, desk, at(2027, 1, 30, 10), now=TODAY)
             client.force_login(make_user("city-admin", "administrator", hall))
             page = client.post(
                 reverse(self.URL),
