@@ -51,7 +51,7 @@ def _present(assignments) -> list[DutyAssignment]:
 def _duties_by_start(window: Window, start: dt.datetime, end: dt.datetime) -> dict:
     duties = (
         Duty.objects.filter(window=window, start__gte=start, start__lt=end)
-        .prefetch_related("assignments")
+        .prefetch_related("assignments__staff")
         .order_by("start")
     )
     return {d.start: d for d in duties}
@@ -259,13 +259,7 @@ def _rotation_cells(
             hall_ids=[window.hall_id], start_date=source_start, end_date=source_end
         )[window.hall_id]
     }
-    low, high = _range_bounds(source_start, source_end)
-    source_duties = {
-        d.start: d
-        for d in Duty.objects.filter(window=window, start__gte=low, start__lt=high)
-        .prefetch_related("assignments__staff")
-        .order_by("start")
-    }
+    source_duties = _duties_by_start(window, *_range_bounds(source_start, source_end))
     cells = []
     for period in off_hours_periods(
         hall_ids=[window.hall_id], start_date=target_start, end_date=until
@@ -283,6 +277,19 @@ def _rotation_cells(
             continue  # nobody planned there: the target is left as it is, not wiped
         cells.append(CellPlan(start=period.start, staff=staff, receiving=receiving))
     return cells
+
+
+def _rotation_write(window, source_start, weeks, target_start, until, now) -> int:
+    """Write the rotation's cells from ``target_start`` to ``until``, all or nothing (the
+    window locked by the caller); periods that have begun are skipped."""
+    return _apply_cells(
+        window=window,
+        start_date=target_start,
+        end_date=until,
+        cells=_rotation_cells(window, source_start, weeks, target_start, until, now),
+        now=now,
+        skip_started=True,
+    )
 
 
 def _rotation_clean(*, window, weeks, actor, now) -> None:
@@ -325,14 +332,7 @@ def roster_rotation_repeat(
     _plan_range_clean(target_start, until)
     with transaction.atomic():
         window = _lock_window(window)
-        return _apply_cells(
-            window=window,
-            start_date=target_start,
-            end_date=until,
-            cells=_rotation_cells(window, source_start, weeks, target_start, until, now),
-            now=now,
-            skip_started=True,
-        )
+        return _rotation_write(window, source_start, weeks, target_start, until, now)
 
 
 def booking_horizon_end(now: dt.datetime) -> dt.date:
@@ -353,14 +353,7 @@ def roster_rotation_stand(
     _plan_range_clean(target_start, until)
     with transaction.atomic():
         window = _lock_window(window)
-        changed = _apply_cells(
-            window=window,
-            start_date=target_start,
-            end_date=until,
-            cells=_rotation_cells(window, source_start, weeks, target_start, until, now),
-            now=now,
-            skip_started=True,
-        )
+        changed = _rotation_write(window, source_start, weeks, target_start, until, now)
         StandingRotation.objects.update_or_create(
             window=window,
             defaults={
