@@ -334,7 +334,10 @@ UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
 # DB1403/T 6.1.3: a booking not handed over to a window this many minutes after it was accepted
 # alerts the desk.
 HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
-# DB1403/T 5.2, 6.2.4: the roster sweep checks this many days ahead (hourly; alerts once a day).
+# DB1403/T 5.2, 6.2.4: rosters are due this many days ahead. The roster sweep (hourly; alerts once
+# a day) checks up to BOOKING_HORIZON_DAYS, alerting each problem within this many days on its own
+# and the empty periods beyond it once per window; a citizen is told a day's off-hours slots open by
+# that day minus this many days.
 ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
 # GB/T 36113, DB1403/T 7.3 (local rules): accept a complaint within this many working days, reply
 # within this many for an ordinary one and this many for a complex or multi-department one.

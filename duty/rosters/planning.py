@@ -386,9 +386,10 @@ def standing_rotations_extend(*, now: dt.datetime) -> int:
     _require_aware(now)
     until = booking_horizon_end(now)
     changed = 0
-    for rotation_id in StandingRotation.objects.filter(extended_until__lt=until).values_list(
-        "pk", flat=True
-    ):
+    due = StandingRotation.objects.filter(
+        extended_until__lt=until, window__is_active=True, window__is_no_rest=True
+    )  # a window closed or no longer no-rest keeps its rotation, paused
+    for rotation_id in due.values_list("pk", flat=True):
         with transaction.atomic():
             # Race: the head sets or stops the rotation while the sweep extends it; both lock
             # the window first, and the sweep rereads the rotation under that lock.
