@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
 from duty.models import Duty, DutyAssignment, StandingRotation
@@ -185,6 +186,16 @@ class TestCoverageToTheHorizon:
         roster_sweep(now=TODAY)
         texts = list(Alert.objects.filter(recipient=head).values_list("text", flat=True))
         assert len(texts) == 1 and "2026-12-09 17:00–18:00" in texts[0]
+
+    def test_the_command_checks_to_the_booking_horizon_by_default_5_2(
+        self, no_rest_window, head, capsys
+    ):
+        roster_standing(no_rest_window, head, D(2026, 12, 7), D(2027, 1, 16))
+        with time_machine.travel(TODAY, tick=False), pytest.raises(SystemExit) as exited:
+            call_command("duty_coverage", "--hall", "city")
+        assert exited.value.code == 1
+        out = capsys.readouterr().out
+        assert "2026-12-07..2027-02-05" in out and "2027-02-04 17:00" in out
 
     def test_the_year_not_entered_is_not_alerted_to_window_heads_4(self, no_rest_window, head):
         """2027's arrangement is missing, but the heads cannot enter it (the city
