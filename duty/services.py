@@ -12,6 +12,7 @@ from yuyue.checks import require_aware as _require_aware
 
 from .calendar import DayInfo, days_info
 from .models import CalendarDay, DayType, Hall, HolidayYear, PhoneLinePeriod, ServicePeriod
+from .rosters import duties_off_the_calendar_remove
 from .signals import calendar_days_changed
 
 T = dt.time
@@ -68,6 +69,7 @@ class ArrangementEntered:
     days: list[CalendarDay]
     changed: dict[dt.date, tuple[DayInfo, DayInfo]] = field(default_factory=dict)
     bookings: list[str] = field(default_factory=list)
+    duties_removed: list[str] = field(default_factory=list)
 
 
 def _arrangement_rows(year: int, holidays: dict, makeup_days: dict) -> list[CalendarDay]:
@@ -116,6 +118,8 @@ def holiday_arrangement_enter(
     becomes a make-up working day, a weekday that becomes a bridging rest day) is sent with
     ``calendar_days_changed`` (duty/signals.py); appointments answers with the live bookings on
     those dates, which it lists in an alert to the desk and the supervisors of their halls.
+    Duties of those dates that no longer fit the day's off-hours periods are removed, their
+    window heads alerted (``duties_off_the_calendar_remove``, DB1403/T 5.2).
     """
     _require_aware(now)
     days = _arrangement_rows(year, holidays, makeup_days)
@@ -147,7 +151,8 @@ def holiday_arrangement_enter(
                 sender=None, year=year, changed=changed, now=now, actor=actor
             ):
                 listed += answer or []
-    return ArrangementEntered(days=days, changed=changed, bookings=listed)
+        removed = duties_off_the_calendar_remove(days=set(changed), now=now)
+    return ArrangementEntered(days=days, changed=changed, bookings=listed, duties_removed=removed)
 
 
 def holiday_year_import(

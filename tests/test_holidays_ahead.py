@@ -16,7 +16,7 @@ from appointments.services import appointment_book_online
 from appointments.slots import window_slots
 from duty.calendar import TimeKind, day_info, days_info, time_kind, working_days_add
 from duty.holiday_law import statutory_holidays
-from duty.models import CalendarDay, DayType, HolidayYear
+from duty.models import CalendarDay, DayType, Duty, HolidayYear
 from duty.services import holiday_arrangement_enter
 from sms.models import Alert
 
@@ -256,6 +256,14 @@ class TestArrangementPage:
         alert = Alert.objects.get(kind="calendar_changed", recipient=desk)
         assert booking.reference in alert.text
         assert Appointment.objects.get(pk=booking.pk).start == at(2027, 1, 30, 10)
+        # The standing roster's weekend duties of the 30th no longer fit a working day: removed,
+        # listed, the head alerted; the new working day's lunch and evening are gaps to plan.
+        assert 'id="removed-duties"' in content and "2027-01-30 09:00–12:00" in content
+        assert not Duty.objects.filter(date=D(2027, 1, 30)).exists()
+        assert not Duty.objects.filter(date=D(2027, 2, 9)).exists()  # now a bridging rest day
+        assert Duty.objects.filter(date=D(2027, 2, 1)).exists()  # unchanged days keep theirs
+        head_alert = Alert.objects.get(kind="roster_problem", recipient=no_rest_window.head)
+        assert "2027-01-30 13:00–17:00" in head_alert.text
 
     def test_a_bad_line_is_shown_beside_its_field(self, client, make_user, hall):
         client.force_login(make_user("city-admin", "administrator", hall))

@@ -13,11 +13,14 @@ from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from sms.models import Alert
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
+from yuyue.sweeps import alerts_create, alerts_to
 
 from ..calendar import local
 from ..models import Duty, DutyAssignment, LeaveRequest, StandingRotation, Window
+from ..roles import supervisors_by_hall
 from ..signals import duty_assignments_created
 from ._common import (
     _lock_users,
@@ -25,6 +28,7 @@ from ._common import (
     _range_bounds,
     _require_no_rest,
     _require_planner,
+    period_label,
     person,
 )
 from .periods import off_hours_periods
@@ -461,3 +465,78 @@ def duty_open_for_holiday_booking(
         defaults={"date": date, "end": end, "head": window.head, "opened_by_booking": True},
     )
     return duty
+
+
+def duties_off_the_calendar_remove(*, days, now: dt.datetime) -> list[str]:
+    """DB1403/T 4, 5.2: after the holiday calendar changed the kind of ``days`` (the official
+    arrangement entered), the duties of those days that have not begun and no longer lie inside
+    one of the day's off-hours periods (a weekend's 9:00–12:00 on a new make-up working day, a
+    working day's lunch duty on a new rest day) are removed: nobody could fill or be absent
+    from a period the calendar no longer has, and the grid no longer shows it. Each window head
+    and the hall's supervisors are alerted with what was removed; the day's new periods are
+    then gaps the coverage check reports. Returns one line per removed duty.
+
+    Call inside the transaction that changed the calendar."""
+    if not days:
+        return []
+    low, high = _range_bounds(min(days), max(days))
+    candidates = [
+        d
+        for d in Duty.objects.filter(start__lt=high, end__gt=low, start__gt=now)
+        .select_related("window")
+        .prefetch_related("assignments__staff")
+        if local(d.start).date() in days
+    ]
+    if not candidates:
+        return []
+    periods = off_hours_periods(
+        hall_ids={d.window.hall_id for d in candidates}, start_date=min(days), end_date=max(days)
+    )
+    unfit = [
+        d
+        for d in candidates
+        if not any(p.start <= d.start and d.end <= p.end for p in periods[d.window.hall_id])
+    ]
+    for window_id in sorted({d.window_id for d in unfit}):
+        _lock_window(Window(pk=window_id))  # Race: the head replans the window meanwhile.
+    lines = [
+        _("Window %(window)s, %(period)s: %(staff)s")
+        % {
+            "window": d.window,
+            "period": period_label(d.start, d.end),
+            "staff": "、".join(person(a.staff) for a in d.assignments.all()) or _("nobody"),
+        }
+        for d in unfit
+    ]
+    _alert_removed_duties(unfit, lines, now)
+    Duty.objects.filter(pk__in=[d.pk for d in unfit]).delete()
+    return lines
+
+
+def _alert_removed_duties(unfit: list[Duty], lines: list[str], now: dt.datetime) -> None:
+    supervisors = supervisors_by_hall({d.window.hall_id for d in unfit})
+    alerts = []
+    for window_id in sorted({d.window_id for d in unfit}):
+        duties = [
+            (d, line) for d, line in zip(unfit, lines, strict=True) if d.window_id == window_id
+        ]
+        window = duties[0][0].window
+        text = "\n".join(
+            [
+                _(
+                    "The official holiday arrangement changed the kind of these days: these "
+                    "duties no longer fit their off-hours periods and were removed. Plan the "
+                    "days' new periods in the roster grid:"
+                ),
+                *(line for _d, line in duties),
+            ]
+        )
+        alerts += alerts_to(
+            {window.head_id, *supervisors.get(window.hall_id, [])},
+            dedupe_key=f"duties-refit:{now.isoformat()}:{window_id}",
+            hall_id=window.hall_id,
+            kind=Alert.Kind.ROSTER_PROBLEM,
+            text=text,
+            created_at=now,
+        )
+    alerts_create(alerts=alerts)

@@ -45,3 +45,10 @@ class Command(BaseCommand):
                 )
                 for line in entered.bookings:
                     self.stdout.write(f"    {line}")
+            if entered.duties_removed:
+                self.stdout.write(
+                    f"  {len(entered.duties_removed)} duty(ies) no longer fit their day, removed "
+                    "(the window heads are alerted):"
+                )
+                for line in entered.duties_removed:
+                    self.stdout.write(f"    {line}")
