@@ -222,6 +222,11 @@ class TestArrangementPage:
         assert "2027-02-05~2027-02-08 春节" in form.initial["holidays"]
         assert "2027-04-05 清明节" in form.initial["holidays"]
 
+    def test_adding_a_year_goes_to_the_arrangement_page(self, client, make_user, hall):
+        client.force_login(make_user("city-admin", "administrator", hall))
+        answer = client.get(reverse("admin:duty_holidayyear_add"))
+        assert answer.status_code == 302 and answer.url == reverse(self.URL)
+
     def test_only_city_administrators_may_enter(self, client, desk, make_user, other_hall):
         client.force_login(desk)
         assert client.get(reverse(self.URL)).status_code == 403

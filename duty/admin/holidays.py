@@ -8,6 +8,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -120,6 +121,10 @@ class HolidayYearAdmin(SharedCalendarAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """A year is added with its arrangement, on the page that lists what it changes."""
+        return redirect(reverse("admin:duty_holidayyear_enter"))
 
     def arrangement_view(self, request):
         """DB1403/T 4: enter a year's official arrangement; the form starts from the year's
