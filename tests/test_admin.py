@@ -337,9 +337,12 @@ class TestAdministratorsStayInTheirHall:
         assert client.get(reverse("admin:duty_calendarday_add")).status_code == 403
 
     def test_city_administrator_keeps_the_holiday_table(self, client, make_user, hall):
+        """A year at a time, on the arrangement page (DB1403/T 4: it lists what changes)."""
         city_admin = make_user("city-admin", "administrator", hall)
         client.force_login(city_admin)
-        assert client.get(reverse("admin:duty_calendarday_add")).status_code == 200
+        answer = client.get(reverse("admin:duty_calendarday_add"))
+        assert answer.status_code == 302
+        assert answer.url == reverse("admin:duty_holidayyear_enter")
 
 
 def test_slot_length_is_fixed_while_future_bookings_exist(

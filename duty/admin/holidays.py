@@ -95,16 +95,23 @@ class ArrangementForm(forms.Form):
 
 
 class SharedCalendarAdmin(admin.ModelAdmin):
-    """The holiday table is national: every hall reads it, the city administrators keep it."""
+    """The holiday table is national: every hall reads it, the city administrators keep it —
+    a year at a time, on the arrangement page, which lists the bookings whose day changes kind
+    (so no single row is added, changed or deleted behind the desk's back)."""
 
     def has_add_permission(self, request):
         return user_keeps_shared_data(request.user) and super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return user_keeps_shared_data(request.user) and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return user_keeps_shared_data(request.user) and super().has_delete_permission(request, obj)
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return redirect(reverse("admin:duty_holidayyear_enter"))
 
 
 @admin.register(HolidayYear)
@@ -121,10 +128,6 @@ class HolidayYearAdmin(SharedCalendarAdmin):
             ),
             *super().get_urls(),
         ]
-
-    def add_view(self, request, form_url="", extra_context=None):
-        """A year is added with its arrangement, on the page that lists what it changes."""
-        return redirect(reverse("admin:duty_holidayyear_enter"))
 
     def arrangement_view(self, request):
         """DB1403/T 4: enter a year's official arrangement; the form starts from the year's
@@ -187,5 +190,6 @@ class HolidayYearAdmin(SharedCalendarAdmin):
 @admin.register(CalendarDay)
 class CalendarDayAdmin(SharedCalendarAdmin):
     list_display = ["date", "kind", "name"]
+    change_list_template = "admin/duty/calendarday/change_list.html"
     list_filter = ["kind"]
     date_hierarchy = "date"
