@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('duty', '0004_signin_permissions'),
+        ('duty', '0005_inspection_finding_disposition'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
