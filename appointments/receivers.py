@@ -186,10 +186,11 @@ def bookings_on_changed_days(sender, *, year, changed, now, **kwargs) -> list[st
     for booking in bookings:
         before, after = changed[timezone.localtime(booking.start).date()]
         by_hall.setdefault(booking.window.hall_id, []).append(
-            _("%(ref)s %(name)s, %(time)s, window %(window)s: %(before)s → %(after)s")
+            # No name or number: alerts are kept with no retention period; the reference finds
+            # the booking (and the applicant) in the console.
+            _("%(ref)s, %(time)s, window %(window)s: %(before)s → %(after)s")
             % {
                 "ref": booking.reference,
-                "name": booking.applicant_name,
                 "time": show_time(booking.start),
                 "window": booking.window.number,
                 "before": before.kind_label,
