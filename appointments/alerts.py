@@ -12,3 +12,4 @@ class AlertKind(models.TextChoices):
     NO_SHOW_DUE = "no_show_due", _("no-show follow-up due")
     CHANGE_NOT_APPLIED = "change_not_applied", _("change not applied after its notice")
     CHANGE_PHONE_DUE = "change_phone_due", _("phone the applicant about a change")
+    CALENDAR_CHANGED = "calendar_changed", _("booked day changed by the holiday arrangement")

@@ -185,6 +185,11 @@ class SlotOut(BaseModel):
         description="working hours, off-hours on a working day, weekend or statutory holiday"
     )
     holiday_name: str
+    provisional_holiday: bool = Field(
+        False,
+        description="a statutory holiday by law in a year whose official arrangement is not "
+        "published yet (it may still change)",
+    )
 
 
 SLOTS_JSON = TypeAdapter(list[SlotOut])
@@ -255,6 +260,7 @@ def availability(request, filters: Query[AvailabilityQuery]):
                 remaining=a.remaining,
                 time_kind=a.slot.time_kind,
                 holiday_name=a.slot.holiday_name,
+                provisional_holiday=a.slot.provisional,
             )
             for a in slots
         ]

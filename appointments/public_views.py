@@ -39,7 +39,7 @@ from .citizen import (
 )
 from .models import Appointment, Matter, Status, booking_qr_text
 from .services import OPEN_STATUSES, SlotFullError, citizen_may_cancel
-from .slots import windows_availability
+from .slots import windows_days
 
 DAYS_SHOWN = 7
 SESSION_REFS = "citizen_refs"
@@ -174,28 +174,36 @@ def _date_param(request, name: str) -> dt.date | None:
 
 
 def _days_with_slots(windows, start_day, end_day, not_before) -> OrderedDict:
-    """Per day: its kind, free places, and its slots grouped by window."""
+    """Per day: its kind (a provisional holiday says so), free places, its slots grouped by
+    window, and, when off-hours slots still wait for someone on the roster (DB1403/T 5.2), the
+    day they open by at the latest: the hall's rosters are complete ROSTER_CHECK_DAYS ahead."""
     names = {w.pk: w for w in windows}
+    today = timezone.localdate()
     days: OrderedDict = OrderedDict()
-    day = start_day
-    while day <= end_day:
-        days[day] = {"free": 0, "windows": OrderedDict(), "day_type": None, "holiday_name": ""}
-        day += dt.timedelta(days=1)
-    for available in windows_availability(
+    for day, offer in windows_days(
         windows=windows, start_date=start_day, end_date=end_day, not_before=not_before
-    ):
-        slot = available.slot
-        info = days[timezone.localtime(slot.start).date()]
-        info.update(day_type=slot.day_type, holiday_name=slot.holiday_name)
-        info["free"] += available.remaining
-        info["windows"].setdefault(names[slot.window_id], []).append(
-            {
-                "start": slot.start,
-                "end": slot.end,
-                "remaining": available.remaining,
-                "kind": slot.time_kind,
-            }
-        )
+    ).items():
+        opens_by = day - dt.timedelta(days=settings.ROSTER_CHECK_DAYS)
+        days[day] = info = {
+            "free": 0,
+            "windows": OrderedDict(),
+            "day_type": offer.info.day_type,
+            "holiday_name": offer.info.holiday_name,
+            "provisional": offer.info.provisional,
+            "off_hours_waiting": offer.off_hours_waiting,
+            "opens_by": opens_by if opens_by > today else None,
+        }
+        for available in offer.available:
+            slot = available.slot
+            info["free"] += available.remaining
+            info["windows"].setdefault(names[slot.window_id], []).append(
+                {
+                    "start": slot.start,
+                    "end": slot.end,
+                    "remaining": available.remaining,
+                    "kind": slot.time_kind,
+                }
+            )
     return days
 
 

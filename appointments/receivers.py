@@ -1,7 +1,6 @@
 """Reactions to what other apps report: sms's message_skip_reason_wanted, message_delivered and
-message_undelivered,
-duty's duty_assignments_created and holiday_bookings_wanted, and Django's model signals for the
-availability cache."""
+message_undelivered, duty's duty_assignments_created, holiday_bookings_wanted and
+calendar_days_changed, and Django's model signals for the availability cache."""
 
 import datetime as dt
 import logging
@@ -10,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -22,11 +22,13 @@ from duty.models import (
     ServicePeriod,
     Window,
 )
-from duty.signals import duty_assignments_created, holiday_bookings_wanted
+from duty.roles import Role, staff_with_role, supervisors_by_hall
+from duty.signals import calendar_days_changed, duty_assignments_created, holiday_bookings_wanted
 from sms.models import Alert, Message
 from sms.signals import message_delivered, message_skip_reason_wanted, message_undelivered
 from sms.subjects import subject_fields
 from yuyue.stored_texts import stored_text
+from yuyue.sweeps import alerts_create, alerts_to
 
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
@@ -186,3 +188,63 @@ def holiday_bookings(sender, *, window_ids, periods, **kwargs) -> set[tuple[int,
             if p_start <= start < p_end:
                 found.add((window_id, p_start))
     return found
+
+
+@receiver(calendar_days_changed, dispatch_uid="appointments.calendar_days_changed")
+def bookings_on_changed_days(sender, *, year, changed, now, **kwargs) -> list[str]:
+    """DB1403/T 4, 6.2.2: a year's official holiday arrangement changed the kind of ``changed``'s
+    dates. The live bookings on them are neither moved nor dropped: they are listed, per hall,
+    in one alert to the hall's desk and supervisors to check (and contact the applicant if the
+    window will not serve then); the list is returned for the page or command that entered it.
+    Three queries whatever the number of dates and bookings."""
+    tz = timezone.get_default_timezone()
+    first, last = min(changed), max(changed)
+    bookings = [
+        b
+        for b in Appointment.objects.filter(
+            status__in=LIVE_STATUSES,
+            start__gte=dt.datetime.combine(first, dt.time.min, tzinfo=tz),
+            start__lt=dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+        )
+        .select_related("window")
+        .order_by("start", "window__number")
+        if timezone.localtime(b.start).date() in changed
+    ]
+    by_hall: dict[int, list[str]] = {}
+    for booking in bookings:
+        before, after = changed[timezone.localtime(booking.start).date()]
+        by_hall.setdefault(booking.window.hall_id, []).append(
+            # No name or number: alerts are kept with no retention period; the reference finds
+            # the booking (and the applicant) in the console.
+            _("%(ref)s, %(time)s, window %(window)s: %(before)s → %(after)s")
+            % {
+                "ref": booking.reference,
+                "time": show_time(booking.start),
+                "window": booking.window.number,
+                "before": before.kind_label,
+                "after": after.kind_label,
+            }
+        )
+    if not by_hall:
+        return []
+    desk: dict[int, set[int]] = {}
+    for user in staff_with_role(Role.DESK, by_hall):
+        desk.setdefault(user.staff_profile.hall_id, set()).add(user.pk)
+    supervisors = supervisors_by_hall(by_hall)
+    alerts = []
+    for hall_id, lines in by_hall.items():
+        text = _(
+            "The official holiday arrangement of %(year)s changes the kind of day of these "
+            "bookings; none was moved or cancelled. Check each one (is its window served then, "
+            "is someone on duty) and contact the applicant if it must change:"
+        ) % {"year": year}
+        alerts += alerts_to(
+            desk.get(hall_id, set()) | set(supervisors.get(hall_id, [])),
+            dedupe_key=f"calendar:{year}:{now.isoformat()}:{hall_id}",
+            hall_id=hall_id,
+            kind=Alert.Kind.CALENDAR_CHANGED,
+            text="\n".join([text, *lines]),
+            created_at=now,
+        )
+    alerts_create(alerts=alerts)
+    return [line for lines in by_hall.values() for line in lines]

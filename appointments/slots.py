@@ -27,6 +27,7 @@ class SlotTime:
     period_kind: str
     holiday_name: str = ""
     year_loaded: bool = True
+    provisional: bool = False
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
     staffed: bool = True
@@ -133,6 +134,7 @@ def _day_slots(
                     period_kind=period.kind,
                     holiday_name=info.holiday_name,
                     year_loaded=info.year_loaded,
+                    provisional=info.provisional,
                     period_start=first,
                     period_end=period_end,
                     staffed=any(a <= start and start + length <= b for a, b in staffed),
@@ -148,12 +150,17 @@ def windows_slots(
     """Every slot the windows serve from ``start_date`` to ``end_date`` (DB1403/T 4, 5.2),
     ordered by time, then window, each saying whether someone is on duty for it; four queries
     whatever the number of windows and days."""
+    return _slots_on(windows, days_info(start_date, end_date))
+
+
+def _slots_on(windows: list[Window], days: dict[dt.date, DayInfo]) -> list[SlotTime]:
+    if not days:
+        return []
     periods = _periods_by_window(windows)
-    days = days_info(start_date, end_date).values()
-    staffed = _staffed_times(windows, start_date, end_date)
+    staffed = _staffed_times(windows, min(days), max(days))
     slots = []
     for window in windows:
-        for info in days:
+        for info in days.values():
             on_duty = staffed.get((window.pk, info.date), [])
             slots.extend(
                 _day_slots(window, info, periods[window.pk].get(info.day_type, []), on_duty)
@@ -193,11 +200,12 @@ def windows_availability(
     windows = list(windows)
     if not windows:
         return []
-    slots = [
-        s
-        for s in windows_slots(windows=windows, start_date=start_date, end_date=end_date)
-        if s.start >= not_before and s.bookable
-    ]
+    slots = windows_slots(windows=windows, start_date=start_date, end_date=end_date)
+    return _with_places(windows, [s for s in slots if s.start >= not_before and s.bookable])
+
+
+def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[AvailableSlot]:
+    """The bookable ``slots`` with their capacity and live bookings, in two queries."""
     if not slots:
         return []
     first, last = slots[0].start, slots[-1].start
@@ -230,6 +238,35 @@ def windows_availability(
         )
         for s in slots
     ]
+
+
+@dataclass
+class DayOffer:
+    """One day as a citizen chooses it: its kind, its bookable slots, and whether off-hours
+    slots the calendar serves are still waiting for someone on the roster (DB1403/T 5.2)."""
+
+    info: DayInfo
+    available: list[AvailableSlot]
+    off_hours_waiting: bool = False
+
+
+def windows_days(
+    *, windows: list[Window], start_date: dt.date, end_date: dt.date, not_before: dt.datetime
+) -> dict[dt.date, DayOffer]:
+    """Each day from ``start_date`` to ``end_date`` with the windows' bookable slots from
+    ``not_before`` (as ``windows_availability``), its kind (a provisional holiday says so,
+    DB1403/T 4) and whether it has off-hours slots nobody is on duty for yet (5.2), in the
+    same queries as ``windows_availability``."""
+    windows = list(windows)
+    days = days_info(start_date, end_date)
+    result = {day: DayOffer(info=info, available=[]) for day, info in days.items()}
+    slots = [s for s in _slots_on(windows, days) if s.start >= not_before] if windows else []
+    for slot in slots:
+        if not slot.bookable:
+            result[local(slot.start).date()].off_hours_waiting = True
+    for available in _with_places(windows, [s for s in slots if s.bookable]):
+        result[local(available.slot.start).date()].available.append(available)
+    return result
 
 
 def window_availability(

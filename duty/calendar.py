@@ -1,8 +1,11 @@
 """The service calendar of DB1403/T 4: what kind of time a moment is for a hall.
 
-Holidays are data (``CalendarDay``), loaded per year (``HolidayYear``). A date in a year that is not
-loaded never raises: it falls back to "Saturday and Sunday are rest days" and
-``missing_holiday_years`` lets staff pages warn about it.
+Holidays are data (``CalendarDay``), loaded per year (``HolidayYear``) from the State Council's
+arrangement. A year whose arrangement is not entered yet still has its statutory holidays: the law
+fixes them (``holiday_law``), so they are *provisional* holidays — served by appointment like any
+holiday, marked provisional — and the rest of the year follows "Saturday and Sunday are rest days"
+until the official arrangement (its bridging rest days and make-up working days) replaces them.
+``missing_holiday_years`` lets administrators see which years still wait for it.
 """
 
 import datetime as dt
@@ -10,8 +13,10 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .holiday_law import statutory_holidays
 from .models import CalendarDay, DayType, Hall, HolidayYear, PhoneLinePeriod, ServicePeriod
 
 
@@ -28,10 +33,21 @@ class DayInfo:
     day_type: DayType
     holiday_name: str = ""
     year_loaded: bool = True
+    # A statutory holiday computed from the law, in a year whose official arrangement is not
+    # entered yet (DB1403/T 4): a holiday everywhere, shown as provisional.
+    provisional: bool = False
 
     @property
     def is_workday(self) -> bool:
         return self.day_type == DayType.WORKDAY
+
+    @property
+    def kind_label(self) -> str:
+        """The day's kind as staff read it, e.g. "statutory holiday (provisional)"."""
+        label = DayType(self.day_type).label
+        if self.provisional:
+            return gettext("%(kind)s (provisional)") % {"kind": label}
+        return str(label)
 
 
 def local(moment: dt.datetime) -> dt.datetime:
@@ -58,7 +74,11 @@ def representable(moment: dt.datetime) -> bool:
 
 
 def days_info(start: dt.date, end: dt.date) -> dict[dt.date, DayInfo]:
-    """Day types for every date from ``start`` to ``end`` inclusive, in two queries."""
+    """Day types for every date from ``start`` to ``end`` inclusive, in two queries.
+
+    In a year whose arrangement is not loaded, a date the holiday table names anyway (entered
+    ahead in the console) is taken as entered; the law's statutory days are provisional holidays.
+    """
     loaded = set(
         HolidayYear.objects.filter(year__gte=start.year, year__lte=end.year).values_list(
             "year", flat=True
@@ -75,6 +95,10 @@ def days_info(start: dt.date, end: dt.date) -> dict[dt.date, DayInfo]:
 
 def _day_info(day: dt.date, special: CalendarDay | None, year_loaded: bool) -> DayInfo:
     weekend = day.weekday() >= 5
+    if special is None and not year_loaded:
+        statutory = statutory_holidays(day.year).get(day)
+        if statutory:
+            return DayInfo(day, DayType.HOLIDAY, statutory, False, provisional=True)
     if special is not None:
         if special.kind == CalendarDay.Kind.HOLIDAY:
             return DayInfo(day, DayType.HOLIDAY, special.name, year_loaded)
@@ -85,13 +109,16 @@ def _day_info(day: dt.date, special: CalendarDay | None, year_loaded: bool) -> D
 def day_info(day: dt.date) -> DayInfo:
     """DB1403/T 4: is this date a working day, a weekend day or a statutory holiday?
 
-    Make-up working days (调休上班日) are working days. Unloaded years fall back to weekends.
+    Make-up working days (调休上班日) are working days. In a year whose arrangement is not
+    loaded, the law's statutory holidays are provisional holidays and other days follow the
+    weekday rule.
     """
     return days_info(day, day)[day]
 
 
 def missing_holiday_years(years) -> list[int]:
-    """Those of ``years`` whose holiday arrangement is not loaded (staff must be warned)."""
+    """Those of ``years`` whose official holiday arrangement is not entered: their statutory
+    holidays are provisional and their bridging days unknown (administrators are told)."""
     years = sorted(set(years))
     loaded = set(HolidayYear.objects.filter(year__in=years).values_list("year", flat=True))
     return [year for year in years if year not in loaded]

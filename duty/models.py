@@ -337,6 +337,45 @@ class Duty(models.Model):
             duty_period_clean(window=self.window, date=self.date, start=self.start, end=self.end)
 
 
+class StandingRotation(models.Model):
+    """A window head's standing rotation (DB1403/T 5.2): the roster of ``weeks`` weeks from
+    ``source_start`` repeats by itself, a sweep carrying it forward day by day to the booking
+    horizon, until the head sets another or stops it. ``extended_until`` is the last day it has
+    written: later runs start after it, so a day the head changed by hand is never rewritten."""
+
+    hall_lookup = "window__hall"
+
+    window = models.OneToOneField(
+        Window,
+        on_delete=models.CASCADE,
+        related_name="standing_rotation",
+        verbose_name=_("window"),
+    )
+    source_start = models.DateField(_("rotation starts"))
+    weeks = models.PositiveSmallIntegerField(_("weeks"))
+    extended_until = models.DateField(_("repeated until"))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    set_at = models.DateTimeField(_("set at"))
+
+    class Meta:
+        verbose_name = _("standing rotation")
+        verbose_name_plural = _("standing rotations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weeks__gte=1, weeks__lte=8), name="standing_rotation_weeks"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.window.number} {self.source_start:%Y-%m-%d} ×{self.weeks}"
+
+
 class LeaveRequest(models.Model):
     """Time off in lieu (调休) with the colleague who covers (顶岗) (DB1403/T 6.2.4)."""
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from .calendar import local, missing_holiday_years
 from .exports import date_heading, duty_text, roster_table, roster_workbook
-from .models import Duty, Window
+from .models import Duty, StandingRotation, Window
 from .rosters import (
     CellPlan,
     off_hours_periods,
@@ -27,6 +27,8 @@ from .rosters import (
     roster_plan,
     roster_problems,
     roster_rotation_repeat,
+    roster_rotation_stand,
+    roster_rotation_stop,
     roster_week_copy,
     user_manages_window,
 )
@@ -180,6 +182,17 @@ def roster_plan_view(request, admin_site):
                 changed = roster_week_copy(
                     window=window, week_start=start, actor=request.user, now=now
                 )
+            elif "stop" in request.POST:
+                roster_rotation_stop(window=window, actor=request.user, now=now)
+                changed = 0
+            elif "repeat" in request.POST and request.POST.get("standing"):
+                changed = roster_rotation_stand(
+                    window=window,
+                    source_start=start - dt.timedelta(days=start.weekday()),
+                    weeks=int(weeks) if (weeks := request.POST.get("weeks", "")).isdigit() else 0,
+                    actor=request.user,
+                    now=now,
+                )
             elif "repeat" in request.POST:
                 changed = roster_rotation_repeat(
                     window=window,
@@ -270,6 +283,7 @@ def roster_plan_view(request, admin_site):
             range_label=f"{formats.date_format(start, 'Y-m-d')} – "
             f"{formats.date_format(end, 'Y-m-d')}",
             head_name=person(window.head) if window.head else "—",
+            standing=StandingRotation.objects.filter(window=window).first(),
         )
     return TemplateResponse(request, "admin/duty/roster_plan.html", context)
 

@@ -19,3 +19,12 @@ duty_assignments_created = Signal()
 # period with nobody on its duty is a roster problem. appointments answers from its bookings
 # (appointments/receivers.py), in one query.
 holiday_bookings_wanted = Signal()
+
+# Sent by holiday_arrangement_enter (duty/services.py) inside its transaction when a year's
+# official holiday arrangement changes the kind of some dates (a provisional holiday that becomes
+# a make-up working day, a weekday that becomes a bridging rest day): sender=None, year, changed
+# ({date: (DayInfo before, DayInfo after)}), now, actor. No booking may be moved or dropped
+# silently (DB1403/T 4, 6.2.2): appointments (appointments/receivers.py) lists the live bookings on
+# those dates in an alert to each hall's desk and supervisors, and returns the list (one line per
+# booking) so that the console page and import_holidays show it too.
+calendar_days_changed = Signal()

@@ -123,13 +123,20 @@ class TestRegisterInTheConsole:
         response = client.post(ADD_URL, data)
         assert "matter" in response.context["adminform"].form.errors
 
-    def test_booking_in_an_unloaded_year_warns(self, client, desk, matter, regular_window, frozen):
+    def test_booking_in_a_year_not_entered_warns_and_its_new_year_is_a_holiday_4(
+        self, client, desk, matter, regular_window, frozen
+    ):
+        """2027's arrangement is not entered: 2027-01-01 is a provisional holiday, so a regular
+        window has no 09:00 there; a plain Tuesday is booked with a warning."""
         client.force_login(desk)
         data = form_data(matter, regular_window, day="2027-01-01", time="09:00:00")
+        client.post(ADD_URL, data, follow=True)
+        assert not Appointment.objects.filter(start=at(2027, 1, 1, 9, 0)).exists()
+        data = form_data(matter, regular_window, day="2027-01-05", time="09:00:00")
         response = client.post(ADD_URL, data, follow=True)
-        assert Appointment.objects.filter(start=at(2027, 1, 1, 9, 0)).exists()
+        assert Appointment.objects.filter(start=at(2027, 1, 5, 9, 0)).exists()
         warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
-        assert any("2027-01-01" in w for w in warnings), warnings
+        assert any("2027-01-05" in w and "暂定" in w for w in warnings), warnings
 
     def test_bookings_are_never_deleted(self, client, desk, matter, no_rest_window, frozen):
         make_bookings(matter, no_rest_window, desk, 1)
@@ -263,20 +270,30 @@ class TestQueryCounts:
 
 
 class TestWarnings:
-    def test_staff_are_warned_when_next_years_holidays_are_missing(self, client, desk):
-        client.force_login(desk)
+    def test_only_city_administrators_are_told_of_a_missing_arrangement_4(
+        self, client, desk, supervisor, make_user, hall
+    ):
+        """DB1403/T 4: the banner goes to those who can enter the year, linking to the page."""
+        city_admin = make_user("city-admin", "administrator", hall)
         with time_machine.travel(at(2026, 11, 27, 10), tick=False):
+            for user in (desk, supervisor):
+                client.force_login(user)
+                page = client.get(reverse("admin:index")).content.decode()
+                assert 'id="holiday-years"' not in page
+            client.force_login(city_admin)
             page = client.get(reverse("admin:index")).content.decode()
-        assert "2027" in page and "import_holidays" in page
+        enter = reverse("admin:duty_holidayyear_enter")
+        assert f'href="{enter}?year=2027"' in page
+        assert "import_holidays" not in page
 
-    def test_no_warning_when_both_years_are_loaded(self, client, desk):
-        client.force_login(desk)
+    def test_no_warning_when_both_years_are_loaded(self, client, make_user, hall):
+        client.force_login(make_user("city-admin", "administrator", hall))
         with time_machine.travel(at(2025, 3, 3, 10), tick=False):
             from duty.services import holiday_year_import
 
             holiday_year_import(year=2025)
             page = client.get(reverse("admin:index")).content.decode()
-        assert "import_holidays" not in page
+        assert 'id="holiday-years"' not in page
 
 
 @pytest.fixture
@@ -321,9 +338,12 @@ class TestAdministratorsStayInTheirHall:
         assert client.get(reverse("admin:duty_calendarday_add")).status_code == 403
 
     def test_city_administrator_keeps_the_holiday_table(self, client, make_user, hall):
+        """A year at a time, on the arrangement page (DB1403/T 4: it lists what changes)."""
         city_admin = make_user("city-admin", "administrator", hall)
         client.force_login(city_admin)
-        assert client.get(reverse("admin:duty_calendarday_add")).status_code == 200
+        answer = client.get(reverse("admin:duty_calendarday_add"))
+        assert answer.status_code == 302
+        assert answer.url == reverse("admin:duty_holidayyear_enter")
 
 
 def test_slot_length_is_fixed_while_future_bookings_exist(

@@ -38,13 +38,11 @@ class TestDayTypes:
         assert day_info(D(2026, 10, 10)).day_type == DayType.WORKDAY
         assert day_info(D(2026, 9, 20)).day_type == DayType.WORKDAY
 
-    def test_year_not_loaded_falls_back_to_weekends_without_crashing(self, holidays_2026):
-        saturday, monday, new_year = D(2027, 3, 6), D(2027, 3, 8), D(2027, 1, 1)
+    def test_year_not_entered_keeps_the_weekday_rule_beside_its_statutory_days(self, holidays_2026):
+        saturday, monday = D(2027, 3, 6), D(2027, 3, 8)
         assert day_info(saturday).day_type == DayType.WEEKEND
         assert day_info(monday).day_type == DayType.WORKDAY
-        # New Year's Day 2027 is unknown until someone loads 2027: an ordinary Friday.
-        assert day_info(new_year).day_type == DayType.WORKDAY
-        assert day_info(new_year).year_loaded is False
+        assert day_info(monday).year_loaded is False
         assert missing_holiday_years([2026, 2027]) == [2027]
 
     def test_administrator_entered_day_counts_for_an_unloaded_year(self, holidays_2026):
@@ -143,8 +141,12 @@ class TestWorkingDays:
         # + 3: 8 Oct, 9 Oct, then Saturday 10 Oct, a make-up working day.
         assert working_days_add(start=D(2026, 9, 30), days=3) == D(2026, 10, 10)
 
-    def test_into_an_unloaded_year_uses_weekends(self, holidays_2026):
-        assert working_days_add(start=D(2026, 12, 31), days=2) == D(2027, 1, 4)
+    def test_into_a_year_not_entered_skips_its_provisional_new_year_4(self, holidays_2026):
+        """Thursday 2026-12-31 + 1 working day: 2027-01-01 (Friday) is a provisional holiday,
+        then the weekend: Monday 2027-01-04."""
+        assert working_days_add(start=D(2026, 12, 30), days=1) == D(2026, 12, 31)
+        assert working_days_add(start=D(2026, 12, 31), days=1) == D(2027, 1, 4)
+        assert working_days_add(start=D(2026, 12, 31), days=2) == D(2027, 1, 5)
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ def test_each_app_registers_its_own_sweeps():
     owners = {name: sweep.__module__ for name, sweep in SWEEPS.items()}
     assert owners == {
         "duty_absences": "duty.sweeps",
+        "standing_rotations": "duty.sweeps",
         "rosters": "duty.sweeps",
         "inspection_findings": "duty.sweeps",
         "no_shows": "appointments.sweeps",

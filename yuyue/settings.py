@@ -421,7 +421,10 @@ RETENTION_RATING_DAYS = envint("RETENTION_RATING_DAYS", 3 * 365)
 RETENTION_SMS_DAYS = envint("RETENTION_SMS_DAYS", 180)
 RETENTION_VERIFICATION_CODE_DAYS = envint("RETENTION_VERIFICATION_CODE_DAYS", 30)
 RETENTION_SIGNIN_LOG_DAYS = envint("RETENTION_SIGNIN_LOG_DAYS", 180)
-# DB1403/T 5.2, 6.2.4: the roster sweep checks this many days ahead (hourly; alerts once a day).
+# DB1403/T 5.2, 6.2.4: rosters are due this many days ahead. The roster sweep (hourly; alerts once
+# a day) checks up to BOOKING_HORIZON_DAYS, alerting each problem within this many days on its own
+# and the empty periods beyond it once per window; a citizen is told a day's off-hours slots open by
+# that day minus this many days.
 ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
 # GB/T 36113, DB1403/T 7.3 (local rules): accept a complaint within this many working days, reply
 # within this many for an ordinary one and this many for a complex or multi-department one.

@@ -412,14 +412,15 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     def after_create(self, request, obj):
         """AppointmentRegisterForm registered the booking through appointment_register (and
         existing bookings are read-only here). What is left is to warn when the booked day lies
-        in a year whose holidays nobody has loaded yet (DB1403/T 4)."""
+        in a year whose official holiday arrangement is not entered yet (DB1403/T 4)."""
         day = timezone.localtime(obj.start).date()
         if not day_info(day).year_loaded:
             messages.warning(
                 request,
                 _(
-                    "%(day)s lies in a year whose holidays are not loaded: make sure it is not a "
-                    "statutory holiday or a make-up working day."
+                    "%(day)s lies in a year whose official holiday arrangement is not entered: "
+                    "its statutory holidays are provisional, and a bridging rest day may still "
+                    "fall on it (the desk is alerted if it does)."
                 )
                 % {"day": day.isoformat()},
             )

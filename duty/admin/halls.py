@@ -1,21 +1,18 @@
-"""Halls, departments, windows, staff profiles and the national holiday table in the console
-(DB1403/T 4, 5.2): hall administrators keep their hall, the city administrators the calendar."""
+"""Halls, departments, windows and staff profiles in the console (DB1403/T 4, 5.2): hall
+administrators keep their hall (the national holiday table is in ``holidays``)."""
 
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
-    CalendarDay,
     Department,
     Hall,
-    HolidayYear,
     PhoneLinePeriod,
     ServicePeriod,
     StaffProfile,
     Window,
 )
-from ..scoping import user_keeps_shared_data
 from .hall_scoped import HallScopedAdmin, ScopedTabularInline
 
 
@@ -86,28 +83,3 @@ class StaffProfileAdmin(HallScopedAdmin):
     list_filter = [("hall", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user", "hall", "window", "department"]
-
-
-class SharedCalendarAdmin(admin.ModelAdmin):
-    """The holiday table is national: every hall reads it, the city administrators keep it."""
-
-    def has_add_permission(self, request):
-        return user_keeps_shared_data(request.user) and super().has_add_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return user_keeps_shared_data(request.user) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return user_keeps_shared_data(request.user) and super().has_delete_permission(request, obj)
-
-
-@admin.register(HolidayYear)
-class HolidayYearAdmin(SharedCalendarAdmin):
-    list_display = ["year", "source", "loaded_at"]
-
-
-@admin.register(CalendarDay)
-class CalendarDayAdmin(SharedCalendarAdmin):
-    list_display = ["date", "kind", "name"]
-    list_filter = ["kind"]
-    date_hierarchy = "date"

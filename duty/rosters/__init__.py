@@ -7,7 +7,10 @@ overall responsibility (6.2.5). Working days' rest periods and weekend hours nee
 opens that duty for the window head to fill.
 
 Standing rotations are not rows forever: ``roster_rotation_repeat`` writes a rotation's duties
-over a date range, and the planning grid edits them. Every function is keyword-only; those that
+over a date range, and the planning grid edits them. A window head's *standing* rotation
+(``roster_rotation_stand``) runs forward by itself: ``standing_rotations_extend`` (a sweep) writes
+each new day up to the booking horizon, so citizens find off-hours slots as far ahead as they can
+book, and the coverage check looks as far ahead too. Every function is keyword-only; those that
 change something take ``now`` and the acting user, and refuse with a ``ValidationError``
 leaving nothing half-saved.
 
@@ -27,10 +30,15 @@ from .periods import OffHoursPeriod, duty_period_clean, off_hours_periods
 from .planning import (
     MAX_PLAN_DAYS,
     CellPlan,
+    booking_horizon_end,
+    duties_off_the_calendar_remove,
     duty_open_for_holiday_booking,
     roster_plan,
     roster_rotation_repeat,
+    roster_rotation_stand,
+    roster_rotation_stop,
     roster_week_copy,
+    standing_rotations_extend,
 )
 
 __all__ = [
@@ -39,6 +47,8 @@ __all__ = [
     "OffHoursPeriod",
     "ProblemKind",
     "RosterProblem",
+    "booking_horizon_end",
+    "duties_off_the_calendar_remove",
     "duty_coverage_check",
     "duty_open_for_holiday_booking",
     "duty_period_clean",
@@ -51,6 +61,9 @@ __all__ = [
     "roster_plan",
     "roster_problems",
     "roster_rotation_repeat",
+    "roster_rotation_stand",
+    "roster_rotation_stop",
     "roster_week_copy",
+    "standing_rotations_extend",
     "user_manages_window",
 ]

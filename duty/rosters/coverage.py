@@ -24,7 +24,7 @@ class ProblemKind(models.TextChoices):
     DOUBLE = "double", gettext_lazy("in two places at once")
     ON_LEAVE = "on_leave", gettext_lazy("on duty while on leave")
     NO_HEAD = "no_head", gettext_lazy("window without a head")
-    YEAR_NOT_LOADED = "year", gettext_lazy("holidays not loaded")
+    YEAR_NOT_LOADED = "year", gettext_lazy("holiday arrangement not entered")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def roster_problems(*, windows, start_date: dt.date, end_date: dt.date) -> list[
     - an off-hours period of a working day or weekend with nobody on duty (on leave not counted);
     - a holiday period that someone booked, with nobody on its duty;
     - a person on two duties at once, or on duty while on approved leave;
-    - a no-rest window without a head; a year whose holidays are not loaded.
+    - a no-rest window without a head; a year whose official holiday arrangement is not entered
+      (its statutory holidays are provisional, its bridging days unknown).
 
     The booked holiday periods come from ``holiday_bookings_wanted`` (duty/signals.py), which
     appointments answers. Nine queries whatever the number of windows, days and duties.
@@ -76,8 +77,10 @@ def roster_problems(*, windows, start_date: dt.date, end_date: dt.date) -> list[
             RosterProblem(
                 ProblemKind.YEAR_NOT_LOADED,
                 _(
-                    "The holidays of %(year)s are not loaded: its statutory holidays cannot be "
-                    "told from working days (manage.py import_holidays %(year)s)."
+                    "The official holiday arrangement of %(year)s is not entered: its statutory "
+                    "holidays are provisional and its bridging rest days and make-up working "
+                    "days unknown, so this roster may still change (the city administrators "
+                    "enter the arrangement)."
                 )
                 % {"year": year},
             )

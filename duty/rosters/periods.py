@@ -27,6 +27,7 @@ class OffHoursPeriod:
     day_type: str
     holiday_name: str = ""
     year_loaded: bool = True
+    provisional: bool = False
 
     @property
     def is_holiday(self) -> bool:
@@ -63,6 +64,7 @@ def off_hours_periods(
                         day_type=info.day_type,
                         holiday_name=info.holiday_name,
                         year_loaded=info.year_loaded,
+                        provisional=info.provisional,
                     )
                 )
         result[hall_id] = periods
@@ -71,21 +73,10 @@ def off_hours_periods(
 
 def duty_period_clean(*, window: Window, date: dt.date, start: dt.datetime, end: dt.datetime):
     """Bad input (DB1403/T 4, 5.2): a duty belongs to a no-rest window, lies inside one of the
-    hall's off-hours periods on its date, and its year's holidays are loaded."""
+    hall's off-hours periods on its date (provisional holidays included)."""
     _require_no_rest(window)
     periods = off_hours_periods(hall_ids=[window.hall_id], start_date=date, end_date=date)
     periods = periods[window.hall_id]
-    info = days_info(date, date)[date]
-    if not info.year_loaded:
-        raise _error(
-            "date",
-            _(
-                "The holidays of %(year)s are not loaded: load them (manage.py import_holidays "
-                "%(year)s, or the holiday table) before planning duties in that year."
-            )
-            % {"year": date.year},
-            "year_not_loaded",
-        )
     for period in periods:
         if period.start <= start and end <= period.end:
             return period

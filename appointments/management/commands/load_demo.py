@@ -192,18 +192,11 @@ class Command(BaseCommand):
 
     def load_rosters(self):
         """A standing rotation from two weeks ago to beyond the booking horizon, planned through
-        roster_plan as the head would have planned it two weeks ago; holidays stay by
-        appointment, and years whose holidays are not loaded are not planned."""
+        roster_plan as the head would have planned it two weeks ago; holidays (provisional
+        ones of a year not entered yet included) stay by appointment."""
         today = timezone.localdate()
         first = today - dt.timedelta(days=today.weekday() + 14)
         last = today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 7)
-        loaded = set(HolidayYear.objects.values_list("year", flat=True))
-        while last.year not in loaded and last >= first:
-            last = dt.date(last.year - 1, 12, 31)
-        if last < today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS):
-            self.stderr.write(
-                f"Rosters end on {last}: load the next year's holidays to plan beyond it."
-            )
         planned_at = timezone.make_aware(dt.datetime.combine(first, dt.time())) - dt.timedelta(
             days=1
         )

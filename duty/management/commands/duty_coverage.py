@@ -6,14 +6,13 @@ background check run this to catch a roster gap before the citizen does. Read-on
 no --dry-run.
 """
 
-import datetime as dt
 import sys
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from duty.command_args import date_arg, hall_arg, usage_error
-from duty.rosters import duty_coverage_check
+from duty.rosters import booking_horizon_end, duty_coverage_check
 
 
 class Command(BaseCommand):
@@ -22,12 +21,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--hall", required=True, help="the hall's code")
         parser.add_argument("--from", dest="start", help="first date, YYYY-MM-DD (today)")
-        parser.add_argument("--to", dest="end", help="last date, YYYY-MM-DD (from + 13 days)")
+        parser.add_argument(
+            "--to",
+            dest="end",
+            help="last date, YYYY-MM-DD (the last day citizens can book: BOOKING_HORIZON_DAYS)",
+        )
 
     def handle(self, *args, hall, start, end, **options):
         hall = hall_arg(hall)
         start = date_arg(start) if start else timezone.localdate()
-        end = date_arg(end) if end else start + dt.timedelta(days=13)
+        end = date_arg(end) if end else max(start, booking_horizon_end(timezone.now()))
         if end < start:
             raise usage_error("--to is before --from.")
         if (end - start).days > 366:
