@@ -4,10 +4,11 @@ from django.urls import include, path
 
 from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
-from yuyue.views import healthz, readyz
+from yuyue.views import favicon, healthz, language_switch, readyz
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_switch, name="set_language"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -1,12 +1,18 @@
 import datetime as dt
 import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
+from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.utils import timezone, translation
+from django.utils.translation import get_language_from_path
 from django.views.decorators.cache import never_cache
+from django.views.i18n import set_language
 
 from .worker import worker_is_alive
 
@@ -76,3 +82,22 @@ def readyz(request):
     elapsed_ms = round((dt.datetime.now(dt.UTC) - started).total_seconds() * 1000, 1)
     body = {"ready": not failing, "failing": failing, "checks": checks, "ms": elapsed_ms}
     return JsonResponse(body, status=503 if failing else 200)
+
+
+def language_switch(request):
+    """Django's set_language, with the page the visitor came from read in that page's language.
+
+    set_language maps `next` to the chosen language with translate_url, which resolves the path
+    in the language active for the request. /i18n/setlang/ has no language prefix, so that is
+    always zh-hans (the unprefixed default) and an /en/… page cannot be resolved: the visitor
+    stayed on /en/… after choosing 中文. Resolving in the page's own language fixes both ways.
+    """
+    page = request.POST.get("next", request.GET.get("next", ""))
+    page_language = get_language_from_path(urlsplit(page).path) or settings.LANGUAGE_CODE
+    with translation.override(page_language):
+        return set_language(request)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every page: the collected static file."""
+    return redirect(static("yuyue/favicon.ico"), permanent=False)
