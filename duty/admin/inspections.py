@@ -131,3 +131,39 @@ class InspectionAdmin(HallScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # kept for the assessment (DB1403/T 7.4)
+
+
+@admin.register(InspectionFinding)
+class InspectionFindingAdmin(HallScopedAdmin):
+    """The findings one by one (DB1403/T 7.2), read-only: the assessment (7.4) counts findings,
+    not inspections, and links here. They are recorded with their inspection; whoever may see
+    inspections may see them."""
+
+    list_display = ["inspection", "window", "kind", "staff", "note"]
+    list_filter = ["kind", ("inspection__window", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "inspection__at"
+    list_select_related = ["inspection__window", "staff"]
+    # The assessment's list of a staff member's findings is limited to the assessed hall.
+    assessment_lookups = ("inspection__window__hall",)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("window"))
+    def window(self, obj):
+        return obj.inspection.window
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("duty.view_inspection")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
