@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from sms.admin import ReadOnlyMixin
+
 from ..models import Inspection, InspectionFinding
 from ..supervision import inspection_clean
 from .hall_scoped import HallScopedAdmin, ScopedTabularInline
@@ -134,7 +136,7 @@ class InspectionAdmin(HallScopedAdmin):
 
 
 @admin.register(InspectionFinding)
-class InspectionFindingAdmin(HallScopedAdmin):
+class InspectionFindingAdmin(ReadOnlyMixin, HallScopedAdmin):
     """The findings one by one (DB1403/T 7.2), read-only: the assessment (7.4) counts findings,
     not inspections, and links here. They are recorded with their inspection; whoever may see
     inspections may see them."""
@@ -158,12 +160,3 @@ class InspectionFindingAdmin(HallScopedAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
