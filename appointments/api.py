@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator, BaseModel, PlainSerializer, TypeAdapter
+from pydantic import AfterValidator, BaseModel, PlainSerializer, TypeAdapter, WithJsonSchema
 
 from duty.calendar import TimeKind, representable
 from duty.models import Window
@@ -67,7 +67,13 @@ def _beijing_time(value: dt.datetime) -> str:
 
 # Every time the API answers with is in the hall's time, as the pages and the register show it:
 # ISO 8601 with its offset (2026-12-10T09:00:00+08:00), never UTC's …Z.
-LocalTime = Annotated[dt.datetime, PlainSerializer(_beijing_time, return_type=str)]
+LocalTime = Annotated[
+    dt.datetime,
+    PlainSerializer(_beijing_time, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "example": "2026-12-10T09:00:00+08:00"}
+    ),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[dt.datetime, AfterValidator(_representable)]
 Name = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]

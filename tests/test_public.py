@@ -83,6 +83,7 @@ def test_an_unknown_page_is_a_404_in_the_sites_look_in_chinese_and_in_english(si
     text = page.content.decode()
     assert '<html lang="zh-Hans">' in text and "页面不存在" in text and "我的预约" in text
     assert "Not Found" not in text
+    assert "NOSUCH00" not in text  # an unknown address (a reference, a token) is not echoed
     english = site.get("/en/bookings/NOSUCH00/")
     assert english.status_code == 404 and "Page not found" in english.content.decode()
 
