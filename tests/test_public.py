@@ -88,6 +88,14 @@ def test_an_unknown_page_is_a_404_in_the_sites_look_in_chinese_and_in_english(si
     assert english.status_code == 404 and "Page not found" in english.content.decode()
 
 
+def test_an_unknown_console_page_is_a_404_in_the_consoles_look(site, supervisor):
+    site.force_login(supervisor)
+    page = site.get("/admin/no-such-page/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "页面不存在" in text and 'id="site-name"' in text and "我的预约" not in text
+
+
 def test_favicon_is_served(site):
     """Browsers ask for /favicon.ico on every page; it leads to the static icon."""
     answer = site.get("/favicon.ico")

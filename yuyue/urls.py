@@ -6,6 +6,9 @@ from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
 from yuyue.views import favicon, healthz, language_switch, readyz
 
+# A 404 in the console's look on staff pages, in the citizen site's elsewhere.
+handler404 = "yuyue.views.page_not_found"
+
 urlpatterns = [
     path("i18n/setlang/", language_switch, name="set_language"),
     path("favicon.ico", favicon, name="favicon"),

@@ -1,16 +1,21 @@
 import datetime as dt
 import logging
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils import timezone, translation
 from django.utils.translation import get_language_from_path
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.i18n import set_language
 
@@ -101,3 +106,15 @@ def language_switch(request):
 def favicon(request):
     """/favicon.ico, which browsers ask for on every page: the collected static file."""
     return redirect(static("yuyue/favicon.ico"), permanent=False)
+
+
+CONSOLE_PATH = re.compile(r"^/(?:en/)?admin/")
+
+
+def page_not_found(request, exception):
+    """404 in the look of the part of the site asked for: the console's for staff pages, the
+    citizen site's (templates/404.html) everywhere else; both in the request's language."""
+    if CONSOLE_PATH.match(request.path_info):
+        context = {**admin.site.each_context(request), "title": _("Page not found")}
+        return TemplateResponse(request, "admin/404.html", context, status=404).render()
+    return defaults.page_not_found(request, exception)
