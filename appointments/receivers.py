@@ -27,7 +27,7 @@ from sms.subjects import subject_fields
 
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
-from .services import change_request_apply_on_sms
+from .services import OPEN_STATUSES, change_request_apply_on_sms
 from .slots import availability_changed
 from .texts import Purpose, booking_time_key
 
@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 @receiver(message_skip_reason_wanted, sender=Appointment)
 def booking_message_skip_reason(sender, *, message: Message, record: Appointment | None, **kwargs):
     """Why a queued message about a booking no longer applies: the booking was deleted or
-    cancelled (except the cancellation's own message), or a reminder's booking has moved."""
+    cancelled (except the cancellation's own message), a reminder's booking has moved, or the
+    booking the desk registered was served or missed before its text went out."""
     appointment = record
     if appointment is None:
         return "booking deleted"
@@ -50,6 +51,8 @@ def booking_message_skip_reason(sender, *, message: Message, record: Appointment
         f":{booking_time_key(appointment.start)}"
     ):
         return "booking moved since the reminder was written"
+    if message.purpose == Purpose.BOOKING_REGISTERED and appointment.status not in OPEN_STATUSES:
+        return "booking no longer open"
     return ""
 
 

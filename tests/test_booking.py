@@ -182,6 +182,14 @@ class TestRegisteredApplicantIsTexted:
         page = client.get("/my/", {"reference": appt.reference}).content.decode()
         assert f'value="{appt.reference}"' in page
 
+    def test_a_booking_served_before_its_text_went_out_is_not_texted(
+        self, matter, no_rest_window, desk, sms_inbox
+    ):
+        appt = register(matter, no_rest_window, desk, channel="phone")
+        Appointment.objects.filter(pk=appt.pk).update(status=Status.SERVED)
+        message = message_deliver(message_id=Message.objects.about(appt).get().pk, now=LUNCH)
+        assert message.status == Message.Status.SKIPPED and not sms_inbox.messages()
+
     def test_a_landline_gets_no_text(self, matter, no_rest_window, desk):
         appt = register(matter, no_rest_window, desk, channel="phone", phone="0353-2021234")
         assert not Message.objects.about(appt).exists()
