@@ -121,6 +121,15 @@ def test_dashboard_numbers_match_their_lists_under_a_filter_7_4(
     assert_numbers_match_lists(client, dashboard(client, supervisor, **params), at_least=15)
 
 
+def test_the_city_supervisors_numbers_of_another_hall_match_their_lists_7_4(
+    client, supervisor, data, mid_period, other_hall
+):
+    """The city hall's supervisors see every hall: another hall's numbers open its lists."""
+    html = dashboard(client, supervisor, hall=other_hall.pk)
+    assert "郊区" in html
+    assert_numbers_match_lists(client, html, at_least=15)
+
+
 def test_window_heads_dashboard_numbers_match_their_lists_7_4(
     client, head, data, on_leave, mid_period, no_rest_window
 ):

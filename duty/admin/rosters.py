@@ -116,8 +116,8 @@ class DutyAssignmentAdmin(HallScopedAdmin):
     ]
     date_hierarchy = "duty__start"
     list_select_related = ["duty__window", "staff"]
-    # The dashboard links here with the department filtered on (DB1403/T 6.2.1).
-    dashboard_lookups = ("duty__window__departments",)
+    # The dashboard links here with the hall and department filtered on (DB1403/T 6.2.1).
+    dashboard_lookups = ("duty__window__hall", "duty__window__departments")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)

@@ -190,18 +190,21 @@ def _links(*, user, hall, start, end, department, window, now):
         rating_scope["department"] = department.pk
     of_department = department.pk if department else None
     follow_up = {
+        "appointment__window__hall": hall.pk,
         "slot_start__date__gte": d0,
         "slot_start__date__lte": d1,
         "appointment__window": window.pk if window else None,
         "appointment__matter__departments": of_department,
     }
     change = {
+        "original_window__hall": hall.pk,
         "original_start__date__gte": d0,
         "original_start__date__lte": d1,
         "original_window": window.pk if window else None,
         "appointment__matter__departments": of_department,
     }
     duty = {
+        "duty__window__hall": hall.pk,
         "duty__start__date__gte": d0,
         "duty__start__date__lte": d1,
         "duty__window__id__exact": window.pk if window else None,
