@@ -79,6 +79,10 @@ ATTENTION = {
         _("not yet handed over to the window"),
         lambda qs, now: qs.filter(status=Status.ACCEPTED),
     ),
+    "notice_overdue": (
+        _("one-time notice not given in time (6.1.3)"),
+        lambda qs, now: services.one_time_notice_overdue(qs, now=now),
+    ),
     "follow_up": (_("no-show follow-up due"), lambda qs, now: follow_up_due(qs, now=now)),
     "emergency": (_("emergencies (under 8 h)"), lambda qs, now: emergencies(qs)),
     "short_notice": (

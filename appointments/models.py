@@ -216,6 +216,10 @@ class Appointment(models.Model):
         help_text=_("DB1403/T 6.2.2: recorded by an agency approver; supervision lists these."),
     )
 
+    # Personal data over time (PIPL): set when the retention sweep masked the name and replaced
+    # the number (yuyue/retention.py); every count and figure stays as it was.
+    anonymised_at = models.DateTimeField(_("personal data anonymised at"), null=True, blank=True)
+
     objects = AppointmentQuerySet.as_manager()
 
     class Meta:

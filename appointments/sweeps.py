@@ -19,11 +19,16 @@ from sms.phones import phone_is_mobile
 from sms.services import messages_queue
 from sms.subjects import subject_fields
 from sms.templates import message_text, template_text
-from yuyue.sweeps import SweepResult, alerts_create, register_sweep
+from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .models import Appointment, Channel, NoShowFollowUp, Status
 from .notifications import booking_context, show_time
-from .services import OPEN_STATUSES, no_show_candidates, no_show_follow_up_open
+from .services import (
+    OPEN_STATUSES,
+    no_show_candidates,
+    no_show_follow_up_open,
+    one_time_notice_overdue,
+)
 from .texts import booking_time_key
 
 logger = logging.getLogger(__name__)
@@ -249,6 +254,38 @@ def hand_over_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+def one_time_notice_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 6.1.3: a booking handed over to its window whose contact has not given the
+    one-time notice ONE_TIME_NOTICE_DEADLINE_HOURS before the start alerts the contact and the
+    window head, once per hand-over."""
+    overdue = one_time_notice_overdue(
+        Appointment.objects.select_related("window"), now=now
+    ).order_by("start")
+    alerts = []
+    for appointment in overdue:
+        alerts += alerts_to(
+            [
+                appointment.contact_person_id,
+                appointment.window_head_id or appointment.window.head_id,
+            ],
+            dedupe_key=f"notice:{appointment.pk}:{appointment.handed_over_at.timestamp():.0f}",
+            hall_id=appointment.window.hall_id,
+            kind=Alert.Kind.NOTICE_NOT_GIVEN,
+            **subject_fields(Appointment, appointment.pk),
+            text=_(
+                "Booking %(ref)s (%(time)s, window %(window)s): the applicant has not been given "
+                "the one-time notice. Call them now."
+            )
+            % {
+                "ref": appointment.reference,
+                "time": show_time(appointment.start),
+                "window": appointment.window,
+            },
+            created_at=now,
+        )
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
     """A text message that finally failed alerts the desk of its booking's hall, who then
     calls the applicant instead."""
@@ -286,6 +323,7 @@ def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
 
 register_sweep("no_shows", no_show_sweep, minutes=1)
 register_sweep("hand_over", hand_over_sweep, minutes=1)
+register_sweep("one_time_notice", one_time_notice_sweep, minutes=5)
 register_sweep("unconfirmed", unconfirmed_sweep, minutes=5)
 register_sweep("reminders", reminder_sweep, minutes=5)
 register_sweep("failed_sms", failed_messages_alert, minutes=5)

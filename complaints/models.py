@@ -191,6 +191,8 @@ class Complaint(models.Model):
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     satisfied = models.BooleanField(_("complainant satisfied"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    # Personal data over time (PIPL): set by the retention sweep (yuyue/retention.py).
+    anonymised_at = models.DateTimeField(_("personal data anonymised at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("complaint")

@@ -7,3 +7,4 @@ from django.utils.translation import gettext_lazy as _
 class AlertKind(models.TextChoices):
     DUTY_ABSENT = "duty_absent", _("staff absent from duty")
     ROSTER_PROBLEM = "roster_problem", _("gap or conflict in the duty roster")
+    FINDING_OVERDUE = "finding_overdue", _("inspection finding not dealt with in time")

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Hall(models.Model):
@@ -557,10 +558,60 @@ class InspectionFinding(models.Model):
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
+    # DB1403/T 7.2 及时进行处理: each finding is dealt with by a handler within a number of
+    # working days (``duty.supervision``), and its outcome counts in the assessment (7.4).
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("inspection finding", "open")
+        DISPOSED = "disposed", _("dealt with")
+
+    class Outcome(models.TextChoices):
+        CORRECTED = "corrected", _("substantiated: criticised and corrected")
+        ACCOUNTABLE = "accountable", _("substantiated: held accountable")
+        UNFOUNDED = "unfounded", _("not substantiated on checking")
+
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handler"),
+    )
+    due = models.DateField(_("to be dealt with by"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
+    measures = models.TextField(_("what was done"), blank=True)
+    disposed_at = models.DateTimeField(_("dealt with at"), null=True, blank=True)
+    disposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dealt with by"),
+    )
+
     class Meta:
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         ordering = ["inspection", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                name="finding_disposed_has_outcome",
+                condition=Q(state="open", outcome="", disposed_at__isnull=True)
+                | (Q(state="disposed", disposed_at__isnull=False) & ~Q(outcome="")),
+            )
+        ]
 
     def __str__(self):
         return self.get_kind_display()
+
+    def clean(self):
+        # Mirrors the CheckConstraint finding_disposed_has_outcome.
+        disposed = self.state == self.State.DISPOSED
+        if disposed != bool(self.outcome) or disposed != (self.disposed_at is not None):
+            raise ValidationError(
+                {"outcome": _("A finding dealt with has an outcome; an open one has none.")}
+            )

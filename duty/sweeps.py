@@ -7,14 +7,16 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from sms.models import Alert
-from yuyue.sweeps import SweepResult, alerts_create, register_sweep
+from sms.subjects import subject_fields
+from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .attendance import duty_absences_record
 from .calendar import local, show_time
-from .models import Hall
+from .models import Hall, InspectionFinding
 from .names import staff_name
 from .roles import supervisors_by_hall
 from .rosters import duty_coverage_check
+from .supervision import inspection_findings_overdue
 
 # --- 6.2.1, 5.2: duties --------------------------------------------------------------------------
 
@@ -85,5 +87,42 @@ def roster_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 7.2: inspection findings --------------------------------------------------------------------
+
+
+def inspection_findings_sweep(*, now: dt.datetime) -> SweepResult:
+    """DB1403/T 7.2: a finding not dealt with by its deadline alerts its handler and the hall's
+    supervisors, once per finding."""
+    overdue = list(
+        inspection_findings_overdue(now=now).select_related("inspection__window", "staff")
+    )
+    if not overdue:
+        return SweepResult()
+    supervisors = supervisors_by_hall({f.inspection.window.hall_id for f in overdue})
+    alerts = []
+    for finding in overdue:
+        window = finding.inspection.window
+        alerts += alerts_to(
+            [finding.handler_id, *supervisors.get(window.hall_id, [])],
+            dedupe_key=f"finding:{finding.pk}",
+            hall_id=window.hall_id,
+            kind=Alert.Kind.FINDING_OVERDUE,
+            **subject_fields(InspectionFinding, finding.pk),
+            text=_(
+                "The finding “%(finding)s” at window %(window)s (inspection of %(time)s) was to "
+                "be dealt with by %(due)s."
+            )
+            % {
+                "finding": finding.get_kind_display(),
+                "window": window,
+                "time": show_time(finding.inspection.at),
+                "due": finding.due.isoformat(),
+            },
+            created_at=now,
+        )
+    return SweepResult(alerts=alerts_create(alerts=alerts))
+
+
 register_sweep("duty_absences", duty_absence_sweep, minutes=1)
 register_sweep("rosters", roster_sweep, minutes=60)
+register_sweep("inspection_findings", inspection_findings_sweep, minutes=60)

@@ -82,6 +82,8 @@ class Rating(models.Model):
     # 申诉复核: an upheld appeal marks the rating; it stays, but leaves the figures.
     excluded = models.BooleanField(_("excluded after appeal"), default=False)
     excluded_reason = models.CharField(_("why excluded"), max_length=200, blank=True)
+    # Personal data over time (PIPL): set by the retention sweep (yuyue/retention.py).
+    anonymised_at = models.DateTimeField(_("personal data anonymised at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("rating")

@@ -206,7 +206,7 @@ def assessment_counts(
         "assigned_to_id",
     )
 
-    # 7.2: inspection findings.
+    # 7.2: inspection findings, less those found unfounded when dealt with (their outcome).
     findings = narrow(
         InspectionFinding.objects.filter(
             inspection__window__hall_id=hall_id, inspection__at__gte=start, inspection__at__lt=end
@@ -216,7 +216,7 @@ def assessment_counts(
     collect(
         findings.values("inspection__window_id", "staff_id")
         .order_by()
-        .annotate(findings=Count("pk")),
+        .annotate(findings=Count("pk", filter=~Q(outcome=InspectionFinding.Outcome.UNFOUNDED))),
         "inspection__window_id",
         "staff_id",
     )

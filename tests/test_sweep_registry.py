@@ -12,14 +12,18 @@ def test_each_app_registers_its_own_sweeps():
     assert owners == {
         "duty_absences": "duty.sweeps",
         "rosters": "duty.sweeps",
+        "inspection_findings": "duty.sweeps",
         "no_shows": "appointments.sweeps",
         "hand_over": "appointments.sweeps",
+        "one_time_notice": "appointments.sweeps",
         "unconfirmed": "appointments.sweeps",
         "reminders": "appointments.sweeps",
         "failed_sms": "appointments.sweeps",
         "complaints": "complaints.sweeps",
         "bad_reviews": "evaluation.sweeps",
         "improvement_actions": "evaluation.sweeps",
+        # Personal data over time reads and writes every app's records: it sits above them.
+        "anonymise": "yuyue.retention",
     }
 
 

@@ -334,6 +334,20 @@ UNCONFIRMED_AGENCY_ALERT_HOURS = envint("UNCONFIRMED_AGENCY_ALERT_HOURS", 24)
 # DB1403/T 6.1.3: a booking not handed over to a window this many minutes after it was accepted
 # alerts the desk.
 HAND_OVER_ALERT_MINUTES = envint("HAND_OVER_ALERT_MINUTES", 30)
+# DB1403/T 6.1.3: the one-time notice is given at the latest this many hours before the start
+# (6.2.2's 8 h of warning); past it, the contact and the window head are alerted.
+ONE_TIME_NOTICE_DEADLINE_HOURS = envint("ONE_TIME_NOTICE_DEADLINE_HOURS", 8)
+# DB1403/T 7.2: an inspection finding is dealt with (handler, outcome) within this many working
+# days of the inspection; later, the handler and the hall's supervisors are alerted.
+INSPECTION_FINDING_WORKING_DAYS = envint("INSPECTION_FINDING_WORKING_DAYS", 5)
+# Personal data over time (个人信息保护法 art. 19; yuyue/retention.py): days after which the
+# daily sweep anonymises each kind of record (the README says why each default).
+RETENTION_BOOKING_DAYS = envint("RETENTION_BOOKING_DAYS", 3 * 365)
+RETENTION_COMPLAINT_DAYS = envint("RETENTION_COMPLAINT_DAYS", 3 * 365)
+RETENTION_RATING_DAYS = envint("RETENTION_RATING_DAYS", 3 * 365)
+RETENTION_SMS_DAYS = envint("RETENTION_SMS_DAYS", 180)
+RETENTION_VERIFICATION_CODE_DAYS = envint("RETENTION_VERIFICATION_CODE_DAYS", 30)
+RETENTION_SIGNIN_LOG_DAYS = envint("RETENTION_SIGNIN_LOG_DAYS", 180)
 # DB1403/T 5.2, 6.2.4: the roster sweep checks this many days ahead (hourly; alerts once a day).
 ROSTER_CHECK_DAYS = envint("ROSTER_CHECK_DAYS", 14)
 # GB/T 36113, DB1403/T 7.3 (local rules): accept a complaint within this many working days, reply

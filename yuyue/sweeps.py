@@ -22,6 +22,8 @@ class SweepResult:
     alerts: int = 0
     messages: int = 0
     follow_ups: int = 0
+    # Records whose personal data was anonymised (yuyue.retention).
+    anonymised: int = 0
 
 
 Sweep = Callable[..., SweepResult]

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
+from yuyue.retention_views import retention_view
 from yuyue.views import favicon, healthz, language_switch, readyz
 
 # A 404 in the console's look on staff pages, in the citizen site's elsewhere.
@@ -20,6 +21,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/dashboard/", include(staff_urlpatterns)),
     path("admin/two-step/", include("duty.signin_views")),
+    path("admin/retention/", admin.site.admin_view(retention_view), name="retention"),
     path("admin/", admin.site.urls),
     path("complaints/", include("complaints.public_urls")),
     path("rate/", include("evaluation.public_urls")),

@@ -305,6 +305,9 @@ class AppointmentAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     def step_context(self, request, record, transition):
         if transition.name == "notice":
             return {"notice_text": services.one_time_notice_text(appointment=record)}
+        if transition.name == "check_in":
+            # DB1403/T 6.1.3: the applicant may lack what the notice would have told them.
+            return {"notice_never_given": not services.one_time_notice_given(record)}
         if transition.name in services.CHANGE_STEPS.transitions:
             return {"change": services.change_request_open(record)}
         return {}

@@ -59,6 +59,10 @@ from .rules import (
     citizen_may_cancel,
     no_change_open,
     no_show_follow_up_due_at,
+    one_time_notice_due_at,
+    one_time_notice_given,
+    one_time_notice_overdue,
+    without_one_time_notice,
 )
 from .steps import BOOKING_STEPS, CHANGE_STEPS, no_show_follow_up_pending
 
@@ -76,6 +80,10 @@ __all__ = [
     "citizen_may_cancel",
     "no_change_open",
     "no_show_follow_up_due_at",
+    "one_time_notice_due_at",
+    "one_time_notice_given",
+    "one_time_notice_overdue",
+    "without_one_time_notice",
     "appointment_book_online",
     "appointment_register",
     "appointment_confirm",

@@ -16,14 +16,16 @@ from ..models import (
 from ..notifications import show_time
 from ..signals import appointment_served
 from ._common import Action, _lock, _require_hall, _update
-from .rules import check_in_day
+from .rules import check_in_day, one_time_notice_given
 from .steps import BOOKING_STEPS
 
 
 def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -> Appointment:
     """DB1403/T 5.1.2, 6.2.1: the applicant arrives at the window on the day of the booking.
 
-    One recorded as not coming (6.2.3) who turns up later that day is still served.
+    One recorded as not coming (6.2.3) who turns up later that day is still served. One whose
+    one-time notice was never given (6.1.3) is served too, and the history says so: the
+    applicant may lack what they were to bring, and the lapse counts against the window.
     """
     _require_perm(actor, "appointments.serve_appointment")
     _require_hall(actor, appointment.window.hall_id)
@@ -37,8 +39,19 @@ def appointment_check_in(*, appointment: Appointment, actor, now: dt.datetime) -
                 % {"time": show_time(appointment.start)},
                 "not_today",
             )
+        note = (
+            ""
+            if one_time_notice_given(appointment)
+            else _("The one-time notice (6.1.3) was never given.")
+        )
         return _update(
-            appointment, Action.ARRIVED, actor=actor, now=now, status=Status.ARRIVED, arrived_at=now
+            appointment,
+            Action.ARRIVED,
+            actor=actor,
+            now=now,
+            note=note,
+            status=Status.ARRIVED,
+            arrived_at=now,
         )
 
 

@@ -4,6 +4,7 @@ where and when a booking may be made (DB1403/T 4, 5.1.2, 5.2)."""
 import datetime as dt
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,9 @@ from yuyue.checks import require_aware as _require_aware
 from ..models import (
     Appointment,
     ChangeRequest,
+    ContactLog,
     Matter,
+    Status,
 )
 from ..notifications import show_time
 from ..slots import SlotTime, slot_at
@@ -35,6 +38,47 @@ def change_notice_in_time(*, original_start: dt.datetime, now: dt.datetime) -> b
 def no_show_follow_up_due_at(*, start: dt.datetime) -> dt.datetime:
     """DB1403/T 6.2.3: the follow-up is due 30 min after the start without arrival."""
     return start + dt.timedelta(minutes=settings.NO_SHOW_FOLLOW_UP_MINUTES)
+
+
+def one_time_notice_due_at(*, start: dt.datetime) -> dt.datetime:
+    """DB1403/T 6.1.3: the window's contact gives the one-time notice and reconfirms the time at
+    once after the hand-over, and at the latest ONE_TIME_NOTICE_DEADLINE_HOURS (8) before the
+    start: the standard's own measure of the warning an applicant needs about the time (6.2.2's
+    8 h), here for what to bring."""
+    return start - dt.timedelta(hours=settings.ONE_TIME_NOTICE_DEADLINE_HOURS)
+
+
+def without_one_time_notice(queryset):
+    """DB1403/T 6.1.3: bookings handed over to their window whose contact has not given the
+    one-time notice since (a booking handed over afresh, e.g. after a reassignment, is told
+    afresh)."""
+    notice = ContactLog.objects.filter(
+        appointment=OuterRef("pk"),
+        purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
+        at__gte=OuterRef("handed_over_at"),
+    )
+    return queryset.filter(handed_over_at__isnull=False).filter(~Exists(notice))
+
+
+def one_time_notice_overdue(queryset, *, now: dt.datetime):
+    """DB1403/T 6.1.3: bookings waiting at their window, not yet begun, whose notice deadline
+    (``one_time_notice_due_at``) has come without the notice."""
+    latest_start = now + dt.timedelta(hours=settings.ONE_TIME_NOTICE_DEADLINE_HOURS)
+    return without_one_time_notice(
+        queryset.filter(status=Status.HANDED_OVER, start__gt=now, start__lte=latest_start)
+    )
+
+
+def one_time_notice_given(appointment: Appointment) -> bool:
+    """DB1403/T 6.1.3: whether the booking's contact gave the one-time notice since it was last
+    handed over (a booking never handed over was never told either)."""
+    if appointment.handed_over_at is None:
+        return False
+    return ContactLog.objects.filter(
+        appointment=appointment,
+        purpose=ContactLog.Purpose.ONE_TIME_NOTICE,
+        at__gte=appointment.handed_over_at,
+    ).exists()
 
 
 def citizen_may_cancel(*, start: dt.datetime, now: dt.datetime) -> bool:

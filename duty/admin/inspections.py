@@ -5,6 +5,7 @@ import mimetypes
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
@@ -12,16 +13,27 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from sms.admin import ReadOnlyMixin
+from yuyue.console import StepAdminMixin, StepForm
 
 from ..models import Inspection, InspectionFinding
-from ..supervision import inspection_clean
+from ..names import staff_name
+from ..supervision import (
+    FINDING_STEPS,
+    finding_is_overdue,
+    inspection_clean,
+    inspection_findings_open,
+    user_deals_with_findings,
+)
 from .hall_scoped import HallScopedAdmin, ScopedTabularInline
 
 
 class InspectionFindingInline(ScopedTabularInline):
+    """What was found; how each finding is dealt with is on its own page (FINDING_STEPS)."""
+
     model = InspectionFinding
     extra = 1
+    fields = ["kind", "staff", "note", "state", "handler", "due", "outcome"]
+    readonly_fields = ["state", "handler", "due", "outcome"]
 
 
 class InspectionForm(forms.ModelForm):
@@ -131,32 +143,148 @@ class InspectionAdmin(HallScopedAdmin):
             obj.recorded_at = timezone.now()
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # DB1403/T 7.2: the findings just added get their handler and deadline.
+        inspection_findings_open(inspection=form.instance, now=timezone.now())
+
     def has_delete_permission(self, request, obj=None):
         return False  # kept for the assessment (DB1403/T 7.4)
 
 
-@admin.register(InspectionFinding)
-class InspectionFindingAdmin(ReadOnlyMixin, HallScopedAdmin):
-    """The findings one by one (DB1403/T 7.2), read-only: the assessment (7.4) counts findings,
-    not inspections, and links here. They are recorded with their inspection; whoever may see
-    inspections may see them."""
+# --- dealing with findings (DB1403/T 7.2) --------------------------------------------------------
 
-    list_display = ["inspection", "window", "kind", "staff", "note"]
-    list_filter = ["kind", ("inspection__window", admin.RelatedOnlyFieldListFilter)]
-    date_hierarchy = "inspection__at"
-    list_select_related = ["inspection__window", "staff"]
-    # The assessment's list of a staff member's findings is limited to the assessed hall.
-    assessment_lookups = ("inspection__window__hall",)
+
+class OverdueFindingFilter(admin.SimpleListFilter):
+    """DB1403/T 7.2: findings still open after their deadline."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(state=InspectionFinding.State.OPEN, due__lt=timezone.localdate())
+        return queryset
+
+
+class AssignFindingForm(StepForm):
+    handler = forms.ModelChoiceField(label=_("handler"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hall_id = self.record.inspection.window.hall_id
+        candidates = get_user_model().objects.filter(is_active=True, staff_profile__hall_id=hall_id)
+        allowed = [u.pk for u in candidates if user_deals_with_findings(u, self.record)]
+        self.fields["handler"].queryset = candidates.filter(pk__in=allowed).order_by("first_name")
+        self.fields["handler"].label_from_instance = staff_name
+
+
+class DisposeFindingForm(StepForm):
+    outcome = forms.ChoiceField(
+        label=_("outcome"), choices=[("", "---------"), *InspectionFinding.Outcome.choices]
+    )
+    measures = forms.CharField(
+        label=_("what was done"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60})
+    )
+
+
+@admin.register(InspectionFinding)
+class InspectionFindingAdmin(StepAdminMixin, HallScopedAdmin):
+    """DB1403/T 7.2: each finding's handler, deadline and outcome; the steps are buttons."""
+
+    list_display = [
+        "kind",
+        "window",
+        "inspected_at",
+        "staff_name",
+        "handler_name",
+        "due",
+        "state",
+        "overdue",
+        "outcome",
+    ]
+    list_filter = [OverdueFindingFilter, "state", "kind", "outcome"]
+    list_select_related = ["inspection__window", "staff", "handler"]
+    step_tables = (FINDING_STEPS,)
+    step_template = "admin/evaluation/step.html"
+    change_form_template = "admin/duty/inspectionfinding/change_form.html"
+    step_refused_text = _("“%(step)s” is not possible for this finding now (%(state)s).")
+    # The assessment (DB1403/T 7.4) counts findings, not inspections, and links here with the
+    # month and window of the inspection (and its hall, for a staff member's findings).
+    assessment_lookups = ("inspection__at__date__", "inspection__window")
 
     def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
+        return lookup.startswith(self.assessment_lookups) or super().lookup_allowed(
+            lookup, value, request
+        )
 
-    @admin.display(description=_("window"))
+    detail_fields = [
+        "inspection",
+        "kind",
+        "staff_name",
+        "note",
+        "state",
+        "handler_name",
+        "due",
+        "overdue",
+        "outcome",
+        "measures",
+        "disposed_at",
+        "disposed_by_name",
+    ]
+
+    @admin.display(description=_("window"), ordering="inspection__window__number")
     def window(self, obj):
         return obj.inspection.window
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("duty.view_inspection")
+    @admin.display(description=_("time of inspection"), ordering="inspection__at")
+    def inspected_at(self, obj):
+        return timezone.localtime(obj.inspection.at).strftime("%Y-%m-%d %H:%M")
 
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, obj):
+        return finding_is_overdue(obj, now=timezone.now())
+
+    @admin.display(description=_("staff member"), ordering="staff__first_name")
+    def staff_name(self, obj):
+        return staff_name(obj.staff) or "—"
+
+    @admin.display(description=_("handler"), ordering="handler__first_name")
+    def handler_name(self, obj):
+        return staff_name(obj.handler) or "—"
+
+    @admin.display(description=_("dealt with by"))
+    def disposed_by_name(self, obj):
+        return staff_name(obj.disposed_by) or "—"
+
+    def get_fields(self, request, obj=None):
+        return self.detail_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.detail_fields
+
+    def has_add_permission(self, request):
+        return False  # findings are recorded with their inspection
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the steps (FINDING_STEPS) are buttons, each through its service
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # kept for the assessment (DB1403/T 7.4)
+
+    def step_context(self, request, finding, transition):
+        return {
+            "submit_label": transition.label,
+            "facts": [
+                (_("finding"), finding.get_kind_display()),
+                (_("window"), finding.inspection.window),
+                (_("time of inspection"), self.inspected_at(finding)),
+                (_("staff member"), staff_name(finding.staff) if finding.staff else "—"),
+                (_("note"), finding.note or "—"),
+                (_("to be dealt with by"), finding.due.isoformat() if finding.due else "—"),
+            ],
+            "clause": transition.clause,
+        }

@@ -19,7 +19,9 @@ For one hall and one calendar month (Asia/Shanghai), per window and per staff me
   within ``NO_SHOW_FOLLOW_UP_RECORD_MINUTES`` of their due time / follow-ups judged (recorded, or
   still open after that time).
 - **substantiated complaints** (7.3): complaints decided substantiated in the month.
-- **inspection findings** (7.2): findings of inspections made in the month.
+- **inspection findings** (7.2): findings of inspections made in the month, except those whose
+  handler found them not substantiated (``InspectionFinding.Outcome.UNFOUNDED``); an open finding
+  counts until it is dealt with.
 - **good-review rate** (8.2, 好评率): ``evaluation.figures`` over the bookings served in the month;
   ratings excluded after an upheld appeal are left out there.
 

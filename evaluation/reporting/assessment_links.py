@@ -16,6 +16,7 @@ from django.conf import settings
 
 from appointments.models import ChangeRequest
 from duty.calendar import local
+from duty.models import InspectionFinding
 
 from ..months import month_bounds
 from .assessment import Assessment, AssessmentRow
@@ -33,7 +34,7 @@ LISTS = {
     "cancellations_emergency": ("appointments_appointment", "appointments.view_appointment"),
     "follow_ups": ("appointments_noshowfollowup", "appointments.view_noshowfollowup"),
     "complaints": ("complaints_complaint", "complaints.view_complaint"),
-    "findings": ("duty_inspectionfinding", "duty.view_inspection"),
+    "findings": ("duty_inspectionfinding", "duty.view_inspectionfinding"),
     "ratings": ("evaluation_rating", "evaluation.view_rating"),
 }
 
@@ -100,6 +101,15 @@ def _params(*, assessment: Assessment, row: AssessmentRow, now: dt.datetime) -> 
         },
         "findings": {
             **month("inspection__at"),
+            # Findings not substantiated on checking do not count (DB1403/T 7.2).
+            "outcome__in": ",".join(
+                [
+                    o
+                    for o in InspectionFinding.Outcome.values
+                    if o != InspectionFinding.Outcome.UNFOUNDED
+                ]
+                + [""]
+            ),
             **(
                 {"inspection__window": row.pk}
                 if window
