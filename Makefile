@@ -44,6 +44,8 @@ $(AXE): package.json package-lock.json
 	touch $@
 
 # Web server and django-q2 worker on SQLite; demo data is loaded once and kept afterwards.
+# Links in text messages (rating, "My booking") point at this server unless SITE_URL is set.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
@@ -51,7 +53,13 @@ run: install
 	$(PY) manage.py setup_schedules
 	@echo "Citizen site: http://127.0.0.1:$(PORT)/  API: /api/v1/docs  Staff console: /admin/"
 	@echo "(Ctrl-C stops web and worker)"
-	@trap 'kill 0' INT TERM EXIT; $(PY) manage.py qcluster & $(PY) manage.py runserver 0.0.0.0:$(PORT)
+	@# Ctrl-C reaches both; the shell then stops the worker and waits for it. (A trap that ran
+	@# `kill 0` signalled its own shell and re-entered itself until dash overflowed its stack:
+	@# make printed "Segmentation fault".)
+	@$(PY) manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker; exit 0' INT TERM; \
+	$(PY) manage.py runserver 0.0.0.0:$(PORT); status=$$?; \
+	kill $$worker 2>/dev/null; wait $$worker; exit $$status
 
 # lint-imports checks the apps' layers and that no app's modules import each other in a circle
 # (the contracts in pyproject.toml, [tool.importlinter]).

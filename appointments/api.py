@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator, BaseModel, TypeAdapter
+from pydantic import AfterValidator, BaseModel, PlainSerializer, TypeAdapter, WithJsonSchema
 
 from duty.calendar import TimeKind, representable
 from duty.models import Window
@@ -61,6 +61,19 @@ def _representable(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def _beijing_time(value: dt.datetime) -> str:
+    return timezone.localtime(value).isoformat()
+
+
+# Every time the API answers with is in the hall's time, as the pages and the register show it:
+# ISO 8601 with its offset (2026-12-10T09:00:00+08:00), never UTC's …Z.
+LocalTime = Annotated[
+    dt.datetime,
+    PlainSerializer(_beijing_time, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "example": "2026-12-10T09:00:00+08:00"}
+    ),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[dt.datetime, AfterValidator(_representable)]
 Name = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_no_nul)]
@@ -177,8 +190,8 @@ class SlotOut(BaseModel):
     # Django-aware getter, which cost as much as computing the slots (bench/booking_load.py).
     window: int
     window_name: str
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalTime
+    end: LocalTime
     capacity: int
     remaining: int
     time_kind: TimeKind = Field(
@@ -323,10 +336,10 @@ class AppointmentOut(Schema):
     window: str
     hall: str
     address: str
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalTime
+    end: LocalTime
     materials: list[str]
-    may_cancel_until: dt.datetime
+    may_cancel_until: LocalTime
 
 
 class AppointmentCreatedOut(AppointmentOut):

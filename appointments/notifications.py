@@ -1,6 +1,9 @@
 """What the applicant is told by SMS, and when (DB1403/T 5.1.3 c, 6.1.3, 6.2.2)."""
 
 from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from duty.calendar import show_time
@@ -26,6 +29,14 @@ def booking_context(*, appointment: Appointment) -> dict:
         )
         % {"hours": settings.CITIZEN_CANCEL_MIN_HOURS, "phone": hall.phone or "-"},
     }
+
+
+def booking_page_url(*, appointment: Appointment) -> str:
+    """The absolute address of "My booking" with the reference filled in (SITE_URL), in the
+    site's default language: the applicant adds the mobile number and a code to open it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        path = reverse("public:lookup")
+    return f"{settings.SITE_URL}{path}?{urlencode({'reference': appointment.reference})}"
 
 
 def change_context(*, change: ChangeRequest) -> dict:

@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from duty.calendar import representable
 from duty.models import Hall, PhoneLinePeriod
@@ -348,6 +347,12 @@ def book_verify(request):
     )
 
 
+def _may_cancel(appointment: Appointment, *, now: dt.datetime) -> bool:
+    return appointment.status in OPEN_STATUSES and citizen_may_cancel(
+        start=appointment.start, now=now
+    )
+
+
 def booking_detail(request, reference: str):
     """The confirmation and "my booking" page (DB1403/T 5.1.3 c: waiting to be confirmed)."""
     appointment = _proven(request, reference)
@@ -361,8 +366,7 @@ def booking_detail(request, reference: str):
             "hall": appointment.window.hall,
             "materials": appointment.matter.material_list,
             "qr_svg": qr.svg_inline(omitsize=True, title=_("QR code of the booking reference")),
-            "may_cancel": appointment.status in OPEN_STATUSES
-            and citizen_may_cancel(start=appointment.start, now=now),
+            "may_cancel": _may_cancel(appointment, now=now),
             "is_open": appointment.status in OPEN_STATUSES,
             "cancel_hours": settings.CITIZEN_CANCEL_MIN_HOURS,
             "waiting": appointment.status == Status.PENDING,
@@ -381,9 +385,21 @@ def booking_calendar(request, reference: str):
     return response
 
 
-@require_POST
 def booking_cancel(request, reference: str):
+    """Cancelling in two steps: GET asks "cancel this booking?" with its facts, POST cancels.
+
+    A page of its own rather than a script's confirm(), so it works without JavaScript and a
+    mistaken tap on the red button on the booking page cancels nothing (DB1403/T 5.1.3).
+    """
     appointment = _proven(request, reference)
+    if request.method != "POST":
+        if not _may_cancel(appointment, now=timezone.now()):
+            return redirect("public:booking", reference=reference)
+        return render(
+            request,
+            "public/booking_cancel.html",
+            {"appointment": appointment, "hall": appointment.window.hall},
+        )
     try:
         citizen_booking_cancel(appointment=appointment, now=timezone.now())
     except ValidationError as error:
@@ -395,8 +411,11 @@ def booking_cancel(request, reference: str):
 
 
 def lookup(request):
-    """ "My booking", step 1: reference and mobile number; a code goes to that number."""
-    form = LookupForm(request.POST or None)
+    """ "My booking", step 1: reference and mobile number; a code goes to that number.
+    ``?reference=`` (the link in the text message of a booking the desk made) fills it in."""
+    form = LookupForm(
+        request.POST or None, initial={"reference": request.GET.get("reference", "")[:12]}
+    )
     if request.method == "POST" and form.is_valid() and _code_sent(request, form):
         request.session[SESSION_LOOKUP] = {
             "reference": form.cleaned_data["reference"].strip().upper(),

@@ -33,6 +33,7 @@ from yuyue.sweeps import alerts_create, alerts_to
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
 from .services import (
+    OPEN_STATUSES,
     change_phone_alerts_create,
     change_request_apply_on_delivery,
 )
@@ -49,7 +50,8 @@ logger = logging.getLogger(__name__)
 @receiver(message_skip_reason_wanted, sender=Appointment)
 def booking_message_skip_reason(sender, *, message: Message, record: Appointment | None, **kwargs):
     """Why a queued message about a booking no longer applies: the booking was deleted or
-    cancelled (except the cancellation's own message), or a reminder's booking has moved."""
+    cancelled (except the cancellation's own message), a reminder's booking has moved, or the
+    booking the desk registered was served or missed before its text went out."""
     appointment = record
     if appointment is None:
         return stored_text(gettext_noop("booking deleted"))
@@ -59,6 +61,8 @@ def booking_message_skip_reason(sender, *, message: Message, record: Appointment
         f":{booking_time_key(appointment.start)}"
     ):
         return stored_text(gettext_noop("booking moved since the reminder was written"))
+    if message.purpose == Purpose.BOOKING_REGISTERED and appointment.status not in OPEN_STATUSES:
+        return stored_text(gettext_noop("booking no longer open"))
     return ""
 
 

@@ -15,6 +15,7 @@ BOOKING = frozenset({"reference", "name", "matter", "time", "window", "hall", "a
 class Purpose(models.TextChoices):
     BOOKING_RECEIVED = "booking_received", _("booking received")
     BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
+    BOOKING_REGISTERED = "booking_registered", _("booking registered by the hall")
     REMINDER = "reminder", _("reminder the day before")
     CHANGE_NOTICE = "change_notice", _("change notice")
 
@@ -34,6 +35,19 @@ TEMPLATES = {
         required=frozenset({"reference"}),
         provider_params=("reference", "time"),
         default=_("Booking {reference} ({time}) is cancelled."),
+    ),
+    # A booking the desk took by phone or on site: the applicant gets the reference and the
+    # link to "My booking" (find, see what to bring, cancel) they would otherwise not have.
+    Purpose.BOOKING_REGISTERED: TextTemplate(
+        placeholders=BOOKING | {"link"},
+        required=frozenset({"reference", "link"}),
+        # The provider's template carries the booking page's address itself (a link is longer
+        # than a parameter may be).
+        provider_params=("reference", "time", "window"),
+        default=_(
+            "Booking {reference} made for you: {matter}, {time}, window {window}, {hall}, "
+            "{address}. What to bring, or to cancel: {link} Free of charge."
+        ),
     ),
     Purpose.REMINDER: TextTemplate(
         placeholders=BOOKING | {"materials", "cancel"},

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator
 
+from appointments.api import LocalTime
 from duty.models import Hall
 from yuyue.ratelimit import request_rate_limited
 
@@ -83,7 +84,7 @@ class ComplaintIn(Schema):
 class StepOut(Schema):
     state: str
     label: str
-    at: dt.datetime
+    at: LocalTime
 
 
 class ProgressOut(Schema):
@@ -93,14 +94,14 @@ class ProgressOut(Schema):
     category_label: str
     state: str
     state_label: str
-    received_at: dt.datetime
+    received_at: LocalTime
     accept_due: dt.date
     reply_due: dt.date | None
     steps: list[StepOut]
     refusal_reason: str = Field(description="Why it was not taken up, if so.")
     reply_method: str
     reply_text: str
-    replied_at: dt.datetime | None
+    replied_at: LocalTime | None
 
 
 class ProgressIn(Schema):

@@ -254,7 +254,7 @@ class BadReviewCaseAdmin(StepAdminMixin, HallScopedAdmin):
     ]
     list_filter = [OverdueFilter, "state"]
     # The dashboard links here with the hall and window rated (DB1403/T 8.2).
-    dashboard_lookups = ("rating__hall", "rating__window")
+    dashboard_lookups = ("rating__hall", "rating__window", "rating__department")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)

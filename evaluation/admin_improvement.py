@@ -114,6 +114,12 @@ class CancelForm(_TextForm):
 class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdmin):
     list_display = ["title", "window", "owner_name", "due", "state", "overdue", "hall"]
     list_filter = [OverdueFilter, "state", ("window", admin.RelatedOnlyFieldListFilter)]
+    # The dashboard links here with the department filtered on (DB1403/T 8.3).
+    dashboard_lookups = ("window__departments",)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
+
     list_select_related = ["window", "owner", "hall"]
     search_fields = ["title"]
     raw_id_fields = ["bad_reviews", "complaints", "findings", "self_evaluation"]

@@ -253,6 +253,23 @@ def test_a_naive_time_is_read_in_shanghai(api, sms_inbox, matter, no_rest_window
     assert Appointment.objects.get().start.isoformat() == payload_utc
 
 
+def test_times_are_answered_in_beijing_time_whatever_offset_they_came_in(
+    api, sms_inbox, matter, no_rest_window, frozen
+):
+    """A booking sent in UTC (…Z) is answered, looked up and listed at +08:00, as the pages and
+    the register show it; read back from the database it is the same moment."""
+    code = get_code(api, sms_inbox)
+    payload = booking(matter, no_rest_window, code=code)
+    payload["start"] = START.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    made = post(api, "/api/v1/appointments/", payload).json()
+    beijing = "2026-09-16T12:00:00+08:00"
+    assert (made["start"], made["may_cancel_until"]) == (beijing, "2026-09-16T10:00:00+08:00")
+    looked_up = api.get(f"/api/v1/appointments/{made['reference']}/", {"token": made["token"]})
+    assert looked_up.json()["start"] == beijing and looked_up.json()["end"].endswith("+08:00")
+    slots = slots_at(api, matter, START.date())
+    assert slots and all(s["start"].endswith("+08:00") for s in slots)
+
+
 def test_booking_23h59_ahead_is_refused_24h_accepted(api, sms_inbox, matter, no_rest_window):
     """DB1403/T 5.1.1: at least 24 h ahead."""
     with time_machine.travel(START - dt.timedelta(hours=23, minutes=59), tick=False):

@@ -14,6 +14,8 @@ from appointments.services import (
 )
 from appointments.slots import window_availability
 from duty.models import Window
+from sms.models import Message
+from sms.services import message_deliver
 
 from .conftest import at
 
@@ -155,6 +157,49 @@ class TestRegisterRecord:
         assert all(len(r) == 8 and r.isalnum() for r in refs)
         assert refs[0] != refs[1]
         assert not set("01OIL") & set("".join(refs))
+
+
+class TestRegisteredApplicantIsTexted:
+    """A booking the desk registers by phone or on site: the applicant gets its reference, time,
+    place and the link to "My booking" by SMS (DB1403/T 5.1.3 a/b, 6.1.3), once."""
+
+    @pytest.mark.parametrize("channel", ["phone", "onsite"])
+    def test_the_text_has_reference_time_place_and_link(
+        self, matter, no_rest_window, desk, sms_inbox, settings, channel
+    ):
+        settings.SITE_URL = "https://yuyue.example.cn"
+        appt = register(matter, no_rest_window, desk, channel=channel)
+        message = Message.objects.about(appt).get()
+        message_deliver(message_id=message.pk, now=LUNCH - 47 * H)
+        [text] = sms_inbox.messages("+8613800138000")
+        assert appt.reference in text and "2026-09-16" in text and "12:00" in text
+        assert no_rest_window.hall.name in text and str(no_rest_window) in text
+        assert f"https://yuyue.example.cn/my/?reference={appt.reference}" in text
+        assert message.purpose == Message.Purpose.BOOKING_REGISTERED
+
+    def test_the_link_opens_my_booking_with_the_reference_filled_in(
+        self, client, matter, no_rest_window, desk
+    ):
+        appt = register(matter, no_rest_window, desk, channel="phone")
+        page = client.get("/my/", {"reference": appt.reference}).content.decode()
+        assert f'value="{appt.reference}"' in page
+
+    def test_a_booking_served_before_its_text_went_out_is_not_texted(
+        self, matter, no_rest_window, desk, sms_inbox
+    ):
+        appt = register(matter, no_rest_window, desk, channel="phone")
+        Appointment.objects.filter(pk=appt.pk).update(status=Status.SERVED)
+        message = message_deliver(message_id=Message.objects.about(appt).get().pk, now=LUNCH)
+        assert message.status == Message.Status.SKIPPED and not sms_inbox.messages()
+
+    def test_a_landline_gets_no_text(self, matter, no_rest_window, desk):
+        appt = register(matter, no_rest_window, desk, channel="phone", phone="0353-2021234")
+        assert not Message.objects.about(appt).exists()
+
+    def test_a_refused_registration_sends_nothing(self, matter, no_rest_window, desk):
+        with pytest.raises(ValidationError):
+            register(matter, no_rest_window, desk, channel="phone", now=LUNCH - 23 * H)
+        assert not Message.objects.exists()
 
 
 class TestWhereAndWhen:

@@ -56,9 +56,24 @@ def test_supervisor_changes_the_filters_and_sees_the_charts(
     shot = ARTIFACTS / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
     shutil.copy(shot, "/tmp/dashboard.png")
+    # Open complaints are not labelled with the phone line's "当前接听中".
+    complaints = page.locator("#c-complaints + ul")
+    expect(complaints).to_contain_text("尚未办结")
+    expect(complaints).not_to_contain_text("当前接听中")
     # Chart.js came from the project's static files, nothing from elsewhere.
     assert any(u.endswith("chart.umd.min.js") and u.startswith(live_server.url) for u in requests)
     assert all(u.startswith(live_server.url) or u.startswith("data:") for u in requests)
+
+    # 无人值班的时段 opens a list of as many periods, of the same period and windows.
+    gaps = page.locator("#c-duty + ul li").first.locator("a")
+    number = int(gaps.inner_text())
+    assert number > 0
+    gaps.click()
+    expect(page.locator("#content h1")).to_have_text("无人值班的时段")
+    expect(page.locator("#content-main tbody tr")).to_have_count(number)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-gaps.png"), full_page=True)
+    page.go_back()
+    page.wait_for_selector("html[data-charts-drawn=true]")
 
     # One window: the figures follow.
     page.select_option("#id_window", str(regular_window.pk))

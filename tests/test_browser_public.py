@@ -128,10 +128,62 @@ def test_citizen_books_on_a_phone_then_finds_and_cancels(
     page.get_by_label("短信验证码").fill(sms_inbox.last_code("+8613700137000"))
     page.get_by_role("button", name="查看我的预约").click()
     expect(page.locator(".reference")).to_have_text(appointment.reference)
-    page.get_by_role("button", name="取消此预约").click()
+    # The red button asks first, on a page of its own; "keep" cancels nothing.
+    page.get_by_role("link", name="取消此预约").click()
+    expect(page.locator("h1")).to_have_text("确定取消此预约？")
+    page.get_by_role("link", name="不取消，保留预约").click()
+    expect(page.locator(".status")).to_have_text("待窗口确认")
+    appointment.refresh_from_db()
+    assert appointment.status == Status.PENDING
+    page.get_by_role("link", name="取消此预约").click()
+    expect(page.locator("h1")).to_have_text("确定取消此预约？")
+    expect(page.locator(".reference")).to_have_text(appointment.reference)
+    assert_accessible(page, "cancel-confirmation")
+    shot(page, "6-cancel-confirmation")
+    page.get_by_role("button", name="确定取消预约").click()
     expect(page.locator(".messages")).to_contain_text("已取消")
     expect(page.locator(".status")).to_have_text("已取消")
     assert_accessible(page, "cancelled")
-    shot(page, "6-cancelled")
+    shot(page, "7-cancelled")
     appointment.refresh_from_db()
     assert appointment.status == Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_citizen_switches_to_english_and_back_to_chinese(live_server, phone_page, matter):
+    """Tapping English by mistake is undone by tapping 中文, on the same page (it used to stay on
+    /en/…)."""
+    page = phone_page
+    day = timezone.localdate() + dt.timedelta(days=3)
+    path = f"/matters/{matter.pk}/?day={day:%Y-%m-%d}"
+    page.goto(f"{live_server.url}{path}")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    page.get_by_role("button", name="English").click()
+    expect(page).to_have_url(f"{live_server.url}/en{path}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("link", name="My booking")).to_be_visible()
+    page.get_by_role("button", name="中文").click()
+    expect(page).to_have_url(f"{live_server.url}{path}")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.get_by_role("link", name="我的预约")).to_be_visible()
+    # The next page opened stays in Chinese.
+    page.get_by_role("link", name="我的预约").click()
+    expect(page).to_have_url(f"{live_server.url}/my/")
+    expect(page.locator("h1")).to_contain_text("我的预约")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_unknown_booking_page_is_the_sites_404_in_chinese(live_server, phone_page):
+    page = phone_page
+    answer = page.goto(f"{live_server.url}/bookings/NOSUCH00/")
+    assert answer.status == 404
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("h1")).to_have_text("页面不存在")
+    expect(page.get_by_role("link", name="我的预约").first).to_be_visible()
+    assert_accessible(page, "404")
+    shot(page, "404")
+    # The browser's icon request finds the icon.
+    icon = page.request.get(f"{live_server.url}/favicon.ico")
+    assert icon.status == 200 and icon.body()[:4] == b"\x00\x00\x01\x00"
+    page.get_by_role("link", name="预约办事").click()
+    expect(page.locator("h1")).to_contain_text("网上预约")

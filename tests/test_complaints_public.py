@@ -307,6 +307,7 @@ def test_api_files_and_follows_a_complaint(site, sms_inbox, hall, no_rest_window
     body = response.json()
     assert body["state"] == "not_accepted" and body["refusal_reason"]
     assert [s["state"] for s in body["steps"]] == ["registered", "not_accepted"]
+    assert body["steps"][1]["at"] == "2026-09-14T11:00:00+08:00"  # Beijing time, as shown
     assert "supervisor" not in response.content.decode()
 
 

@@ -83,3 +83,21 @@ def test_plain_http_is_sent_to_https(server):
     answer = httpx.get(server.url + "/", timeout=10)
     assert answer.status_code == 301
     assert answer.headers["location"].startswith("https://")
+
+
+def test_favicon_is_served_from_the_build(server):
+    """/favicon.ico, asked for by browsers on every page, is the collected icon (no 404)."""
+    answer = httpx.get(
+        server.url + "/favicon.ico", headers=THROUGH_PROXY, timeout=10, follow_redirects=True
+    )
+    assert answer.status_code == 200
+    assert re.search(r"/static/yuyue/favicon\.[0-9a-f]{12}\.ico$", str(answer.url))
+    assert answer.content[:4] == b"\x00\x00\x01\x00"  # an icon file
+
+
+def test_an_unknown_address_is_the_citizen_sites_404_page_in_chinese(server):
+    answer = httpx.get(server.url + "/bookings/NOSUCH00/", headers=THROUGH_PROXY, timeout=10)
+    assert answer.status_code == 404
+    assert "页面不存在" in answer.text and "我的预约" in answer.text
+    english = httpx.get(server.url + "/en/no-such-page/", headers=THROUGH_PROXY, timeout=10)
+    assert english.status_code == 404 and "Page not found" in english.text

@@ -61,6 +61,48 @@ def test_english_is_available(site, matter):
     assert "free of charge" in page
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/matters/{matter}/?day=2026-09-16", "/my/", "/complaints/", "/ratings/", "/rate/x/"],
+)
+def test_the_language_switch_goes_to_english_and_back_on_every_page(site, matter, path):
+    """中文 on an /en/ page leads back to the page without the prefix (it used to stay on
+    /en/…: set_language resolved the English path in Chinese, found nothing and kept it)."""
+    path = path.format(matter=matter.pk)
+    switch = reverse("set_language")
+    to_english = site.post(switch, {"language": "en", "next": path})
+    assert to_english.status_code == 302 and to_english["Location"] == "/en" + path
+    back = site.post(switch, {"language": "zh-hans", "next": to_english["Location"]})
+    assert back.status_code == 302 and back["Location"] == path
+    assert site.get("/").content.decode().count("网上预约") >= 1
+
+
+def test_an_unknown_page_is_a_404_in_the_sites_look_in_chinese_and_in_english(site):
+    page = site.get("/bookings/NOSUCH00/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert '<html lang="zh-Hans">' in text and "页面不存在" in text and "我的预约" in text
+    assert "Not Found" not in text
+    assert "NOSUCH00" not in text  # an unknown address (a reference, a token) is not echoed
+    english = site.get("/en/bookings/NOSUCH00/")
+    assert english.status_code == 404 and "Page not found" in english.content.decode()
+
+
+def test_an_unknown_console_page_is_a_404_in_the_consoles_look(site, supervisor):
+    site.force_login(supervisor)
+    page = site.get("/admin/no-such-page/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "页面不存在" in text and 'id="site-name"' in text and "我的预约" not in text
+
+
+def test_favicon_is_served(site):
+    """Browsers ask for /favicon.ico on every page; it leads to the static icon."""
+    answer = site.get("/favicon.ico")
+    assert answer.status_code == 302 and answer["Location"] == "/static/yuyue/favicon.ico"
+    assert 'rel="icon" href="/static/yuyue/favicon.ico"' in site.get("/").content.decode()
+
+
 def test_matter_page_shows_materials_and_slots_from_24h(site, matter, no_rest_window):
     """DB1403/T 6.1.3 (materials in one go) and 5.1.1 (no slot under 24 h ahead)."""
     url = reverse("public:matter", args=[matter.pk])
@@ -163,6 +205,26 @@ def test_my_booking_finds_and_cancels_with_a_fresh_code(site, sms_inbox, matter,
     response = other.post(reverse("public:booking_cancel", args=[reference]))
     assert Appointment.objects.get().status == Status.CANCELLED
     assert "已取消" in other.get(response["Location"]).content.decode()
+
+
+def test_cancelling_asks_first_on_a_page_of_its_own(site, sms_inbox, matter, no_rest_window):
+    """DB1403/T 5.1.3: the red button on the booking page only opens "cancel this booking?"
+    (works without JavaScript); the booking is cancelled only when that is confirmed."""
+    book_through(site, sms_inbox, matter, no_rest_window)
+    reference = Appointment.objects.get().reference
+    url = reverse("public:booking_cancel", args=[reference])
+    booking_page = site.get(reverse("public:booking", args=[reference])).content.decode()
+    assert f'href="{url}"' in booking_page
+    asked = site.get(url)
+    assert asked.status_code == 200
+    text = asked.content.decode()
+    assert "确定取消此预约？" in text and "确定取消预约" in text and "不取消，保留预约" in text
+    assert reference in text and matter.name in text
+    assert Appointment.objects.get().status == Status.PENDING
+    site.post(url)
+    assert Appointment.objects.get().status == Status.CANCELLED
+    # Cancelled, the question is not asked again: back to the booking page.
+    assert site.get(url)["Location"] == reverse("public:booking", args=[reference])
 
 
 def test_my_booking_reveals_nothing_for_a_wrong_number(site, sms_inbox, matter, no_rest_window):

@@ -20,7 +20,9 @@ api = NinjaAPI(
     version="1",
     description=(
         "Citizen booking for the government service hall's off-hours and holiday service "
-        "(DB1403/T). Times are ISO 8601; a time without an offset is read as Asia/Shanghai."
+        "(DB1403/T). Times are ISO 8601. Answers give them in Beijing time with the offset "
+        "(2026-12-10T09:00:00+08:00), as the hall's pages and register show them; requests may "
+        "use any offset (…Z, +08:00), and a time without one is read as Asia/Shanghai."
     ),
     urls_namespace="api-v1",
 )

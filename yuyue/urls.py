@@ -5,10 +5,14 @@ from django.urls import include, path
 from evaluation.reporting.urls import public_urlpatterns, staff_urlpatterns
 from yuyue.api import api
 from yuyue.retention_views import retention_view
-from yuyue.views import healthz, readyz, sms_receipt
+from yuyue.views import favicon, healthz, language_switch, readyz, sms_receipt
+
+# A 404 in the console's look on staff pages, in the citizen site's elsewhere.
+handler404 = "yuyue.views.page_not_found"
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_switch, name="set_language"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

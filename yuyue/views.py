@@ -2,8 +2,11 @@ import datetime as dt
 import ipaddress
 import json
 import logging
+import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -14,11 +17,18 @@ from django.http import (
     HttpResponseNotAllowed,
     JsonResponse,
 )
-from django.utils import timezone
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.templatetags.static import static
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
+from django.utils.translation import get_language_from_path
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 from sms.backends import BACKENDS
 from sms.receipts import PROVIDERS, message_receipt_record
@@ -139,3 +149,34 @@ def sms_receipt(request, provider: str, token: str):
             logger.exception("SMS receipt for %s not recorded: %s", provider, receipt)
     status, body = backend.callback_answer(ok=True)
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def language_switch(request):
+    """Django's set_language, with the page the visitor came from read in that page's language.
+
+    set_language maps `next` to the chosen language with translate_url, which resolves the path
+    in the language active for the request. /i18n/setlang/ has no language prefix, so that is
+    always zh-hans (the unprefixed default) and an /en/… page cannot be resolved: the visitor
+    stayed on /en/… after choosing 中文. Resolving in the page's own language fixes both ways.
+    """
+    page = request.POST.get("next", request.GET.get("next", ""))
+    page_language = get_language_from_path(urlsplit(page).path) or settings.LANGUAGE_CODE
+    with translation.override(page_language):
+        return set_language(request)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every page: the collected static file."""
+    return redirect(static("yuyue/favicon.ico"), permanent=False)
+
+
+CONSOLE_PATH = re.compile(r"^/(?:en/)?admin/")
+
+
+def page_not_found(request, exception):
+    """404 in the look of the part of the site asked for: the console's for staff pages, the
+    citizen site's (templates/404.html) everywhere else; both in the request's language."""
+    if CONSOLE_PATH.match(request.path_info):
+        context = {**admin.site.each_context(request), "title": _("Page not found")}
+        return TemplateResponse(request, "admin/404.html", context, status=404).render()
+    return defaults.page_not_found(request, exception)

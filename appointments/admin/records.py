@@ -43,9 +43,15 @@ class ChangeRequestAdmin(RecordAdmin):
     list_select_related = ["appointment", "decided_by"]
     # The assessment (DB1403/T 7.4) links here with the staff member the change counts against.
     assessment_lookups = ("appointment__responsible_staff",)
+    # The dashboard links here with the hall and department filtered on (DB1403/T 6.2.2).
+    dashboard_lookups = ("original_window__hall", "appointment__matter__departments")
 
     def lookup_allowed(self, lookup, value, request=None):
-        return lookup in self.assessment_lookups or super().lookup_allowed(lookup, value, request)
+        return (
+            lookup in self.assessment_lookups
+            or lookup in self.dashboard_lookups
+            or super().lookup_allowed(lookup, value, request)
+        )
 
 
 @admin.register(NoShowFollowUp)
@@ -53,6 +59,11 @@ class NoShowFollowUpAdmin(RecordAdmin):
     list_display = ["appointment", "due_at", "assigned_to", "outcome", "recorded_at"]
     list_filter = ["outcome", ("appointment__window", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["appointment", "assigned_to"]
+    # The dashboard links here with the hall and department filtered on (DB1403/T 6.2.3).
+    dashboard_lookups = ("appointment__window__hall", "appointment__matter__departments")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(ContactLog)

@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 
 from duty.calendar import local, phone_line_is_open, show_time
 from duty.models import Window
-from sms.phones import phone_clean
+from sms.phones import phone_clean, phone_is_mobile
+from sms.services import sms_send
 from yuyue.checks import field_error as _error
 from yuyue.checks import require_aware as _require_aware
 from yuyue.checks import require_perm as _require_perm
+from yuyue.locks import locking_transaction
 
 from ..models import (
     LIVE_STATUSES,
@@ -21,8 +23,17 @@ from ..models import (
     Matter,
     Status,
 )
+from ..notifications import booking_context, booking_page_url
 from ..slots import SlotTime
-from ._common import OPEN_STATUSES, STAFF_CHANNELS, Action, _name_clean, _require_hall
+from ..texts import Purpose
+from ._common import (
+    OPEN_STATUSES,
+    STAFF_CHANNELS,
+    Action,
+    _name_clean,
+    _require_hall,
+    _slot_busy,
+)
 from ._placing import _create, _short_notice_clean
 from .rules import booking_lead_is_sufficient, booking_target_clean
 
@@ -46,7 +57,8 @@ def appointment_register(
 
     DB1403/T 5.1.3 a/b and 6.1.2 (name, phone, time, matter, who received it, remarks);
     5.1.1: under 24 h ahead only with a recorded reason; 5.1.3 b: a phone booking taken while
-    the phone line is closed is flagged.
+    the phone line is closed is flagged. A mobile number gets the booking's reference, time,
+    place and the link to "My booking" by SMS (``_registered_notice``), in the same transaction.
 
     A number that already has a live booking of the same matter on the same day is most likely
     the same caller registered twice (a call repeated, two clerks): refused with a warning
@@ -66,23 +78,44 @@ def appointment_register(
     if not allow_duplicate:
         _duplicate_check(matter=matter, phone=number, slot=slot)
     outside = channel == Channel.PHONE and not phone_line_is_open(hall=window.hall, now=now)
-    return _create(
-        matter=matter,
-        window=window,
-        slot=slot,
+    with locking_transaction(busy=_slot_busy):
+        appointment = _create(
+            matter=matter,
+            window=window,
+            slot=slot,
+            now=now,
+            actor=actor,
+            action=Action.REGISTERED,
+            channel=channel,
+            status=Status.ACCEPTED,
+            accepted_at=now,
+            received_by=actor,
+            applicant_name=name,
+            phone=number,
+            content=(content or "").strip(),
+            remarks=(remarks or "").strip(),
+            short_notice_reason=reason,
+            outside_phone_hours=outside,
+        )
+        _registered_notice(appointment, now=now)
+    return appointment
+
+
+def _registered_notice(appointment: Appointment, *, now: dt.datetime) -> None:
+    """The applicant of a phone or on-site booking learns its reference and where to find it
+    online, once per booking; a landline cannot take a text message."""
+    if not phone_is_mobile(appointment.phone):
+        return
+    sms_send(
+        purpose=Purpose.BOOKING_REGISTERED,
+        phone=appointment.phone,
+        context={
+            **booking_context(appointment=appointment),
+            "link": booking_page_url(appointment=appointment),
+        },
+        subject=appointment,
+        dedupe_key=f"{Purpose.BOOKING_REGISTERED}:{appointment.pk}",
         now=now,
-        actor=actor,
-        action=Action.REGISTERED,
-        channel=channel,
-        status=Status.ACCEPTED,
-        accepted_at=now,
-        received_by=actor,
-        applicant_name=name,
-        phone=number,
-        content=(content or "").strip(),
-        remarks=(remarks or "").strip(),
-        short_notice_reason=reason,
-        outside_phone_hours=outside,
     )
 
 

@@ -212,6 +212,15 @@ class InspectionFindingAdmin(StepAdminMixin, HallScopedAdmin):
     step_template = "admin/evaluation/step.html"
     change_form_template = "admin/duty/inspectionfinding/change_form.html"
     step_refused_text = _("“%(step)s” is not possible for this finding now (%(state)s).")
+    # The assessment (DB1403/T 7.4) counts findings, not inspections, and links here with the
+    # month and window of the inspection (and its hall, for a staff member's findings).
+    assessment_lookups = ("inspection__at__date__", "inspection__window")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup.startswith(self.assessment_lookups) or super().lookup_allowed(
+            lookup, value, request
+        )
+
     detail_fields = [
         "inspection",
         "kind",

@@ -116,6 +116,12 @@ class DutyAssignmentAdmin(HallScopedAdmin):
     ]
     date_hierarchy = "duty__start"
     list_select_related = ["duty__window", "staff"]
+    # The dashboard links here with the hall and department filtered on (DB1403/T 6.2.1).
+    dashboard_lookups = ("duty__window__hall", "duty__window__departments")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in self.dashboard_lookups or super().lookup_allowed(lookup, value, request)
+
     actions = ["check_in", "check_out"]
 
     @admin.display(description=_("staff member"), ordering="staff__first_name")

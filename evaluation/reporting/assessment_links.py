@@ -5,7 +5,7 @@ Each list is filtered as ``assessment_counts`` counts: the month by local date, 
 for a staff member, the person the records count against), and the rule that makes a record
 count. In the month still running, lists of duties and follow-ups stop at ``now`` as the counts
 do (they may then hold a record not judged yet: a follow-up still within its 30 minutes).
-Inspection findings open the inspections that hold them (an inspection may hold two). A list
+Inspection findings open the list of findings (an inspection may hold two). A list
 the user may not view (window staff see neither complaints nor inspections) gets no link: the
 number is shown as it is.
 """
@@ -16,6 +16,7 @@ from django.conf import settings
 
 from appointments.models import ChangeRequest
 from duty.calendar import local
+from duty.models import InspectionFinding
 
 from ..months import month_bounds
 from .assessment import Assessment, AssessmentRow
@@ -33,7 +34,7 @@ LISTS = {
     "cancellations_emergency": ("appointments_appointment", "appointments.view_appointment"),
     "follow_ups": ("appointments_noshowfollowup", "appointments.view_noshowfollowup"),
     "complaints": ("complaints_complaint", "complaints.view_complaint"),
-    "findings": ("duty_inspection", "duty.view_inspection"),
+    "findings": ("duty_inspectionfinding", "duty.view_inspectionfinding"),
     "ratings": ("evaluation_rating", "evaluation.view_rating"),
 }
 
@@ -99,9 +100,21 @@ def _params(*, assessment: Assessment, row: AssessmentRow, now: dt.datetime) -> 
             **({"window": row.pk} if window else {"staff": row.pk}),
         },
         "findings": {
-            **month("at"),
-            "findings__isnull": "0",
-            **({"window": row.pk} if window else {"findings__staff": row.pk}),
+            **month("inspection__at"),
+            # Findings not substantiated on checking do not count (DB1403/T 7.2).
+            "outcome__in": ",".join(
+                [
+                    o
+                    for o in InspectionFinding.Outcome.values
+                    if o != InspectionFinding.Outcome.UNFOUNDED
+                ]
+                + [""]
+            ),
+            **(
+                {"inspection__window": row.pk}
+                if window
+                else {"staff": row.pk, "inspection__window__hall": assessment.hall_id}
+            ),
         },
         "ratings": {
             **month("appointment__served_at"),

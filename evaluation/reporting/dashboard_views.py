@@ -30,6 +30,7 @@ from .dashboard import dashboard_figures
 from .periods import MAX_PERIOD_DAYS, period_clean
 
 DEFAULT_DAYS = 30
+NOT_CANCELLED = ",".join(s for s in Status.values if s != Status.CANCELLED)
 ALLOWED_ROLES = {Role.SUPERVISOR, Role.ADMINISTRATOR}
 
 
@@ -146,16 +147,28 @@ def _choices(user, limited):
 
 def admin_list_url(name: str, **params) -> str | None:
     """The console list ``admin:<name>_changelist`` filtered by ``params``; None if that list is
-    not installed (the number is then shown without a link)."""
+    not installed (the number is then shown without a link). A parameter given as None is left
+    out; one given as "" is kept (``outcome__exact=""``: no outcome yet)."""
     try:
         url = reverse(f"admin:{name}_changelist")
     except NoReverseMatch:
         return None
-    params = {k: v for k, v in params.items() if v not in (None, "")}
+    params = {k: v for k, v in params.items() if v is not None}
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def _links(*, hall, start, end, department, window, today):
+def _links(*, user, hall, start, end, department, window, now):
+    """Each number's list, filtered exactly as ``dashboard_figures`` counts (a test opens every
+    link and compares the list's count with the number); no link to a list the user may not
+    view (a window head sees no complaints)."""
+
+    def listed(name: str, **params) -> str | None:
+        app_label, model = name.split("_", 1)
+        if not user.has_perm(f"{app_label}.view_{model}"):
+            return None
+        return admin_list_url(name, **params)
+
+    today = timezone.localdate(now)
     d0, d1 = start.isoformat(), end.isoformat()
     booking = {
         "start__date__gte": d0,
@@ -167,7 +180,7 @@ def _links(*, hall, start, end, department, window, today):
         booking["window__hall"] = hall.pk
 
     def bookings(**extra):
-        return admin_list_url("appointments_appointment", **booking, **extra)
+        return listed("appointments_appointment", **booking, **extra)
 
     complaint = {"hall": hall.pk, "window": window.pk if window else None}
     if department:
@@ -175,102 +188,112 @@ def _links(*, hall, start, end, department, window, today):
     rating_scope = {"hall": hall.pk, "window": window.pk if window else None}
     if department:
         rating_scope["department"] = department.pk
+    of_department = department.pk if department else None
     follow_up = {
+        "appointment__window__hall": hall.pk,
         "slot_start__date__gte": d0,
         "slot_start__date__lte": d1,
         "appointment__window": window.pk if window else None,
+        "appointment__matter__departments": of_department,
     }
     change = {
+        "original_window__hall": hall.pk,
         "original_start__date__gte": d0,
         "original_start__date__lte": d1,
         "original_window": window.pk if window else None,
+        "appointment__matter__departments": of_department,
     }
     duty = {
+        "duty__window__hall": hall.pk,
         "duty__start__date__gte": d0,
         "duty__start__date__lte": d1,
         "duty__window__id__exact": window.pk if window else None,
+        "duty__window__departments": of_department,
+        "on_leave__isnull": "1",  # people on leave are neither due nor late
     }
     return {
         "bookings": bookings(),
         "by_channel": {c: bookings(channel__exact=c) for c in Channel.values},
         "by_status": {s: bookings(status__exact=s) for s in Status.values},
         "time_kind": {
-            k: bookings(time_kind=k, status__exact=None)
+            k: bookings(time_kind=k, status__in=NOT_CANCELLED)
             for k in ("off_hours", "weekend", "holiday")
         },
-        "online": bookings(channel__exact=Channel.ONLINE),
+        "online": bookings(channel__exact=Channel.ONLINE, accepted_at__isnull="0"),
         "no_shows": bookings(status__exact=Status.NO_SHOW),
         "served": bookings(status__exact=Status.SERVED),
-        "follow_ups": admin_list_url("appointments_noshowfollowup", **follow_up),
-        "follow_ups_open": admin_list_url(
-            "appointments_noshowfollowup", outcome__exact="", **follow_up
-        ),
-        "changes": admin_list_url("appointments_changerequest", notice="late", **change),
-        "changes_late": admin_list_url(
+        "follow_ups": listed("appointments_noshowfollowup", **follow_up),
+        "follow_ups_open": listed("appointments_noshowfollowup", outcome__exact="", **follow_up),
+        "changes": listed("appointments_changerequest", notice="late", **change),
+        "changes_late": listed(
             "appointments_changerequest", notice="late", is_emergency__exact=0, **change
         ),
-        "changes_emergency": admin_list_url(
+        "changes_emergency": listed(
             "appointments_changerequest", notice="late", is_emergency__exact=1, **change
         ),
-        "assignments": admin_list_url("duty_dutyassignment", **duty),
-        "late_check_ins": admin_list_url("duty_dutyassignment", is_late__exact=1, **duty),
-        "complaints_received": admin_list_url(
+        "assignments": listed(
+            "duty_dutyassignment", duty__start__lte=timezone.localtime(now).isoformat(), **duty
+        ),
+        "late_check_ins": listed("duty_dutyassignment", is_late__exact=1, **duty),
+        "complaints_received": listed(
             "complaints_complaint",
             received_at__date__gte=d0,
             received_at__date__lte=d1,
             **complaint,
         ),
-        "complaints_open": admin_list_url(
+        "complaints_open": listed(
             "complaints_complaint",
             state__in=",".join([*AWAITING_ACCEPTANCE, *AWAITING_REPLY]),
             **complaint,
         ),
-        "complaints_overdue_accept": admin_list_url(
+        "complaints_overdue_accept": listed(
             "complaints_complaint",
             state__in=",".join(AWAITING_ACCEPTANCE),
             accept_due__lt=today.isoformat(),
             **complaint,
         ),
-        "complaints_overdue_reply": admin_list_url(
+        "complaints_overdue_reply": listed(
             "complaints_complaint",
             state__in=",".join(AWAITING_REPLY),
             reply_due__lt=today.isoformat(),
             **complaint,
         ),
-        "ratings": admin_list_url(
+        "ratings": listed(
             "evaluation_rating",
             appointment__start__date__gte=d0,
             appointment__start__date__lte=d1,
+            excluded__exact="0",
             **rating_scope,
         ),
-        "bad_reviews": admin_list_url(
+        "bad_reviews": listed(
             "evaluation_badreviewcase",
             rectify_due__gte=d0,
             rectify_due__lte=d1,
             rectify_due__lt=today.isoformat(),
             rating__hall=hall.pk,
             rating__window=window.pk if window else None,
+            rating__department=of_department,
         ),
-        "actions_overdue": admin_list_url(
+        "actions_overdue": listed(
             "evaluation_improvementaction",
             state__in="open,in_progress",
             due__lt=today.isoformat(),
             hall=hall.pk,
             window=window.pk if window else None,
+            window__departments=of_department,
         ),
-        "roster": _roster_url(window, start),
+        "gaps": _gaps_url(hall=hall, start=start, end=end, department=department, window=window),
     }
 
 
-def _roster_url(window, start):
-    try:
-        url = reverse("admin:duty_duty_plan")
-    except NoReverseMatch:
-        return None
-    params = {"span": "month", "start": start.isoformat()}
+def _gaps_url(*, hall, start, end, department, window):
+    """The dashboard's own list of the unstaffed periods (``dashboard_gaps_view``)."""
+    params = {"hall": hall.pk, "start": start.isoformat(), "end": end.isoformat()}
+    if department is not None:
+        params["department"] = department.pk
     if window is not None:
         params["window"] = window.pk
-    return f"{url}?{urlencode(params)}"
+    return f"{reverse('evaluation_dashboard_gaps')}?{urlencode(params)}"
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -305,8 +328,10 @@ def _load_profile(user) -> None:
             user.staff_profile = profile
 
 
-def dashboard_view(request):
-    """DB1403/T 7.4, 8.2: the supervisors' dashboard."""
+def _filtered(request, title):
+    """The page's filter, read from the query string with the user's defaults: (the base
+    context, the valid filter's cleaned data or None, now). Raises PermissionDenied for users
+    who may not see the dashboard."""
     _load_profile(request.user)
     allowed, limited = dashboard_access(request.user)
     if not allowed:
@@ -337,24 +362,33 @@ def dashboard_view(request):
         "is_popup": False,
         "is_nav_sidebar_enabled": False,
         "available_apps": [],
-        "title": _("Supervision dashboard"),
+        "title": title,
         "form": form,
         "max_days": MAX_PERIOD_DAYS,
     }
-    if not form.is_valid():
-        return TemplateResponse(request, "evaluation/dashboard.html", context, status=400)
-    hall = form.cleaned_data["hall"]
-    department = form.cleaned_data.get("department")
-    window = form.cleaned_data.get("window")
-    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    figures = dashboard_figures(
-        hall_id=hall.pk,
-        start=start,
-        end=end,
+    return context, (form.cleaned_data if form.is_valid() else None), now
+
+
+def _figures(chosen, now):
+    department, window = chosen.get("department"), chosen.get("window")
+    return dashboard_figures(
+        hall_id=chosen["hall"].pk,
+        start=chosen["start"],
+        end=chosen["end"],
         department_id=department.pk if department else None,
         window_id=window.pk if window else None,
         now=now,
     )
+
+
+def dashboard_view(request):
+    """DB1403/T 7.4, 8.2: the supervisors' dashboard."""
+    context, chosen, now = _filtered(request, _("Supervision dashboard"))
+    if chosen is None:
+        return TemplateResponse(request, "evaluation/dashboard.html", context, status=400)
+    hall, department, window = chosen["hall"], chosen.get("department"), chosen.get("window")
+    start, end = chosen["start"], chosen["end"]
+    figures = _figures(chosen, now)
     context.update(
         {
             "hall": hall,
@@ -362,7 +396,13 @@ def dashboard_view(request):
             "window": window,
             "f": figures,
             "links": _links(
-                hall=hall, start=start, end=end, department=department, window=window, today=today
+                user=request.user,
+                hall=hall,
+                start=start,
+                end=end,
+                department=department,
+                window=window,
+                now=now,
             ),
             "series": _series(figures),
             "channels": [
@@ -376,3 +416,34 @@ def dashboard_view(request):
         }
     )
     return TemplateResponse(request, "evaluation/dashboard.html", context)
+
+
+def dashboard_gaps_view(request):
+    """DB1403/T 4, 5.2, 6.2.4: the dashboard's "periods with nobody on duty", listed — the
+    same hall, period, department and window as the number, each row linking to its window's
+    roster week to fill it."""
+    context, chosen, now = _filtered(request, _("Periods with nobody on duty"))
+    if chosen is None:
+        return TemplateResponse(request, "evaluation/dashboard_gaps.html", context, status=400)
+    gaps = _figures(chosen, now)["duty"]["gap_list"]
+    try:
+        plan = reverse("admin:duty_duty_plan")
+    except NoReverseMatch:
+        plan = None
+    for gap in gaps:
+        day = timezone.localtime(gap["start"]).date()
+        week = {"span": "week", "start": day.isoformat(), "window": gap["window"].pk}
+        gap["roster_url"] = f"{plan}?{urlencode(week)}" if plan else None
+    context.update(
+        {
+            "hall": chosen["hall"],
+            "department": chosen.get("department"),
+            "window": chosen.get("window"),
+            "start": chosen["start"],
+            "end": chosen["end"],
+            "gaps": gaps,
+            "result_count": len(gaps),
+            "dashboard_url": f"{reverse('evaluation_dashboard')}?{request.GET.urlencode()}",
+        }
+    )
+    return TemplateResponse(request, "evaluation/dashboard_gaps.html", context)

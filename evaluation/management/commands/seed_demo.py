@@ -50,6 +50,14 @@ SEEDED_REFERENCE = rf"^{PREFIX}[0-9]{{8}}$"
 BATCH = 5000
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞鑫宇浩然思雨欣怡子轩梓涵"
+# Mobile number blocks in use (a made-up 179… or 154… number is no valid number: the complaint
+# and booking forms would refuse it), followed by eight random digits.
+MOBILE_PREFIXES = (
+    *(f"13{d}" for d in range(10)),
+    *("150", "151", "152", "153", "155", "156", "157", "158", "159"),
+    *("177", "178"),
+    *(f"18{d}" for d in range(10)),
+)
 
 
 def _weighted(rng, table):
@@ -255,9 +263,9 @@ class Command(BaseCommand):
                 accepted = min(accepted, start - dt.timedelta(hours=1))
             else:
                 accepted = created
-            served = (
-                start + dt.timedelta(minutes=rng.randint(3, 45)) if status == "served" else None
-            )
+            # About 3 % served after the hour the service may take (SERVED_ON_TIME_MINUTES).
+            late_by = rng.randint(61, 120) if rng.random() < 0.03 else rng.randint(3, 45)
+            served = start + dt.timedelta(minutes=late_by) if status == "served" else None
             cancelled = (
                 start - dt.timedelta(hours=rng.randint(9, 72)) if status == "cancelled" else None
             )
@@ -272,7 +280,7 @@ class Command(BaseCommand):
                     start=start,
                     end=start + dt.timedelta(minutes=30),
                     applicant_name=rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
-                    phone=f"+861{rng.choice('3578')}{rng.randint(0, 999_999_999):09d}",
+                    phone=f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randint(0, 99_999_999):08d}",
                     content=matter.name,
                     created_at=created,
                     accepted_at=accepted,
@@ -295,12 +303,14 @@ class Command(BaseCommand):
             if b.status == Status.NO_SHOW:
                 due = b.start + dt.timedelta(minutes=30)
                 roll = rng.random()
+                # Mostly recorded within NO_SHOW_FOLLOW_UP_RECORD_MINUTES (30), some late, a few
+                # never.
                 recorded = (
                     None
-                    if roll < 0.03
-                    else due + dt.timedelta(minutes=rng.randint(90, 600))
-                    if roll < 0.18
-                    else due + dt.timedelta(minutes=rng.randint(1, 55))
+                    if roll < 0.02
+                    else due + dt.timedelta(minutes=rng.randint(45, 600))
+                    if roll < 0.10
+                    else due + dt.timedelta(minutes=rng.randint(1, 28))
                 )
                 follow_ups.append(
                     NoShowFollowUp(
