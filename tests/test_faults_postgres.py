@@ -274,7 +274,7 @@ def test_the_worker_reconnects_by_itself_after_its_connections_are_dropped(tmp_p
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             message.refresh_from_db()
-            if message.status == Message.Status.SENT:
+            if message.status == Message.Status.DELIVERED:
                 return True
             time.sleep(0.25)
         return False

@@ -103,7 +103,7 @@ def test_the_queued_message_goes_out_once_redis_is_back(
     messages_deliver_due(now=NOW + dt.timedelta(minutes=2))
 
     appointment = Appointment.objects.get(reference=booked.json()["reference"])
-    assert Message.objects.about(appointment).get().status == Message.Status.SENT
+    assert Message.objects.about(appointment).get().status == Message.Status.DELIVERED
     texts = [t for t in sms_inbox.messages(E164) if appointment.reference in t]
     assert len(texts) == 1, texts  # delivered exactly once
 

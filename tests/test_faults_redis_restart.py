@@ -101,7 +101,9 @@ def test_a_redis_restart_loses_no_booking_and_no_message(
                 return f"{server.log()}\n--- worker ---\n{worker_log.read_text()[-6000:]}"
 
             before = citizen.book(matter, no_rest_window, start, "13700137001")
-            _wait(lambda: _received(before).status == Message.Status.SENT, 60, "sent", logs)
+            _wait(
+                lambda: _received(before).status == Message.Status.DELIVERED, 60, "delivered", logs
+            )
 
             redis_server.stop()
             availability = citizen.client.get(
@@ -119,13 +121,15 @@ def test_a_redis_restart_loses_no_booking_and_no_message(
 
             redis_server.start()
             _wait(
-                lambda: _received(during).status == Message.Status.SENT,
+                lambda: _received(during).status == Message.Status.DELIVERED,
                 150,
                 "the message of the booking made while Redis was down was not sent",
                 logs,
             )
             after = citizen.book(matter, no_rest_window, start, "13700137003")
-            _wait(lambda: _received(after).status == Message.Status.SENT, 60, "sent", logs)
+            _wait(
+                lambda: _received(after).status == Message.Status.DELIVERED, 60, "delivered", logs
+            )
             assert worker.poll() is None  # the same worker, reconnected by itself
             assert citizen.client.get("/readyz").json()["checks"]["cache"] == "ok"
     finally:
