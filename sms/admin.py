@@ -1,11 +1,13 @@
 import datetime as dt
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -51,10 +53,16 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "purpose", "backend"]
     search_fields = ["subject_reference"]
     date_hierarchy = "created_at"
-    # The record page: every column, the error in the reader's language and the dedupe key
-    # under a translated label.
+    # The record page: every column; the error in the reader's language, what the message is
+    # about by its kind's name, and the machine values (the dedupe key, the template's
+    # placeholders, as in the wording) marked as not to be translated.
     fields = [
-        {"error": "error_shown", "dedupe_key": "dedupe_key_shown"}.get(f.name, f.name)
+        {
+            "error": "error_shown",
+            "dedupe_key": "dedupe_key_shown",
+            "subject_type": "subject_type_shown",
+            "context": "context_shown",
+        }.get(f.name, f.name)
         for f in Message._meta.fields
         if f.name != "id"
     ]
@@ -67,7 +75,26 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=_("dedupe key"))
     def dedupe_key_shown(self, obj):
-        return obj.dedupe_key or "-"
+        return _untranslatable(obj.dedupe_key)
+
+    @admin.display(description=Message._meta.get_field("subject_type").verbose_name)
+    def subject_type_shown(self, obj):
+        try:
+            return apps.get_model(obj.subject_type)._meta.verbose_name
+        except (LookupError, ValueError):
+            return obj.subject_type or "-"
+
+    @admin.display(description=Message._meta.get_field("context").verbose_name)
+    def context_shown(self, obj):
+        lines = [f"{{{name}}} = {value}" for name, value in sorted(obj.context.items())]
+        return _untranslatable("\n".join(lines))
+
+
+def _untranslatable(value: str):
+    """A machine value (a key, a placeholder, a link): shown as code, marked translate="no"."""
+    if not value:
+        return "-"
+    return format_html('<code translate="no" style="white-space: pre-wrap">{}</code>', value)
 
 
 @admin.register(Alert)

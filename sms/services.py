@@ -140,11 +140,11 @@ def _backend_send(backend, message: Message, *, text: str, context: dict) -> tup
 
 def _failure_record(message: Message, error: DeliveryError, *, now: dt.datetime) -> None:
     message.error, message.error_code = str(error), error.code
-    # A verification code is not retried (the citizen asks for a new one), nor is a number
-    # the provider limits (it would be refused again).
-    retry = (
-        error.transient and not error.throttled and message.purpose != Message.Purpose.VERIFICATION
-    )
+    # A verification code is not retried (the citizen asks for a new one). A number the
+    # provider limits is tried again with the backoff: its minute's or hour's limit passes (a
+    # registration text and a reminder a minute apart); a day's limit runs out the attempts,
+    # and the failed message reaches the desk (failed_sms) to phone instead.
+    retry = (error.transient or error.throttled) and message.purpose != Message.Purpose.VERIFICATION
     if retry and message.attempts < settings.SMS_MAX_ATTEMPTS:
         logger.warning(
             "SMS %s attempt %s failed, will retry: %s", message.pk, message.attempts, error

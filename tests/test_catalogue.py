@@ -115,17 +115,22 @@ ALLOWED = {
     "False",
 }
 # Booking references (8 of A–Z and 2–9) are codes, not words.
-REFERENCE = re.compile(r"\b[A-Z2-9]{8}\b")
+# (\b would not part one from a Chinese character beside it.)
+REFERENCE = re.compile(r"(?<![A-Za-z0-9])[A-Z2-9]{8}(?![A-Za-z0-9])")
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z_]+")
+# A link (in a text message's wording, say) is an address, not words.
+LINK = re.compile(r"https?://\S+")
 
 
 def english_words(text: str) -> set[str]:
     """The English words in a page's visible text, beyond the allowed ones."""
-    return {w for w in ENGLISH_WORD.findall(REFERENCE.sub(" ", text)) if w not in ALLOWED}
+    text = REFERENCE.sub(" ", LINK.sub(" ", text))
+    return {w for w in ENGLISH_WORD.findall(text) if w not in ALLOWED}
 
 
 def english_on_pages(client, urls) -> dict[str, list[str]]:
-    found = {url: english_words(text) for url, text in pages_text(client, urls).items()}
+    texts = pages_text(client, urls, machine_values=False)
+    found = {url: english_words(text) for url, text in texts.items()}
     return {url: sorted(words) for url, words in found.items() if words}
 
 

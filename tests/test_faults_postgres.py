@@ -32,7 +32,7 @@ from sms.models import Message
 
 from .subprocesses import Gunicorn, qcluster, test_database_url
 from .test_api_concurrency import _first_bookable_start, _load_holidays
-from .test_production_build import PRODUCTION, THROUGH_PROXY
+from .test_production_build import PRODUCTION, THROUGH_PROXY, static_root  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -106,7 +106,8 @@ def in_background(call):
 
 
 @pytest.fixture
-def server_factory(tmp_path):
+def server_factory(tmp_path, static_root):  # noqa: F811 - the fixture imported above
+    """gunicorn with DEBUG=0 as deployed: the static files collected (pages name them)."""
     started = []
 
     def start(**extra):
@@ -114,6 +115,7 @@ def server_factory(tmp_path):
         folder.mkdir()
         env = {
             **PRODUCTION,
+            "STATIC_ROOT": str(static_root),
             "DATABASE_URL": _dsn(),
             "CONN_MAX_AGE": "60",
             "SMS_BACKEND": "file",

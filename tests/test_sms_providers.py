@@ -102,6 +102,26 @@ def test_the_providers_flow_control_is_retried_later(provider):
     assert message.status == Message.Status.SENT and len(provider.sent) == 1
 
 
+def test_a_message_the_per_number_limit_refuses_goes_out_once_the_minute_has_passed(provider):
+    """The provider's per-number limit (one a minute) refuses a second text to the same number;
+    unlike a verification code, which the citizen asks for again, it is tried again later."""
+    now = timezone.now()
+    assert message_deliver(message_id=booking_received(now).pk, now=now).status == (
+        Message.Status.SENT
+    )
+    cancelled = sms_send(purpose="booking_cancelled", phone=PHONE, context=CONTEXT, now=now)
+    cancelled = message_deliver(message_id=cancelled.pk, now=now)
+    assert cancelled.status == Message.Status.QUEUED and cancelled.next_attempt_at > now
+    assert cancelled.error_code in {
+        "isv.BUSINESS_LIMIT_CONTROL",
+        "LimitExceeded.PhoneNumberThirtySecondLimit",
+    }
+    provider.minute_passes()
+    messages_deliver_due(now=cancelled.next_attempt_at)
+    cancelled.refresh_from_db()
+    assert cancelled.status == Message.Status.SENT and len(provider.sent) == 2
+
+
 def test_a_template_the_provider_does_not_know_fails_with_its_code(provider):
     provider.templates.clear()
     message = message_deliver(message_id=booking_received().pk, now=timezone.now())
@@ -312,6 +332,9 @@ def test_a_sweeps_messages_go_out_with_their_templates_parameters(provider, acce
     """The reminder sweep writes its messages in bulk: each keeps its template values, and the
     provider gets the reminder's parameters (the materials stay on the booking page)."""
     now = timezone.make_aware(dt.datetime(2026, 9, 15, 18, 0))
+    # The desk's registration text went out when the booking was made, three days earlier.
+    messages_deliver_due(now=accepted.created_at)
+    provider.minute_passes()
     reminder_sweep(now=now)
     messages_deliver_due(now=now)
     message = Message.objects.get(purpose="reminder")
