@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .names import staff_name
+
 
 class Hall(models.Model):
     """A government service hall (政务服务中心): the city hall or a district hall."""
@@ -263,7 +265,7 @@ class StaffProfile(models.Model):
         verbose_name_plural = _("staff profiles")
 
     def __str__(self):
-        return f"{self.user.get_full_name() or self.user.get_username()} ({self.hall})"
+        return f"{staff_name(self.user)} ({self.hall})"
 
     def clean(self):
         errors = {}
@@ -437,8 +439,7 @@ class LeaveRequest(models.Model):
         permissions = [("approve_leaverequest", _("Can approve leave and its cover"))]
 
     def __str__(self):
-        who = self.staff.get_full_name() or self.staff.get_username()
-        return f"{who} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+        return f"{staff_name(self.staff)} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
 
     def clean(self):
         errors = {}
@@ -515,8 +516,7 @@ class DutyAssignment(models.Model):
         permissions = [("check_in_dutyassignment", _("Can check in and out of own duties"))]
 
     def __str__(self):
-        who = self.staff.get_full_name() or self.staff.get_username()
-        return f"{self.duty} {who}"
+        return f"{self.duty} {staff_name(self.staff)}"
 
     def clean(self):
         if self.is_receiving and self.on_leave_id is not None:

@@ -190,7 +190,7 @@ class ImprovementActionAdmin(StepAdminMixin, ServiceAddAdminMixin, HallScopedAdm
             "submit_label": transition.label,
             "facts": [
                 (_("action"), action.title),
-                (_("owner"), action.owner.get_full_name() or action.owner.get_username()),
+                (_("owner"), staff_name(action.owner)),
                 (_("due"), f"{action.due:%Y-%m-%d}"),
                 (_("state"), action.get_state_display()),
             ],

@@ -104,3 +104,18 @@ def test_a_person_without_a_name_is_shown_by_login():
     assert str(user) == staff_name(user) == "temp01"
     named = get_user_model()(username="wangmin", first_name="敏", last_name="王")
     assert str(named) == "王敏"
+
+
+def test_rosters_leave_and_staff_profiles_name_people_family_name_first():
+    """The rosters' messages, a leave request and a staff profile name a Chinese name as written
+    (王敏), not as ``get_full_name`` joins it ("敏 王")."""
+    from duty.models import Hall, LeaveRequest, StaffProfile
+    from duty.rosters._common import person
+
+    named = get_user_model()(username="wangmin", first_name="敏", last_name="王")
+    start = dt.datetime(2026, 9, 16, 12, tzinfo=dt.UTC)
+    assert person(named) == "王敏"
+    assert str(LeaveRequest(staff=named, start=start, end=start)).startswith("王敏 ")
+    assert str(StaffProfile(user=named, hall=Hall(name="阳泉市政务服务中心"))) == (
+        "王敏 (阳泉市政务服务中心)"
+    )

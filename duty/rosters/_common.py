@@ -13,6 +13,7 @@ from yuyue.checks import field_error as _error
 
 from ..calendar import local
 from ..models import Window
+from ..names import staff_name
 from ..roles import Role, user_has_role
 from ..scoping import user_hall_id
 
@@ -20,8 +21,8 @@ from ..scoping import user_hall_id
 
 
 def person(user) -> str:
-    """How a staff member is named on rosters and in messages."""
-    return user.get_full_name() or user.get_username()
+    """How a staff member is named on rosters and in messages (family name first: 王敏)."""
+    return staff_name(user)
 
 
 def period_label(start: dt.datetime, end: dt.datetime) -> str:
