@@ -316,8 +316,8 @@ def one_time_notice_sweep(*, now: dt.datetime) -> SweepResult:
 
 
 def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
-    """A text message that finally failed alerts the desk of its booking's hall, who then
-    calls the applicant instead."""
+    """A text message that finally failed (not sent, or sent and reported undelivered by the
+    provider) alerts the desk of its booking's hall, who then calls the applicant instead."""
     # The message carries its booking's hall and reference: only that the booking still
     # exists is read from the bookings.
     failed = list(
@@ -334,7 +334,7 @@ def failed_messages_alert(*, now: dt.datetime) -> SweepResult:
             hall_id=message.hall_id,
             kind=Alert.Kind.SMS_FAILED,
             **subject_fields(Appointment, message.subject_id),
-            text=_("The %(purpose)s SMS for %(ref)s could not be sent: call %(phone)s.")
+            text=_("The %(purpose)s SMS for %(ref)s did not reach the applicant: call %(phone)s.")
             % {
                 "purpose": message.get_purpose_display(),
                 "ref": message.subject_reference,
