@@ -140,6 +140,24 @@ class TestRegistrationScreen:
         html = page.content.decode()
         assert f'value="{no_rest_window.pk}"' in html and f'value="{other.pk}"' not in html
 
+    def test_the_slot_picker_names_holidays_provisional_ones_included(
+        self, client, matter, no_rest_window, desk
+    ):
+        """DB1403/T 4: the desk sees a day's kind before picking its slot — 2027-01-01, a
+        statutory holiday computed from the law while the 2027 arrangement is not entered, says
+        so; a weekend says weekend; a working day says nothing."""
+        with time_machine.travel(at(2026, 12, 29, 9), tick=False):
+            client.force_login(desk)
+            page = client.get(ADD_URL, {"matter": matter.pk, "_slots": "1"})
+        days = {
+            day: kind for _window, rows in page.context["slot_groups"] for day, kind, _s in rows
+        }
+        assert days[dt.date(2027, 1, 1)].provisional
+        html = page.content.decode()
+        assert '<span class="day-kind holiday">法定节假日（暂定） 元旦</span>' in html
+        assert '<span class="day-kind weekend">周末</span>' in html  # 2027-01-02, 01-03
+        assert days[dt.date(2026, 12, 30)].is_workday
+
 
 class TestCheckInByQrCode:
     """DB1403/T 6.2.1: the desk finds the booking from its QR code and checks the applicant in,

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duty.admin import HallScopedAdmin
 from duty.attendance import ATTENDANCE_LABELS, duty_attendance, staff_presence_at
-from duty.calendar import day_info, local
+from duty.calendar import day_info, days_info, local
 from duty.models import Window
 from duty.scoping import scope_to_user
 from yuyue.console import ServiceAddAdminMixin, ServiceAddForm, StepAdminMixin
@@ -142,8 +142,11 @@ class SlotChoice:
 
 
 def slot_choices(free_slots, *, chosen: str):
-    """``console.free_slots`` as the registration screen's radio buttons: per window, per day,
-    the slots with places left; ``chosen`` is the picked one's value."""
+    """``console.free_slots`` as the registration screen's radio buttons: per window, per day
+    (with the day's kind, so the clerk sees a weekend or a holiday — provisional or not — before
+    picking: DB1403/T 4), the slots with places left; ``chosen`` is the picked one's value."""
+    dates = [day for _window, days in free_slots for day, _slots in days]
+    kinds = days_info(min(dates), max(dates)) if dates else {}
     groups = []
     for window, days in free_slots:
         rows = []
@@ -157,7 +160,7 @@ def slot_choices(free_slots, *, chosen: str):
                     SlotChoice(value, available.slot.start, available.remaining, value == chosen)
                 )
             if row:
-                rows.append((day, row))
+                rows.append((day, kinds[day], row))
         groups.append((window, rows))
     return groups
 
