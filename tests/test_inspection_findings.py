@@ -194,3 +194,33 @@ class TestConsole:
         assert finding.outcome == "corrected" and finding.disposed_by == supervisor
         client.force_login(head)
         assert client.get(step_url).status_code == 403
+
+
+class TestFindingsListQueries:
+    def test_the_findings_list_costs_as_many_queries_for_six_findings_as_for_one_7_2(
+        self, client, finding, no_rest_window, supervisor, window_staff
+    ):
+        """The console's findings list reads its windows, staff and handlers with the rows,
+        not one query per row: the count stays flat as findings grow."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        url = reverse("admin:duty_inspectionfinding_changelist")
+        client.force_login(supervisor)
+        client.get(url)  # warm the session and permission caches
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            return len(captured)
+
+        one = queries()
+        inspection_record(
+            window=no_rest_window,
+            at=FOUND_AT + dt.timedelta(hours=1),
+            inspector=supervisor,
+            findings=[(InspectionFinding.Kind.ABSENT, window_staff, f"离岗 {n}") for n in range(5)],
+            now=FOUND_AT + dt.timedelta(hours=1, minutes=20),
+        )
+        assert InspectionFinding.objects.count() == 6
+        assert queries() == one

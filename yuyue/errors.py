@@ -82,7 +82,8 @@ def _is_api(request) -> bool:
     return request.path_info.startswith("/api/")
 
 
-def _is_console(request) -> bool:
+def is_console(request) -> bool:
+    """Whether ``request`` is for the staff console (its pages answer in the console's look)."""
     path = request.path_info
     return path.startswith("/admin/") or path.startswith("/en/admin/")
 
@@ -118,7 +119,7 @@ def failure_response(request, error: BaseException | None):
                 "text": text,
                 "phone": help_phone(kind),
                 "kind": kind,
-                "console": _is_console(request),
+                "console": is_console(request),
                 # The page again (a form sent with POST shows again, filled in by hand).
                 "again": request.get_full_path() if request.method == "GET" else request.path,
                 "home": "/en/" if language == "en" else "/",

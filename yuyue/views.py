@@ -2,7 +2,6 @@ import datetime as dt
 import ipaddress
 import json
 import logging
-import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from django.views.i18n import set_language
 from sms.backends import BACKENDS
 from sms.receipts import PROVIDERS, message_receipt_record
 
+from .errors import is_console
 from .ratelimit import client_address
 from .worker import worker_is_alive
 
@@ -170,13 +170,10 @@ def favicon(request):
     return redirect(static("yuyue/favicon.ico"), permanent=False)
 
 
-CONSOLE_PATH = re.compile(r"^/(?:en/)?admin/")
-
-
 def page_not_found(request, exception):
     """404 in the look of the part of the site asked for: the console's for staff pages, the
     citizen site's (templates/404.html) everywhere else; both in the request's language."""
-    if CONSOLE_PATH.match(request.path_info):
+    if is_console(request):
         context = {**admin.site.each_context(request), "title": _("Page not found")}
         return TemplateResponse(request, "admin/404.html", context, status=404).render()
     return defaults.page_not_found(request, exception)
