@@ -9,15 +9,16 @@ tells whether a reference exists.
 import datetime as dt
 
 from django.core import signing
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
 
 from duty.models import Window
 from sms.models import Message
-from sms.services import sms_send, verified_number
+from sms.phones import phone_clean
+from sms.services import code_used_at, sms_send, verified_number
 from yuyue.locks import locking_transaction
 
-from .models import Appointment, Matter
+from .models import Appointment, Channel, Matter
 from .notifications import booking_context
 from .services import appointment_book_online, appointment_cancel_by_citizen
 
@@ -43,20 +44,51 @@ def citizen_booking_create(
 
     One transaction: the code is used up only if the booking is made, so if the slot filled
     meanwhile the citizen picks another time with the same code. A wrong code counts as a try.
+    The same request repeated with the code it used up (its answer was lost with a web
+    instance that died after the commit, and the client tried again) is answered with the
+    booking it made, not with "code used".
     """
-    # Lock order: the number's code row, then the slot row (in appointment_book_online).
-    with verified_number(phone=phone, code=code, now=now):
-        appointment = appointment_book_online(
-            matter=matter,
-            window=window,
-            start=start,
-            applicant_name=applicant_name,
-            phone=phone,
-            content=content,
-            now=now,
+    try:
+        # Lock order: the number's code row, then the slot row (in appointment_book_online).
+        with verified_number(phone=phone, code=code, now=now):
+            appointment = appointment_book_online(
+                matter=matter,
+                window=window,
+                start=start,
+                applicant_name=applicant_name,
+                phone=phone,
+                content=content,
+                now=now,
+            )
+            _tell_applicant(appointment, Message.Purpose.BOOKING_RECEIVED, now)
+    except ValidationError as refusal:
+        repeated = _booking_made_with_code(
+            refusal, matter=matter, window=window, start=start, phone=phone, code=code
         )
-        _tell_applicant(appointment, Message.Purpose.BOOKING_RECEIVED, now)
+        if repeated is None:
+            raise
+        return repeated
     return appointment
+
+
+def _booking_made_with_code(refusal, *, matter, window, start, phone, code) -> Appointment | None:
+    """The online booking of this matter, window and time that used up ``code`` (made in the
+    transaction that used it: its ``created_at`` is the code's ``used_at``), if ``refusal`` is
+    "code used"."""
+    codes = getattr(refusal, "error_dict", {}).get("code", [])
+    if not any(error.code == "code_used" for error in codes):
+        return None
+    used_at = code_used_at(phone=phone, code=code)
+    if used_at is None:
+        return None
+    return Appointment.objects.filter(
+        matter=matter,
+        window=window,
+        start=start,
+        channel=Channel.ONLINE,
+        phone=phone_clean(phone, mobile_only=True),
+        created_at=used_at,
+    ).first()
 
 
 def _tell_applicant(appointment: Appointment, purpose: str, now: dt.datetime) -> None:

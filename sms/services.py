@@ -435,6 +435,20 @@ def verified_number(*, phone, code, now: dt.datetime):
         raise _wrong_try_record(wrong.code_id) from None
 
 
+def code_used_at(*, phone, code) -> dt.datetime | None:
+    """When the number's newest code was used, if ``code`` is that code: a request repeated
+    after its answer was lost (a web instance died after the commit) proves the same number
+    again, and may be answered with what the first one made. None otherwise."""
+    try:
+        number = phone_clean(phone, mobile_only=True)
+    except ValidationError:
+        return None
+    latest = _latest_code(number, lock=False)
+    if latest is None or latest.used_at is None or not _entered_matches(latest, number, code):
+        return None
+    return latest.used_at
+
+
 def _usable_error(latest: VerificationCode | None, now: dt.datetime) -> ValidationError | None:
     if latest is None:
         return _code_error(_("Request a code first."), "no_code")

@@ -339,6 +339,28 @@ def test_a_code_books_once(api, sms_inbox, matter, no_rest_window, frozen):
     assert response.json()["detail"][0]["type"] == "code_used"
 
 
+def test_the_same_request_repeated_after_a_lost_answer_gets_its_booking_not_code_used(
+    api, sms_inbox, matter, no_rest_window, frozen
+):
+    """A web instance died after committing the booking and before answering; the client sends
+    the same request again with the code it used up: it is answered with that booking (once),
+    not told "code used" about a booking it holds. Another slot with that code is still refused,
+    and so is the same slot with a wrong code."""
+    code = get_code(api, sms_inbox)
+    first = post(api, "/api/v1/appointments/", booking(matter, no_rest_window, code=code))
+    frozen.shift(dt.timedelta(seconds=2))
+    again = post(api, "/api/v1/appointments/", booking(matter, no_rest_window, code=code))
+    assert again.status_code == 201
+    assert again.json()["reference"] == first.json()["reference"]
+    assert Appointment.objects.count() == 1
+    later = START + dt.timedelta(days=1)
+    other = post(api, "/api/v1/appointments/", booking(matter, no_rest_window, later, code))
+    assert other.json()["detail"][0]["type"] == "code_used"
+    wrong = "000000" if code != "000000" else "111111"
+    guessed = post(api, "/api/v1/appointments/", booking(matter, no_rest_window, code=wrong))
+    assert guessed.json()["detail"][0]["type"] == "code_used"
+
+
 def test_a_number_holds_at_most_three_open_bookings(
     api, sms_inbox, matter, no_rest_window, frozen, settings
 ):
