@@ -278,3 +278,85 @@ class TestCommand:
         )  # fmt: skip
         assert openpyxl.load_workbook(path).active.max_row == 4
         assert Appointment.objects.count() == 1
+
+
+class TestBodyRowWriter:
+    """The body rows are formatted as strings (register._BodyRows.write_row) for speed; the
+    sheet must be byte for byte what openpyxl's own cell writer makes of the same rows."""
+
+    UTC = dt.UTC
+
+    def row(self, name="张伟", phone="+8613800138000", content="", **kw):
+        accepted = kw.pop("accepted_at", dt.datetime(2026, 9, 13, 4, 0, tzinfo=self.UTC))
+        start = kw.pop("start", dt.datetime(2026, 9, 16, 1, 30, tzinfo=self.UTC))
+        fields = {
+            "matter": "个体工商户设立登记",
+            "first": "敏",
+            "last": "王",
+            "username": "desk",
+            "remarks": "",
+            "status": "accepted",
+            "short_notice": "",
+            "cancel_reason": "",
+            **kw,
+        }
+        return (
+            accepted, name, phone, start, fields["matter"], content, fields["first"],
+            fields["last"], fields["username"], fields["remarks"], fields["status"],
+            fields["short_notice"], fields["cancel_reason"],
+        )  # fmt: skip
+
+    def rows(self):
+        return [
+            self.row(),
+            self.row(name="  带空格 ", content="A & B <c> \"d\" 'e'", remarks="x > y"),
+            self.row(name="   ", phone="", content="第一行\r\n第二行\t制表", username=""),
+            self.row(name="=SUM(A1)", phone="+863532021012", remarks="+1", content="-2"),
+            self.row(
+                name="𠮷野家\x07", remarks="备" * 40_000, status="cancelled", cancel_reason="改期"
+            ),  # fmt: skip
+            self.row(content="个体工商户设立登记", short_notice="急办", status="no_show"),
+            self.row(
+                accepted_at=dt.datetime(2026, 9, 13, 16, 0, tzinfo=self.UTC),  # next local day
+                start=dt.datetime(2026, 9, 16, 1, 30, 15, 123456, tzinfo=self.UTC),
+                content="设立个体工商户，经营范围：日用百货零售" * 3,
+            ),
+            self.row(first="Anna", last="Smith", content="\n"),
+        ]
+
+    def sheet(self, monkeypatch, raw: bool) -> bytes:
+        from appointments import register
+
+        monkeypatch.setattr(register._BodyRows, "raw", raw)
+        out = io.BytesIO()
+        written = register.register_write(rows=self.rows(), subtitle="副标题 & <期间>", out=out)
+        assert written == len(self.rows())
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml")
+        # The merges come out of a set, in no fixed order.
+        head, _, tail = sheet.partition(b"<mergeCells")
+        merges, _, rest = tail.partition(b"</mergeCells>")
+        return head + b"".join(sorted(merges.split(b"<mergeCell "))) + rest
+
+    def test_rows_are_byte_for_byte_what_openpyxl_writes(self, monkeypatch):
+        fast = self.sheet(monkeypatch, raw=True)
+        assert b'<row r="5">' in fast and b'xml:space="preserve"' in fast
+        assert fast == self.sheet(monkeypatch, raw=False)
+
+    def test_values_read_back(self, monkeypatch):
+        from appointments import register
+
+        monkeypatch.setattr(register._BodyRows, "raw", True)
+        out = io.BytesIO()
+        register.register_write(rows=self.rows(), subtitle="x", out=out)
+        ws = openpyxl.load_workbook(out).active
+        rows = list(ws.iter_rows(min_row=5, values_only=True))
+        assert rows[0] == (
+            1, dt.datetime(2026, 9, 13), "张伟", "138 0013 8000", dt.datetime(2026, 9, 16, 9, 30),
+            "个体工商户设立登记", "王敏", None,
+        )  # fmt: skip
+        assert rows[1][2] == "  带空格 " and rows[1][5].endswith("A & B <c> \"d\" 'e'")
+        assert rows[3][2] == "=SUM(A1)" and ws["C8"].quotePrefix and ws["C8"].data_type == "s"
+        assert rows[4][2] == "𠮷野家" and len(rows[4][7]) == 32_767
+        assert rows[6][1] == dt.datetime(2026, 9, 14)  # 16:00 UTC is past midnight in Shanghai
+        assert ws.row_dimensions[11].height == 75  # the matter, then the content on four lines
+        assert ws.row_dimensions[5].height is None
