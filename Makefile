@@ -95,9 +95,18 @@ messages: install
 bench: install
 	$(PY) bench/booking.py
 
-# The register (附录A) export against CSV and xlsxwriter at 1 000, 10 000 and 100 000 rows.
+# The register (附录A) export against CSV and xlsxwriter at 1 000, 10 000 and 100 000 rows, in
+# process and as whole processes (manage.py export_register against a stand-alone xlsxwriter
+# script). bench-export: SQLite (a file kept in the temporary directory) without Redis;
+# bench-export-pg: a scratch PostgreSQL database (created and dropped) with Redis db 4 (flushed).
+# BENCH_EXPORT_ARGS shortens a run, e.g. BENCH_EXPORT_ARGS="--sizes 1000,10000 --repeat 1".
+.PHONY: bench-export-pg
 bench-export: install
-	$(PY) bench/export_register.py
+	DATABASE_URL= REDIS_URL= $(PY) bench/export_register.py $(BENCH_EXPORT_ARGS)
+
+bench-export-pg: install
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/yuyue_export_bench \
+	REDIS_URL=redis://127.0.0.1:6379/4 $(PY) bench/export_register.py $(BENCH_EXPORT_ARGS)
 
 # The citizen API under gunicorn on PostgreSQL (creates and drops the database yuyue_bench).
 bench-load: install
