@@ -393,7 +393,7 @@ def main(sizes: list[int], repeat: int) -> None:
                     f"{w['seconds']:.2f} | {w['seconds'] / wref:.2f} | {w['cpu']:.2f} | "
                     f"{w['peak_mb']:.1f}"
                     if w
-                    else " | | "
+                    else " | | | "
                 )
                 print(
                     f"| {size:,} ".replace(",", " ")
