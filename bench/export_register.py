@@ -400,7 +400,7 @@ def main(sizes: list[int], repeat: int) -> None:
                     + f"| {LABELS[writer]} | {r['seconds']:.2f} | {r['seconds'] / ref:.2f} "
                     f"| {r['peak_mb']:.1f} "
                     f"| {r['peak_mb'] - r['baseline_mb']:.1f} | {whole_cells} "
-                    f"| {r['bytes'] / 1e6:.1f} |"
+                    f"| {r['bytes'] / 1e6:.2f} |"
                 )
         size, inproc, whole = tables[-1]
         print()
