@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -412,6 +413,7 @@ def main(sizes: list[int], repeat: int) -> None:
             f"{whole['manage.py']['peak_mb']:.0f} MB whole process (target < 150 MB)."
         )
     finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the written files; a kept SQLite file stays
         if url.startswith("postgres"):
             scratch_postgres(url, create=False)
 
