@@ -200,6 +200,9 @@ def _text(value) -> str:
 
 
 LINE_HEIGHT = 15  # points per line of 11 pt text
+# Excel refuses a row taller than 409 points (it "repairs" the file): a very long remark is cut
+# off on screen there, and read whole in the cell.
+MAX_ROW_HEIGHT = 409
 # Characters from the CJK radicals on are two wide (East Asian Wide), like Excel draws them.
 _WIDE = re.compile("[\u2e80-\U0010ffff]")
 
@@ -301,7 +304,7 @@ class _BodyRows:
     def height(self, what: str, remarks: str) -> int | None:
         """Spreadsheets do not grow a written row to fit its wrapped text: say how tall it is."""
         lines = max(_lines(what, self.widths["matter"]), _lines(remarks, self.widths["remarks"]))
-        return LINE_HEIGHT * lines if lines > 1 else None
+        return min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT) if lines > 1 else None
 
     def write_row(self, xf, cells, row_idx: int) -> None:
         """WorksheetWriter.write_row for one row of ``register_cells``."""

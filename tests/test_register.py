@@ -357,6 +357,7 @@ class TestBodyRowWriter:
         assert rows[1][2] == "  带空格 " and rows[1][5].endswith("A & B <c> \"d\" 'e'")
         assert rows[3][2] == "=SUM(A1)" and ws["C8"].quotePrefix and ws["C8"].data_type == "s"
         assert rows[4][2] == "𠮷野家" and len(rows[4][7]) == 32_767
+        assert ws.row_dimensions[9].height == 409  # Excel's tallest row; the cell holds it all
         assert rows[6][1] == dt.datetime(2026, 9, 14)  # 16:00 UTC is past midnight in Shanghai
         assert ws.row_dimensions[11].height == 75  # the matter, then the content on four lines
         assert ws.row_dimensions[5].height is None
