@@ -1,0 +1,450 @@
+"""The dashboard's per-day summary (DB1403/T 7.4, 8.2): the booking counts of each window, local
+day and matter (``evaluation.models.DashboardDay``), so that a year is read as a few thousand
+rows instead of every booking. It is never trusted blindly:
+
+- **Stale days.** Every write that can change a day's counts — a booking or a rating saved or
+  deleted (``summary_marks``'s receivers), and any bulk write (``day_mark_stale`` at its call
+  site) — marks that (window, day) stale in the same transaction (``DashboardStaleDay``). The
+  dashboard counts stale days from the records; the sweep counts them again and clears the marks
+  it counted. Only days before today are marked: the summary never holds today or yesterday
+  (``SUMMARY_LAG_DAYS``), which the dashboard always counts from the records — a day's margin
+  against a transaction open across midnight or clocks apart between web and worker hosts.
+- **Fingerprint.** The counts depend on ``SERVED_ON_TIME_MINUTES``, the hall's regular and
+  holiday periods (off-hours share, holiday bookings) and its windows; each hall's state holds
+  a fingerprint of them. When it differs from the current one the whole summary of the hall is
+  ignored (counted from the records) until the sweep makes it again.
+- **Safety net.** A nightly sweep rebuilds every hall's summary from the records, and
+  ``manage.py dashboard_summary --check`` compares it with the records without writing.
+
+So an answer is never wrong, only sometimes slower. Day types (weekend, holiday) are applied
+when the dashboard reads, from the calendar, so the calendar is not part of the summary.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import JSONField, OuterRef, Q, Subquery, Value
+from django.utils import timezone
+
+from appointments.models import Appointment, Channel, Matter, Status
+from duty.calendar import local
+from duty.models import DayType, Hall, ServicePeriod, Window
+
+from ..figures import RATING_AGGREGATES
+from ..models import (
+    BAD_LEVELS,
+    GOOD_LEVELS,
+    SUMMARY_COUNTS,
+    DashboardDay,
+    DashboardStaleDay,
+    DashboardSummaryState,
+)
+from .day_counts import booking_rows, confirmation_histograms
+from .periods import period_bounds
+
+# Bump when what a summary row counts changes: every hall's summary is then made again.
+SUMMARY_VERSION = 1
+# The summary holds days up to the day before yesterday; later days are always counted live.
+SUMMARY_LAG_DAYS = 2
+# More separate stale stretches than this in one request: count the whole period live (a
+# query with hundreds of OR'ed ranges is slower than reading the bookings).
+MAX_STALE_RANGES = 60
+# Stale (window, day) pairs counted again per query by the sweep.
+REFRESH_CHUNK = 200
+
+
+# --- what the counts depend on -------------------------------------------------------------------
+
+
+def hall_periods(hall_id: int) -> tuple[list, dict]:
+    """The hall's regular periods [(start, end)] and off-hours periods {day type: [(start,
+    end)]}, ordered by start: one query."""
+    regular, no_rest = [], defaultdict(list)
+    for period in ServicePeriod.objects.filter(hall_id=hall_id).order_by("start"):
+        if period.kind == ServicePeriod.Kind.REGULAR:
+            regular.append((period.start, period.end))
+        else:
+            no_rest[period.day_type].append((period.start, period.end))
+    return regular, no_rest
+
+
+def summary_fingerprint(*, window_ids, regular, holidays) -> str:
+    """What a hall's summary was counted with: change any of it and the summary is ignored."""
+    basis = {
+        "version": SUMMARY_VERSION,
+        "time_zone": settings.TIME_ZONE,
+        "served_on_time_minutes": settings.SERVED_ON_TIME_MINUTES,
+        "windows": sorted(window_ids),
+        "regular": [(s.isoformat(), e.isoformat()) for s, e in regular],
+        "holidays": [(s.isoformat(), e.isoformat()) for s, e in holidays],
+        "statuses": list(Status.values),
+        "channels": list(Channel.values),
+        "ratings": list(RATING_AGGREGATES),
+        "levels": [sorted(GOOD_LEVELS), sorted(BAD_LEVELS)],
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def summary_through(now: dt.datetime) -> dt.date:
+    """The last day a summary made at ``now`` holds."""
+    return local(now).date() - dt.timedelta(days=SUMMARY_LAG_DAYS)
+
+
+# --- marking days stale --------------------------------------------------------------------------
+
+
+def day_mark_stale(pairs, *, now: dt.datetime | None = None) -> int:
+    """Mark (window id, local day) pairs stale, in the caller's transaction; days from today on
+    are left out (the summary never holds them). Call it from every bulk write of bookings or
+    ratings (``QuerySet.update``, ``bulk_create``, ``bulk_update``), which send no signal."""
+    today = local(now or timezone.now()).date()
+    fresh = {(w, d) for w, d in pairs if w is not None and d < today}
+    DashboardStaleDay.objects.bulk_create(
+        [DashboardStaleDay(window_id=w, day=d) for w, d in sorted(fresh)], batch_size=1000
+    )
+    return len(fresh)
+
+
+def bookings_mark_stale(bookings, *, now: dt.datetime | None = None) -> int:
+    """Mark the days of a queryset of bookings stale (before a bulk write changes them)."""
+    today = local(now or timezone.now()).date()
+    low = dt.datetime.combine(today, dt.time(), tzinfo=timezone.get_default_timezone())
+    pairs = {
+        (w, local(s).date())
+        for w, s in bookings.filter(start__lt=low).order_by().values_list("window_id", "start")
+    }
+    return day_mark_stale(pairs, now=now)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def summary_state_annotations() -> dict:
+    """Annotations of a ``Window`` queryset: its hall's summary state (``summary_through``,
+    ``summary_fingerprint``; None without one), read with the windows rather than in a query of
+    its own."""
+    state = DashboardSummaryState.objects.filter(hall_id=OuterRef("hall_id"))
+    return {
+        "summary_through": Subquery(state.values("through")[:1]),
+        "summary_fingerprint": Subquery(state.values("fingerprint")[:1]),
+    }
+
+
+def summary_read(*, window_ids, start, last, department_id, holidays):
+    """One query: the summary's counts of ``window_ids`` from ``start`` to ``last`` by (window,
+    day) — as ``day_counts.booking_rows`` gives them — and their confirmation histogram, the
+    days marked stale left out, and those stale (window, day) pairs: (rows, histogram, stale)."""
+    days = DashboardDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
+    if department_id is not None:
+        of_department = Matter.departments.through.objects.filter(
+            department_id=department_id
+        ).values("matter_id")
+        days = days.filter(matter_id__in=of_department)
+    columns = ("window_id", "day", "holiday", "minutes", *SUMMARY_COUNTS)
+    nothing = Value(None, output_field=JSONField())
+    # A stale mark is a row with a count of -1 (no summary row has one).
+    marks = (
+        DashboardStaleDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
+        .annotate(
+            _holiday=nothing,
+            _minutes=nothing,
+            **{f"_{name}": Value(-1 if i == 0 else 0) for i, name in enumerate(SUMMARY_COUNTS)},
+        )
+        .values_list("window_id", "day", "_holiday", "_minutes", *(f"_{n}" for n in SUMMARY_COUNTS))
+    )
+    fetched = list(days.values_list(*columns).union(marks, all=True))
+    stale = {(row[0], row[1]) for row in fetched if row[4] == -1}
+    rows = {}
+    histogram = defaultdict(int)
+    for window_id, day, holiday, minutes, *counts in fetched:
+        if (window_id, day) in stale:
+            continue
+        row = rows.get((window_id, day))
+        if row is None:
+            row = rows[(window_id, day)] = {"window_id": window_id, "_day": day}
+            row.update(dict.fromkeys(SUMMARY_COUNTS, 0))
+            row.update({f"holiday_{i}": 0 for i in range(len(holidays))})
+        for name, value in zip(SUMMARY_COUNTS, counts, strict=True):
+            row[name] += value
+        # In case a database gives a union's JSON as text.
+        holiday = json.loads(holiday) if isinstance(holiday, str) else holiday
+        minutes = json.loads(minutes) if isinstance(minutes, str) else minutes
+        for i, value in enumerate(holiday or ()):
+            if i < len(holidays):
+                row[f"holiday_{i}"] += value
+        for minute, n in (minutes or {}).items():
+            histogram[int(minute)] += n
+    return list(rows.values()), dict(histogram), stale
+
+
+def _stale_ranges(stale, *, start, last):
+    """The stale pairs as (window, first day, last day) stretches of consecutive days."""
+    by_window = defaultdict(list)
+    for window_id, day in stale:
+        if start <= day <= last:
+            by_window[window_id].append(day)
+    ranges = []
+    for window_id, days in sorted(by_window.items()):
+        days.sort()
+        first = prev = days[0]
+        for day in [*days[1:], None]:
+            if day is not None and day == prev + dt.timedelta(days=1):
+                prev = day
+                continue
+            ranges.append((window_id, first, prev))
+            if day is not None:
+                first = prev = day
+    return ranges
+
+
+def live_ranges(*, stale, last, start, end):
+    """The bookings of the period the summary does not answer for, as a Q over ``Appointment``
+    (None: there are none): all of them without a summary (``last`` None), else the stale
+    (window, day) stretches and the days after ``last``. Also whether to use the summary's
+    rows: not if so many days are stale that it is quicker to count them all."""
+    if last is None:
+        return Q(), False
+    ranges = _stale_ranges(stale, start=start, last=last)
+    if len(ranges) > MAX_STALE_RANGES:
+        return Q(), False
+    live = None
+    for window_id, first, final in ranges:
+        low, high = period_bounds(first, final)
+        part = Q(window_id=window_id, start__gte=low, start__lt=high)
+        live = part if live is None else live | part
+    if last < end:
+        low, _high = period_bounds(last + dt.timedelta(days=1), end)
+        part = Q(start__gte=low)
+        live = part if live is None else live | part
+    return live, True
+
+
+def live_days(*, stale, last, end, used) -> int:
+    """About how many days ``live_ranges`` counts from the bookings (a window's day as one)."""
+    if last is None or not used:
+        return 10**6
+    return len(stale) + (end - last).days
+
+
+# --- making it -----------------------------------------------------------------------------------
+
+
+def _count(*, bookings, regular, holidays, low, high) -> list[DashboardDay]:
+    """The summary rows of ``bookings`` (starting in [low, high)): two queries."""
+    made = {}
+    for row in booking_rows(
+        bookings, regular=regular, holidays=holidays, low=low, high=high, by_matter=True
+    ):
+        key = (row["window_id"], row["_day"], row["matter_id"])
+        made[key] = DashboardDay(
+            window_id=key[0],
+            day=key[1],
+            matter_id=key[2],
+            holiday=[row[f"holiday_{i}"] for i in range(len(holidays))] or None,
+            **{name: row[name] for name in SUMMARY_COUNTS},
+        )
+    for row in confirmation_histograms(bookings, low=low, high=high):
+        day = made[(row["window_id"], row["_day"], row["matter_id"])]
+        day.minutes = day.minutes or {}
+        day.minutes[str(row["_m"])] = row["n"]
+    return list(made.values())
+
+
+@dataclass
+class _Hall:
+    hall_id: int
+    window_ids: list
+    regular: list
+    holidays: list
+    fingerprint: str
+
+
+def _hall(hall_id: int) -> _Hall:
+    window_ids = list(Window.objects.filter(hall_id=hall_id).values_list("pk", flat=True))
+    regular, no_rest = hall_periods(hall_id)
+    holidays = no_rest[DayType.HOLIDAY]
+    return _Hall(
+        hall_id,
+        window_ids,
+        regular,
+        holidays,
+        summary_fingerprint(window_ids=window_ids, regular=regular, holidays=holidays),
+    )
+
+
+def _rebuild(hall: _Hall, *, through: dt.date) -> int:
+    """Every day of the hall up to ``through``, counted again from the bookings."""
+    DashboardDay.objects.filter(window_id__in=hall.window_ids).delete()
+    if not hall.window_ids:
+        return 0
+    first = (
+        Appointment.objects.filter(window_id__in=hall.window_ids)
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+    if first is None or local(first).date() > through:
+        return 0
+    low, high = period_bounds(local(first).date(), through)
+    rows = _count(
+        bookings=Appointment.objects.filter(
+            window_id__in=hall.window_ids, start__gte=low, start__lt=high
+        ),
+        regular=hall.regular,
+        holidays=hall.holidays,
+        low=low,
+        high=high,
+    )
+    DashboardDay.objects.bulk_create(rows, batch_size=2000)
+    return (through - local(first).date()).days + 1
+
+
+def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
+    """The stale ``pairs`` up to ``since`` and every day after ``since`` up to ``through``,
+    counted again from the bookings."""
+    made = 0
+    pairs = sorted((w, d) for w, d in pairs if d <= since and w in hall.window_ids)
+    for i in range(0, len(pairs), REFRESH_CHUNK):
+        chunk = pairs[i : i + REFRESH_CHUNK]
+        which, where = Q(), Q()
+        for window_id, day in chunk:
+            low, high = period_bounds(day, day)
+            which |= Q(window_id=window_id, day=day)
+            where |= Q(window_id=window_id, start__gte=low, start__lt=high)
+        DashboardDay.objects.filter(which).delete()
+        low, high = period_bounds(min(d for _w, d in chunk), max(d for _w, d in chunk))
+        rows = _count(
+            bookings=Appointment.objects.filter(where),
+            regular=hall.regular,
+            holidays=hall.holidays,
+            low=low,
+            high=high,
+        )
+        DashboardDay.objects.bulk_create(rows, batch_size=2000)
+        made += len(chunk)
+    if through > since and hall.window_ids:
+        first = since + dt.timedelta(days=1)
+        DashboardDay.objects.filter(window_id__in=hall.window_ids, day__gte=first).delete()
+        low, high = period_bounds(first, through)
+        rows = _count(
+            bookings=Appointment.objects.filter(
+                window_id__in=hall.window_ids, start__gte=low, start__lt=high
+            ),
+            regular=hall.regular,
+            holidays=hall.holidays,
+            low=low,
+            high=high,
+        )
+        DashboardDay.objects.bulk_create(rows, batch_size=2000)
+        made += (through - since).days * len(hall.window_ids)
+    return made
+
+
+def summary_refresh(*, now: dt.datetime, full: bool = False, hall_ids=None) -> int:
+    """Bring every hall's summary (or those of ``hall_ids``) up to the day before yesterday:
+    the stale days counted again, the new days added, and the whole hall rebuilt if its
+    fingerprint changed (or ``full``). Returns the (window, day) pairs made (about)."""
+    through = summary_through(now)
+    halls = Hall.objects.order_by("pk").values_list("pk", flat=True)
+    if hall_ids is not None:
+        halls = halls.filter(pk__in=hall_ids)
+    made = 0
+    for hall_id in halls:
+        made += _refresh_hall(_hall(hall_id), now=now, through=through, full=full)
+    return made
+
+
+def _refresh_hall(hall: _Hall, *, now, through, full) -> int:
+    with transaction.atomic():
+        state, _created = DashboardSummaryState.objects.get_or_create(
+            hall_id=hall.hall_id,
+            defaults={"fingerprint": "", "through": through, "refreshed_at": now},
+        )
+        # Two workers refreshing one hall would delete and insert the same rows twice.
+        state = DashboardSummaryState.objects.select_for_update().get(pk=state.pk)
+        # The marks this refresh answers for, read before the bookings are: a mark written
+        # later (its change maybe not counted) is not among them and survives.
+        marks = list(
+            DashboardStaleDay.objects.filter(window_id__in=hall.window_ids).values_list(
+                "pk", "window_id", "day"
+            )
+        )
+        if full or state.fingerprint != hall.fingerprint:
+            made = _rebuild(hall, through=through)
+        else:
+            made = _update(
+                hall, pairs={(w, d) for _pk, w, d in marks}, since=state.through, through=through
+            )
+        ids = [pk for pk, _w, _d in marks]
+        for i in range(0, len(ids), 1000):
+            DashboardStaleDay.objects.filter(pk__in=ids[i : i + 1000]).delete()
+        state.fingerprint, state.through, state.refreshed_at = hall.fingerprint, through, now
+        state.save()
+    return made
+
+
+def summary_check(*, now: dt.datetime, hall_ids=None) -> list[tuple]:
+    """The (window, day, column, summary, records) that differ between the summary and the
+    records, for the days the summary answers for (stale days left out): nothing written."""
+    halls = Hall.objects.order_by("pk").values_list("pk", flat=True)
+    if hall_ids is not None:
+        halls = halls.filter(pk__in=hall_ids)
+    differences = []
+    for hall_id in halls:
+        hall = _hall(hall_id)
+        state = DashboardSummaryState.objects.filter(hall_id=hall_id).first()
+        if state is None or state.fingerprint != hall.fingerprint or not hall.window_ids:
+            continue
+        stale = set(
+            DashboardStaleDay.objects.filter(window_id__in=hall.window_ids).values_list(
+                "window_id", "day"
+            )
+        )
+        first = DashboardDay.objects.filter(window_id__in=hall.window_ids).order_by("day").first()
+        if first is None:
+            continue
+        low, high = period_bounds(first.day, state.through)
+        recounted = _count(
+            bookings=Appointment.objects.filter(
+                window_id__in=hall.window_ids, start__gte=low, start__lt=high
+            ),
+            regular=hall.regular,
+            holidays=hall.holidays,
+            low=low,
+            high=high,
+        )
+        differences += _differences(
+            stored=DashboardDay.objects.filter(window_id__in=hall.window_ids),
+            recounted=recounted,
+            stale=stale,
+        )
+    return differences
+
+
+def _differences(*, stored, recounted, stale):
+    def key(row):
+        return (row.window_id, row.day, row.matter_id)
+
+    def values(row):
+        return {
+            **{name: getattr(row, name) for name in SUMMARY_COUNTS},
+            "holiday": row.holiday or None,
+            "minutes": {str(k): v for k, v in (row.minutes or {}).items()} or None,
+        }
+
+    have = {key(r): values(r) for r in stored}
+    want = {key(r): values(r) for r in recounted}
+    found = []
+    for k in sorted(set(have) | set(want), key=lambda k: (k[0], k[1], k[2])):
+        if (k[0], k[1]) in stale:
+            continue
+        a, b = have.get(k, {}), want.get(k, {})
+        for name in sorted(set(a) | set(b)):
+            if a.get(name) != b.get(name) and (a.get(name) or b.get(name)):
+                found.append((*k, name, a.get(name), b.get(name)))
+    return found
