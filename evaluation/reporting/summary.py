@@ -3,9 +3,9 @@ day and matter (``evaluation.models.DashboardDay``), so that a year is read as a
 rows instead of every booking. It is never trusted blindly:
 
 - **Stale days.** Every write that can change a day's counts — a booking or a rating saved or
-  deleted (``summary_marks``'s receivers), and any bulk write (``day_mark_stale`` at its call
-  site) — marks that (window, day) stale in the same transaction (``DashboardStaleDay``). The
-  dashboard counts stale days from the records; the sweep counts them again and clears the marks
+  deleted (the receivers of ``evaluation.summary_marks``), and any bulk write (``day_mark_stale``
+  there, at its call site) — marks that (window, day) stale in the same transaction
+  (``DashboardStaleDay``). The dashboard counts stale days from the records; the sweep counts them again and clears the marks
   it counted. Only days before today are marked: the summary never holds today or yesterday
   (``SUMMARY_LAG_DAYS``), which the dashboard always counts from the records — a day's margin
   against a transaction open across midnight or clocks apart between web and worker hosts.
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import JSONField, OuterRef, Q, Subquery, Value
-from django.utils import timezone
 
 from appointments.models import Appointment, Channel, Matter, Status
 from duty.calendar import local
@@ -44,13 +43,12 @@ from ..models import (
     DashboardStaleDay,
     DashboardSummaryState,
 )
+from ..summary_marks import SUMMARY_LAG_DAYS
 from .day_counts import booking_rows, confirmation_histograms
 from .periods import period_bounds
 
 # Bump when what a summary row counts changes: every hall's summary is then made again.
 SUMMARY_VERSION = 1
-# The summary holds days up to the day before yesterday; later days are always counted live.
-SUMMARY_LAG_DAYS = 2
 # More separate stale stretches than this in one request: count the whole period live (a
 # query with hundreds of OR'ed ranges is slower than reading the bookings).
 MAX_STALE_RANGES = 60
@@ -93,32 +91,6 @@ def summary_fingerprint(*, window_ids, regular, holidays) -> str:
 def summary_through(now: dt.datetime) -> dt.date:
     """The last day a summary made at ``now`` holds."""
     return local(now).date() - dt.timedelta(days=SUMMARY_LAG_DAYS)
-
-
-# --- marking days stale --------------------------------------------------------------------------
-
-
-def day_mark_stale(pairs, *, now: dt.datetime | None = None) -> int:
-    """Mark (window id, local day) pairs stale, in the caller's transaction; days from today on
-    are left out (the summary never holds them). Call it from every bulk write of bookings or
-    ratings (``QuerySet.update``, ``bulk_create``, ``bulk_update``), which send no signal."""
-    today = local(now or timezone.now()).date()
-    fresh = {(w, d) for w, d in pairs if w is not None and d < today}
-    DashboardStaleDay.objects.bulk_create(
-        [DashboardStaleDay(window_id=w, day=d) for w, d in sorted(fresh)], batch_size=1000
-    )
-    return len(fresh)
-
-
-def bookings_mark_stale(bookings, *, now: dt.datetime | None = None) -> int:
-    """Mark the days of a queryset of bookings stale (before a bulk write changes them)."""
-    today = local(now or timezone.now()).date()
-    low = dt.datetime.combine(today, dt.time(), tzinfo=timezone.get_default_timezone())
-    pairs = {
-        (w, local(s).date())
-        for w, s in bookings.filter(start__lt=low).order_by().values_list("window_id", "start")
-    }
-    return day_mark_stale(pairs, now=now)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Marking the dashboard's summary days stale when a booking or a rating changes (see
+``evaluation.reporting.summary``): receivers on the models' own signals, so that appointments
+(below evaluation in the layers) need not know the summary exists.
+
+Bulk writes (``QuerySet.update``, ``bulk_create``, ``bulk_update``) send no signal: each call
+site that writes a counted field of bookings or ratings calls
+``day_mark_stale`` (or ``bookings_mark_stale``) here itself, and
+``tests/test_dashboard_summary.py`` fails when a new bulk writer of those models appears.
+"""
+
+import datetime as dt
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from appointments.models import Appointment
+from duty.calendar import local
+
+from .models import DashboardStaleDay, Rating
+
+# The summary holds days up to the day before yesterday; later days are always counted live.
+SUMMARY_LAG_DAYS = 2
+
+# --- marking days stale --------------------------------------------------------------------------
+
+
+def day_mark_stale(pairs, *, now: dt.datetime | None = None) -> int:
+    """Mark (window id, local day) pairs stale, in the caller's transaction; days from today on
+    are left out (the summary never holds them). Call it from every bulk write of bookings or
+    ratings (``QuerySet.update``, ``bulk_create``, ``bulk_update``), which send no signal."""
+    today = local(now or timezone.now()).date()
+    fresh = {(w, d) for w, d in pairs if w is not None and d < today}
+    DashboardStaleDay.objects.bulk_create(
+        [DashboardStaleDay(window_id=w, day=d) for w, d in sorted(fresh)], batch_size=1000
+    )
+    return len(fresh)
+
+
+def bookings_mark_stale(bookings, *, now: dt.datetime | None = None) -> int:
+    """Mark the days of a queryset of bookings stale (before a bulk write changes them)."""
+    today = local(now or timezone.now()).date()
+    low = dt.datetime.combine(today, dt.time(), tzinfo=timezone.get_default_timezone())
+    pairs = {
+        (w, local(s).date())
+        for w, s in bookings.filter(start__lt=low).order_by().values_list("window_id", "start")
+    }
+    return day_mark_stale(pairs, now=now)
+
+
+# The booking's fields a save can change that its day's counts depend on (day_counts).
+COUNTED_FIELDS = frozenset(
+    {
+        "window",
+        "window_id",
+        "start",
+        "status",
+        "channel",
+        "matter",
+        "matter_id",
+        "created_at",
+        "accepted_at",
+        "arrived_at",
+        "served_at",
+    }
+)
+# Moving a booking changes the counts of the day it leaves too.
+PLACE_FIELDS = frozenset({"window", "window_id", "start"})
+
+
+def _past(moment, today) -> bool:
+    return moment is not None and local(moment).date() < today
+
+
+@receiver(pre_save, sender=Appointment, dispatch_uid="evaluation.summary_booking_moves")
+def booking_leaves_day(sender, instance, raw=False, update_fields=None, **kwargs):
+    """A booking moved (another window or time): the day it leaves is stale too. Read from the
+    database only when the save can move it, and only for a booking already stored."""
+    if instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not (PLACE_FIELDS & set(update_fields)):
+        return
+    old = Appointment.objects.filter(pk=instance.pk).values_list("window_id", "start").first()
+    today = local(timezone.now()).date()
+    if old and _past(old[1], today) and (old[0], old[1]) != (instance.window_id, instance.start):
+        day_mark_stale([(old[0], local(old[1]).date())])
+
+
+@receiver(post_save, sender=Appointment, dispatch_uid="evaluation.summary_booking_saved")
+def booking_saved(sender, instance, created=False, update_fields=None, **kwargs):
+    """A booking of a past day written: its (window, day) is stale. Nothing for today and
+    later (the summary never holds them), so booking costs nothing more."""
+    if update_fields is not None and not (COUNTED_FIELDS & set(update_fields)):
+        return
+    if _past(instance.start, local(timezone.now()).date()):
+        day_mark_stale([(instance.window_id, local(instance.start).date())])
+
+
+@receiver(post_delete, sender=Appointment, dispatch_uid="evaluation.summary_booking_deleted")
+def booking_deleted(sender, instance, **kwargs):
+    if _past(instance.start, local(timezone.now()).date()):
+        day_mark_stale([(instance.window_id, local(instance.start).date())])
+
+
+def _rating_day(rating: Rating):
+    """The rated booking's (window, start): its day holds the rating's counts."""
+    booking = rating._state.fields_cache.get("appointment")
+    if booking is not None:
+        return booking.window_id, booking.start
+    return (
+        Appointment.objects.filter(pk=rating.appointment_id)
+        .values_list("window_id", "start")
+        .first()
+    )
+
+
+@receiver(post_save, sender=Rating, dispatch_uid="evaluation.summary_rating_saved")
+@receiver(post_delete, sender=Rating, dispatch_uid="evaluation.summary_rating_deleted")
+def rating_changed(sender, instance, update_fields=None, **kwargs):
+    """A rating given, excluded after an appeal (申诉复核) or deleted: its booking's day is
+    stale (anonymising a comment is not counted and marks nothing)."""
+    if update_fields is not None and not ({"excluded", "overall", "source"} & set(update_fields)):
+        return
+    place = _rating_day(instance)
+    if place and _past(place[1], local(timezone.now()).date()):
+        day_mark_stale([(place[0], local(place[1]).date())])
