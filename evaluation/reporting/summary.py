@@ -6,8 +6,9 @@ rows instead of every booking. It is never trusted blindly:
   deleted (the receivers of ``evaluation.summary_marks``), and any bulk write (``day_mark_stale``
   there, at its call site) — marks that (window, day) stale in the same transaction
   (``DashboardStaleDay``). The dashboard counts stale days from the records; the sweep counts
-  them again and clears the marks it counted. Only days before today are marked: the summary never holds today or yesterday
-  (``SUMMARY_LAG_DAYS``), which the dashboard always counts from the records — a day's margin
+  them again and clears the marks it counted. Only days before today are marked: the summary
+  never holds today or yesterday (``SUMMARY_LAG_DAYS``), which the dashboard always counts from
+  the records — a day's margin
   against a transaction open across midnight or clocks apart between web and worker hosts.
 - **Fingerprint.** The counts depend on ``SERVED_ON_TIME_MINUTES``, the hall's regular and
   holiday periods (off-hours share, holiday bookings) and its windows; each hall's state holds
