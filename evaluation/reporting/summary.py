@@ -274,7 +274,7 @@ def _rebuild(hall: _Hall, *, through: dt.date) -> int:
         high=high,
     )
     DashboardDay.objects.bulk_create(rows, batch_size=2000)
-    return (through - local(first).date()).days + 1
+    return ((through - local(first).date()).days + 1) * len(hall.window_ids)
 
 
 def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
