@@ -442,6 +442,10 @@ SUMMARY_COUNTS = (
     *(f"channel_{c}" for c in _SUMMARY_CHANNELS),
     *(f"r_{k}" for k in _SUMMARY_RATINGS),
 )
+# Per holiday no-rest period of the hall (by start), the live bookings in it; a hall with more
+# such periods is not summarised (counted from the records).
+MAX_HOLIDAY_PERIODS = 4
+SUMMARY_HOLIDAYS = tuple(f"holiday_{i}" for i in range(MAX_HOLIDAY_PERIODS))
 
 
 class DashboardDay(models.Model):
@@ -452,11 +456,9 @@ class DashboardDay(models.Model):
     window = models.ForeignKey("duty.Window", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     matter = models.ForeignKey("appointments.Matter", on_delete=models.CASCADE, related_name="+")
-    # Per holiday no-rest period of the hall (by start), the live bookings in it: [n0, n1, …].
-    holiday = models.JSONField(null=True)
-    # Online bookings accepted: {whole minutes from booking to confirmation: count}.
-    minutes = models.JSONField(null=True)
-    locals().update({name: models.PositiveIntegerField(default=0) for name in SUMMARY_COUNTS})
+    locals().update(
+        {name: models.PositiveIntegerField(default=0) for name in SUMMARY_COUNTS + SUMMARY_HOLIDAYS}
+    )
 
     class Meta:
         default_permissions = ()
@@ -464,6 +466,25 @@ class DashboardDay(models.Model):
 
     def __str__(self):
         return f"{self.window_id} {self.day} {self.matter_id}"
+
+
+class DashboardMinutes(models.Model):
+    """The confirmation-time histogram of ``DashboardDay`` (DB1403/T 5.1.3 c): of one window,
+    local day and matter, ``count`` online bookings accepted ``minutes`` whole minutes after they
+    were made. Added up by the database, so a year is read as its distinct minutes."""
+
+    window = models.ForeignKey("duty.Window", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    matter = models.ForeignKey("appointments.Matter", on_delete=models.CASCADE, related_name="+")
+    minutes = models.IntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["window", "day"], name="dashboard_minutes_idx")]
+
+    def __str__(self):
+        return f"{self.window_id} {self.day} {self.minutes}: {self.count}"
 
 
 class DashboardStaleDay(models.Model):

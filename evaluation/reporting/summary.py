@@ -30,7 +30,7 @@ from operator import add
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import JSONField, OuterRef, Q, Subquery, Value
+from django.db.models import DateField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 
 from appointments.models import Appointment, Channel, Matter, Status
 from duty.calendar import local
@@ -40,8 +40,11 @@ from ..figures import RATING_AGGREGATES
 from ..models import (
     BAD_LEVELS,
     GOOD_LEVELS,
+    MAX_HOLIDAY_PERIODS,
     SUMMARY_COUNTS,
+    SUMMARY_HOLIDAYS,
     DashboardDay,
+    DashboardMinutes,
     DashboardStaleDay,
     DashboardSummaryState,
 )
@@ -74,7 +77,10 @@ def hall_periods(hall_id: int) -> tuple[list, dict]:
 
 
 def summary_fingerprint(*, window_ids, regular, holidays) -> str:
-    """What a hall's summary was counted with: change any of it and the summary is ignored."""
+    """What a hall's summary was counted with: change any of it and the summary is ignored.
+    A hall with more holiday periods than the summary has columns for is never summarised."""
+    if len(holidays) > MAX_HOLIDAY_PERIODS:
+        return "-"
     basis = {
         "version": SUMMARY_VERSION,
         "time_zone": settings.TIME_ZONE,
@@ -110,58 +116,67 @@ def summary_state_annotations() -> dict:
 
 
 def summary_read(*, window_ids, start, last, department_id, holidays):
-    """One query: the summary's counts of ``window_ids`` from ``start`` to ``last`` by (window,
-    day) — as ``day_counts.booking_rows`` gives them — and their confirmation histogram, the
-    days marked stale left out, and those stale (window, day) pairs: (rows, histogram, stale)."""
+    """One query (a UNION ALL of three): the summary's counts of ``window_ids`` from ``start`` to
+    ``last`` by (window, day) — as ``day_counts.booking_rows`` gives them — the stale (window,
+    day) pairs (left out), and the confirmation histogram of the days not stale, added up by
+    the database: (rows, histogram, stale)."""
     days = DashboardDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
+    minutes = DashboardMinutes.objects.filter(
+        window_id__in=window_ids, day__gte=start, day__lte=last
+    )
     if department_id is not None:
         of_department = Matter.departments.through.objects.filter(
             department_id=department_id
         ).values("matter_id")
         days = days.filter(matter_id__in=of_department)
-    columns = ("window_id", "day", "holiday", "minutes", *SUMMARY_COUNTS)
-    nothing = Value(None, output_field=JSONField())
+        minutes = minutes.filter(matter_id__in=of_department)
+    holding = (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS)
     # A stale mark is a row with a count of -1 (no summary row has one).
     marks = (
         DashboardStaleDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
-        .annotate(
-            _holiday=nothing,
-            _minutes=nothing,
-            **{f"_{name}": Value(-1 if i == 0 else 0) for i, name in enumerate(SUMMARY_COUNTS)},
-        )
-        .values_list("window_id", "day", "_holiday", "_minutes", *(f"_{n}" for n in SUMMARY_COUNTS))
+        .annotate(**{f"_{name}": Value(-1 if i == 0 else 0) for i, name in enumerate(holding)})
+        .values_list("window_id", "day", *(f"_{name}" for name in holding))
     )
-    fetched = list(days.values_list(*columns).union(marks, all=True))
-    stale = {(row[0], row[1]) for row in fetched if row[4] == -1}
-    sums, holidays_by_day = {}, defaultdict(lambda: [0] * len(holidays))
-    histogram = defaultdict(int)
-    for window_id, day, holiday, minutes, *counts in fetched:
+    # The histogram of the days not stale, by minute (added up by the database): a row with a
+    # count of -2, the minutes and their count in the next two columns.
+    is_stale = DashboardStaleDay.objects.filter(
+        window_id=OuterRef("window_id"), day=OuterRef("day")
+    )
+    histogram_rows = (
+        minutes.filter(~Exists(is_stale))
+        .order_by()
+        .values("minutes")
+        .annotate(
+            _w=Value(None, output_field=IntegerField()),
+            _d=Value(None, output_field=DateField()),
+            _flag=Value(-2),
+            _n=Sum("count"),
+            **{f"_{name}": Value(0) for name in holding[3:]},
+        )
+        .values_list("_w", "_d", "_flag", "minutes", "_n", *(f"_{name}" for name in holding[3:]))
+    )
+    fetched = list(
+        days.values_list("window_id", "day", *holding).union(marks, histogram_rows, all=True)
+    )
+    stale = {(row[0], row[1]) for row in fetched if row[2] == -1}
+    histogram = {row[3]: row[4] for row in fetched if row[2] == -2}
+    sums = {}
+    for window_id, day, *counts in fetched:
         key = (window_id, day)
-        if key in stale:
+        if counts[0] < 0 or key in stale:
             continue
         total = sums.get(key)
         if total is None:
             sums[key] = counts
         else:
             total[:] = map(add, total, counts)  # added up in C: a year is ~3 000 rows
-        # In case a database gives a union's JSON as text.
-        holiday = json.loads(holiday) if isinstance(holiday, str) else holiday
-        minutes = json.loads(minutes) if isinstance(minutes, str) else minutes
-        if holiday:
-            per_day = holidays_by_day[key]
-            for i, value in enumerate(holiday[: len(holidays)]):
-                per_day[i] += value
-        for minute, n in (minutes or {}).items():
-            histogram[int(minute)] += n
     rows = []
+    names = (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS[: len(holidays)])
     for (window_id, day), counts in sums.items():
-        row = dict(zip(SUMMARY_COUNTS, counts, strict=True))
+        row = dict(zip(names, counts, strict=False))
         row["window_id"], row["_day"] = window_id, day
-        booked = holidays_by_day.get((window_id, day))
-        for i in range(len(holidays)):
-            row[f"holiday_{i}"] = booked[i] if booked else 0
         rows.append(row)
-    return rows, dict(histogram), stale
+    return rows, histogram, stale
 
 
 def _stale_ranges(stale, *, start, last):
@@ -216,28 +231,43 @@ def live_days(*, stale, last, end, used) -> int:
 # --- making it -----------------------------------------------------------------------------------
 
 
-def _count(*, bookings, regular, holidays, low, high) -> list[DashboardDay]:
-    """The summary rows of ``bookings`` (starting in [low, high)): two queries."""
-    made = {}
-    for row in booking_rows(
-        bookings, regular=regular, holidays=holidays, low=low, high=high, by_matter=True
-    ):
-        key = (row["window_id"], row["_day"], row["matter_id"])
-        made[key] = DashboardDay(
-            window_id=key[0],
-            day=key[1],
-            matter_id=key[2],
-            # None unless a holiday period was booked (most rows: nothing to decode).
-            holiday=[row[f"holiday_{i}"] for i in range(len(holidays))]
-            if any(row[f"holiday_{i}"] for i in range(len(holidays)))
-            else None,
+def _count(*, bookings, regular, holidays, low, high) -> tuple[list, list]:
+    """The summary rows of ``bookings`` (starting in [low, high)), days and minutes: two
+    queries."""
+    days = [
+        DashboardDay(
+            window_id=row["window_id"],
+            day=row["_day"],
+            matter_id=row["matter_id"],
             **{name: row[name] for name in SUMMARY_COUNTS},
+            **{f"holiday_{i}": row[f"holiday_{i}"] for i in range(len(holidays))},
         )
-    for row in confirmation_histograms(bookings, low=low, high=high):
-        day = made[(row["window_id"], row["_day"], row["matter_id"])]
-        day.minutes = day.minutes or {}
-        day.minutes[str(row["_m"])] = row["n"]
-    return list(made.values())
+        for row in booking_rows(
+            bookings, regular=regular, holidays=holidays, low=low, high=high, by_matter=True
+        )
+    ]
+    minutes = [
+        DashboardMinutes(
+            window_id=row["window_id"],
+            day=row["_day"],
+            matter_id=row["matter_id"],
+            minutes=row["_m"],
+            count=row["n"],
+        )
+        for row in confirmation_histograms(bookings, low=low, high=high)
+    ]
+    return days, minutes
+
+
+def _store(rows: tuple[list, list]) -> None:
+    days, minutes = rows
+    DashboardDay.objects.bulk_create(days, batch_size=2000)
+    DashboardMinutes.objects.bulk_create(minutes, batch_size=5000)
+
+
+def _delete(which: Q) -> None:
+    DashboardDay.objects.filter(which).delete()
+    DashboardMinutes.objects.filter(which).delete()
 
 
 @dataclass
@@ -264,7 +294,7 @@ def _hall(hall_id: int) -> _Hall:
 
 def _rebuild(hall: _Hall, *, through: dt.date) -> int:
     """Every day of the hall up to ``through``, counted again from the bookings."""
-    DashboardDay.objects.filter(window_id__in=hall.window_ids).delete()
+    _delete(Q(window_id__in=hall.window_ids))
     if not hall.window_ids:
         return 0
     first = (
@@ -285,7 +315,7 @@ def _rebuild(hall: _Hall, *, through: dt.date) -> int:
         low=low,
         high=high,
     )
-    DashboardDay.objects.bulk_create(rows, batch_size=2000)
+    _store(rows)
     return ((through - local(first).date()).days + 1) * len(hall.window_ids)
 
 
@@ -301,7 +331,7 @@ def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
             low, high = period_bounds(day, day)
             which |= Q(window_id=window_id, day=day)
             where |= Q(window_id=window_id, start__gte=low, start__lt=high)
-        DashboardDay.objects.filter(which).delete()
+        _delete(which)
         low, high = period_bounds(min(d for _w, d in chunk), max(d for _w, d in chunk))
         rows = _count(
             bookings=Appointment.objects.filter(where),
@@ -310,11 +340,11 @@ def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
             low=low,
             high=high,
         )
-        DashboardDay.objects.bulk_create(rows, batch_size=2000)
+        _store(rows)
         made += len(chunk)
     if through > since and hall.window_ids:
         first = since + dt.timedelta(days=1)
-        DashboardDay.objects.filter(window_id__in=hall.window_ids, day__gte=first).delete()
+        _delete(Q(window_id__in=hall.window_ids, day__gte=first))
         low, high = period_bounds(first, through)
         rows = _count(
             bookings=Appointment.objects.filter(
@@ -325,7 +355,7 @@ def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
             low=low,
             high=high,
         )
-        DashboardDay.objects.bulk_create(rows, batch_size=2000)
+        _store(rows)
         made += (through - since).days * len(hall.window_ids)
     return made
 
@@ -390,10 +420,15 @@ def summary_check(*, now: dt.datetime, hall_ids=None) -> list[tuple]:
                 "window_id", "day"
             )
         )
-        first = DashboardDay.objects.filter(window_id__in=hall.window_ids).order_by("day").first()
-        if first is None:
-            continue
-        low, high = period_bounds(first.day, state.through)
+        first = (
+            Appointment.objects.filter(window_id__in=hall.window_ids)
+            .order_by("start")
+            .values_list("start", flat=True)
+            .first()
+        )
+        if first is None or local(first).date() > state.through:
+            first = None
+        low, high = period_bounds(local(first).date() if first else state.through, state.through)
         recounted = _count(
             bookings=Appointment.objects.filter(
                 window_id__in=hall.window_ids, start__gte=low, start__lt=high
@@ -404,7 +439,10 @@ def summary_check(*, now: dt.datetime, hall_ids=None) -> list[tuple]:
             high=high,
         )
         differences += _differences(
-            stored=DashboardDay.objects.filter(window_id__in=hall.window_ids),
+            stored=(
+                DashboardDay.objects.filter(window_id__in=hall.window_ids),
+                DashboardMinutes.objects.filter(window_id__in=hall.window_ids),
+            ),
             recounted=recounted,
             stale=stale,
         )
@@ -412,24 +450,26 @@ def summary_check(*, now: dt.datetime, hall_ids=None) -> list[tuple]:
 
 
 def _differences(*, stored, recounted, stale):
-    def key(row):
-        return (row.window_id, row.day, row.matter_id)
+    """(window, day, matter, column, summary, records) where the two differ."""
 
-    def values(row):
-        return {
-            **{name: getattr(row, name) for name in SUMMARY_COUNTS},
-            "holiday": row.holiday or None,
-            "minutes": {str(k): v for k, v in (row.minutes or {}).items()} or None,
-        }
+    def table(days, minutes):
+        found = defaultdict(dict)
+        for row in days:
+            key = (row.window_id, row.day, row.matter_id)
+            for name in (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS):
+                if getattr(row, name):
+                    found[key][name] = getattr(row, name)
+        for row in minutes:
+            found[(row.window_id, row.day, row.matter_id)][f"minutes={row.minutes}"] = row.count
+        return found
 
-    have = {key(r): values(r) for r in stored}
-    want = {key(r): values(r) for r in recounted}
-    found = []
-    for k in sorted(set(have) | set(want), key=lambda k: (k[0], k[1], k[2])):
-        if (k[0], k[1]) in stale:
+    have, want = table(*stored), table(*recounted)
+    differences = []
+    for key in sorted(have.keys() | want.keys()):
+        if (key[0], key[1]) in stale:
             continue
-        a, b = have.get(k, {}), want.get(k, {})
-        for name in sorted(set(a) | set(b)):
-            if a.get(name) != b.get(name) and (a.get(name) or b.get(name)):
-                found.append((*k, name, a.get(name), b.get(name)))
-    return found
+        a, b = have.get(key, {}), want.get(key, {})
+        for name in sorted(a.keys() | b.keys()):
+            if a.get(name, 0) != b.get(name, 0):
+                differences.append((*key, name, a.get(name, 0), b.get(name, 0)))
+    return differences
