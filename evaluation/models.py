@@ -442,6 +442,9 @@ SUMMARY_COUNTS = (
     *(f"channel_{c}" for c in _SUMMARY_CHANNELS),
     *(f"r_{k}" for k in _SUMMARY_RATINGS),
 )
+# The period's no-show follow-ups (DB1403/T 6.2.3) by their booking's window and matter and their
+# booked time's day: all, recorded on time, not recorded yet.
+FOLLOW_UP_COUNTS = ("fu_total", "fu_on_time", "fu_open")
 # Per holiday no-rest period of the hall (by start), the live bookings in it; a hall with more
 # such periods is not summarised (counted from the records).
 MAX_HOLIDAY_PERIODS = 4
@@ -457,7 +460,10 @@ class DashboardDay(models.Model):
     day = models.DateField()
     matter = models.ForeignKey("appointments.Matter", on_delete=models.CASCADE, related_name="+")
     locals().update(
-        {name: models.PositiveIntegerField(default=0) for name in SUMMARY_COUNTS + SUMMARY_HOLIDAYS}
+        {
+            name: models.PositiveIntegerField(default=0)
+            for name in SUMMARY_COUNTS + FOLLOW_UP_COUNTS + SUMMARY_HOLIDAYS
+        }
     )
 
     class Meta:

@@ -1,11 +1,11 @@
-"""Marking the dashboard's summary days stale when a booking or a rating changes (see
-``evaluation.reporting.summary``): receivers on the models' own signals, so that appointments
-(below evaluation in the layers) need not know the summary exists.
+"""Marking the dashboard's summary days stale when a booking, a rating or a no-show follow-up
+changes (see ``evaluation.reporting.summary``): receivers on the models' own signals, so that
+appointments (below evaluation in the layers) need not know the summary exists.
 
 Bulk writes (``QuerySet.update``, ``bulk_create``, ``bulk_update``) send no signal: each call
-site that writes a counted field of bookings or ratings calls
-``day_mark_stale`` (or ``bookings_mark_stale``) here itself, and
-``tests/test_dashboard_summary.py`` fails when a new bulk writer of those models appears.
+site that writes a counted field of those records calls ``day_mark_stale`` (or
+``bookings_mark_stale``) here itself, and ``tests/test_dashboard_summary.py`` fails when a new
+bulk writer of those models appears.
 """
 
 import datetime as dt
@@ -14,7 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from appointments.models import Appointment
+from appointments.models import Appointment, NoShowFollowUp
 from duty.calendar import local
 
 from .models import DashboardStaleDay, Rating
@@ -124,3 +124,24 @@ def rating_changed(sender, instance, update_fields=None, **kwargs):
     place = _rating_day(instance)
     if place and _past(place[1], local(timezone.now()).date()):
         day_mark_stale([(place[0], local(place[1]).date())])
+
+
+@receiver(post_save, sender=NoShowFollowUp, dispatch_uid="evaluation.summary_follow_up_saved")
+@receiver(post_delete, sender=NoShowFollowUp, dispatch_uid="evaluation.summary_follow_up_deleted")
+def follow_up_changed(sender, instance, update_fields=None, **kwargs):
+    """DB1403/T 6.2.3: a no-show follow-up opened, recorded (late or not) or deleted: the day of
+    its booked time, at its booking's window, is stale (a note changed is not counted)."""
+    counted = {"outcome", "recorded_at", "due_at", "slot_start", "appointment"}
+    if update_fields is not None and not (counted & set(update_fields)):
+        return
+    if not _past(instance.slot_start, local(timezone.now()).date()):
+        return
+    booking = instance._state.fields_cache.get("appointment")
+    window_id = (
+        booking.window_id
+        if booking is not None
+        else Appointment.objects.filter(pk=instance.appointment_id)
+        .values_list("window_id", flat=True)
+        .first()
+    )
+    day_mark_stale([(window_id, local(instance.slot_start).date())])

@@ -296,6 +296,7 @@ COUNTED = {
     *("window", "window_id", "start", "status", "channel", "matter", "matter_id"),
     *("created_at", "accepted_at", "arrived_at", "served_at"),
     *("excluded", "overall", "source", "appointment", "appointment_id"),
+    *("slot_start", "due_at", "recorded_at", "outcome"),  # no-show follow-ups
 }
 # Bulk writes that look like it but are not of bookings or ratings, or do not change a figure.
 NOT_COUNTED = {
@@ -305,6 +306,7 @@ NOT_COUNTED = {
     ),
     ("sms/receipts.py", "update"): "text messages",
     ("sms/services.py", "update"): "text messages",
+    ("yuyue/retention.py", "update"): "personal data only (contact logs' texts and outcomes)",
 }
 SEEDERS = ("evaluation/management/commands/seed_demo.py", "evaluation/management/commands/")
 ROOT = Path(__file__).resolve().parent.parent
@@ -326,7 +328,9 @@ def _bulk_writes():
                 if method not in ("update", "bulk_update", "bulk_create"):
                     continue
                 receiver = ast.get_source_segment(source, node.func.value) or ""
-                models = any(m in receiver for m in ("Appointment", "Rating", "appointment"))
+                models = any(
+                    m in receiver for m in ("Appointment", "Rating", "appointment", "FollowUp")
+                )
                 if method == "update":
                     words = {k.arg for k in node.keywords}
                     splat = None in words  # .update(**fields): judged by the receiver

@@ -159,6 +159,15 @@ def dashboard_figures(
     # (the booking's columns are all in the index appointment_window_start_idx: no row
     # look-ups), and the time from online booking to confirmation as a histogram of minutes.
     live, used = live_ranges(stale=stale, last=last, start=start, end=end)
+    # The follow-ups of the same days (by their booking's window and their booked day) too.
+    live_follow_ups, _used = live_ranges(
+        stale=stale,
+        last=last,
+        start=start,
+        end=end,
+        window="appointment__window_id",
+        moment="slot_start",
+    )
     if not used:
         rows, histogram = [], {}
     if live is not None:
@@ -186,6 +195,7 @@ def dashboard_figures(
         window_id=window_id,
         now=now,
         today=today,
+        live_follow_ups=live_follow_ups,
     )
 
     # 9. Roster gaps: the off-hours periods somebody (not on leave) is on duty.
@@ -270,6 +280,9 @@ def _assemble(*, rows, days, windows, histogram, side, gaps, start, end) -> dict
         ranking, key=lambda r: (r["on_time_rate"] is None, -(r["on_time_rate"] or 0), r["window"])
     )
     missing_years = sorted({d.year for d in days.values() if not d.year_loaded})
+    # From the summary for the days it holds, counted from the records for the others.
+    follow_ups = side["follow_ups"] + totals["fu_total"]
+    follow_ups_on_time = side["follow_ups_on_time"] + totals["fu_on_time"]
     return {
         "period": {"start": start, "end": end, "weekly": weekly},
         "bookings": {
@@ -295,10 +308,10 @@ def _assemble(*, rows, days, windows, histogram, side, gaps, start, end) -> dict
             "no_shows": totals["status_no_show"],
             "concluded": concluded,
             "rate": ratio(totals["status_no_show"], concluded),
-            "follow_ups": side["follow_ups"],
-            "follow_ups_on_time": side["follow_ups_on_time"],
-            "follow_ups_open": side["follow_ups_open"],
-            "follow_ups_on_time_rate": ratio(side["follow_ups_on_time"], side["follow_ups"]),
+            "follow_ups": follow_ups,
+            "follow_ups_on_time": follow_ups_on_time,
+            "follow_ups_open": side["follow_ups_open"] + totals["fu_open"],
+            "follow_ups_on_time_rate": ratio(follow_ups_on_time, follow_ups),
         },
         "changes": {
             "notified": side["changes_notified"],

@@ -13,7 +13,7 @@ from django.utils import timezone
 from appointments.models import LIVE_STATUSES as LIVE
 from appointments.models import Channel, Status
 
-from ..figures import RATING_AGGREGATES, served_on_time
+from ..figures import RATING_AGGREGATES, follow_up_on_time, served_on_time
 from .periods import LocalDatePart, fixed_offset
 
 # Bookings of at most this many days are counted in one query (grouped by confirmation time
@@ -78,16 +78,33 @@ def booking_aggregates(*, regular, holidays) -> dict:
     }
 
 
-def local_day_and_time(low: dt.datetime, high: dt.datetime):
+def local_day_and_time(low: dt.datetime, high: dt.datetime, column: str = "start"):
     """Expressions of a booking's local date and time of day over [low, high)."""
     offset = fixed_offset(low, high)
     if offset is not None:
         return (
-            LocalDatePart("start", offset=offset, kind="date"),
-            LocalDatePart("start", offset=offset, kind="time"),
+            LocalDatePart(column, offset=offset, kind="date"),
+            LocalDatePart(column, offset=offset, kind="time"),
         )
     tz = timezone.get_default_timezone()
-    return TruncDate("start", tzinfo=tz), TruncTime("start", tzinfo=tz)
+    return TruncDate(column, tzinfo=tz), TruncTime(column, tzinfo=tz)
+
+
+def follow_up_rows(follow_ups, *, low, high) -> list[dict]:
+    """One query: DB1403/T 6.2.3, the no-show follow-ups (booked in [low, high)) by their
+    booking's window and matter and the local day of their booked time (``slot_start``): all,
+    recorded on time (``evaluation.figures.follow_up_on_time``), not recorded yet."""
+    day_expr, _time = local_day_and_time(low, high, "slot_start")
+    return list(
+        follow_ups.order_by()
+        .annotate(_day=day_expr)
+        .values("appointment__window_id", "_day", "appointment__matter_id")
+        .annotate(
+            fu_total=Count("pk"),
+            fu_on_time=Count("pk", filter=follow_up_on_time()),
+            fu_open=Count("pk", filter=Q(outcome="")),
+        )
+    )
 
 
 def booking_rows(bookings, *, regular, holidays, low, high, by_matter=False) -> list[dict]:

@@ -32,13 +32,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import DateField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 
-from appointments.models import Appointment, Channel, Matter, Status
+from appointments.models import Appointment, Channel, Matter, NoShowFollowUp, Status
 from duty.calendar import local
 from duty.models import DayType, Hall, ServicePeriod, Window
 
 from ..figures import RATING_AGGREGATES
 from ..models import (
     BAD_LEVELS,
+    FOLLOW_UP_COUNTS,
     GOOD_LEVELS,
     MAX_HOLIDAY_PERIODS,
     SUMMARY_COUNTS,
@@ -49,11 +50,11 @@ from ..models import (
     DashboardSummaryState,
 )
 from ..summary_marks import SUMMARY_LAG_DAYS
-from .day_counts import booking_rows, confirmation_histograms
+from .day_counts import booking_rows, confirmation_histograms, follow_up_rows
 from .periods import period_bounds
 
 # Bump when what a summary row counts changes: every hall's summary is then made again.
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 # More separate stale stretches than this in one request: count the whole period live (a
 # query with hundreds of OR'ed ranges is slower than reading the bookings).
 MAX_STALE_RANGES = 60
@@ -85,6 +86,7 @@ def summary_fingerprint(*, window_ids, regular, holidays) -> str:
         "version": SUMMARY_VERSION,
         "time_zone": settings.TIME_ZONE,
         "served_on_time_minutes": settings.SERVED_ON_TIME_MINUTES,
+        "follow_up_record_minutes": settings.NO_SHOW_FOLLOW_UP_RECORD_MINUTES,
         "windows": sorted(window_ids),
         "regular": [(s.isoformat(), e.isoformat()) for s, e in regular],
         "holidays": [(s.isoformat(), e.isoformat()) for s, e in holidays],
@@ -130,7 +132,7 @@ def summary_read(*, window_ids, start, last, department_id, holidays):
         ).values("matter_id")
         days = days.filter(matter_id__in=of_department)
         minutes = minutes.filter(matter_id__in=of_department)
-    holding = (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS)
+    holding = (*SUMMARY_COUNTS, *FOLLOW_UP_COUNTS, *SUMMARY_HOLIDAYS)
     # A stale mark is a row with a count of -1 (no summary row has one).
     marks = (
         DashboardStaleDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
@@ -171,7 +173,7 @@ def summary_read(*, window_ids, start, last, department_id, holidays):
         else:
             total[:] = map(add, total, counts)  # added up in C: a year is ~3 000 rows
     rows = []
-    names = (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS[: len(holidays)])
+    names = (*SUMMARY_COUNTS, *FOLLOW_UP_COUNTS, *SUMMARY_HOLIDAYS[: len(holidays)])
     for (window_id, day), counts in sums.items():
         row = dict(zip(names, counts, strict=False))
         row["window_id"], row["_day"] = window_id, day
@@ -199,7 +201,7 @@ def _stale_ranges(stale, *, start, last):
     return ranges
 
 
-def live_ranges(*, stale, last, start, end):
+def live_ranges(*, stale, last, start, end, window="window_id", moment="start"):
     """The bookings of the period the summary does not answer for, as a Q over ``Appointment``
     (None: there are none): all of them without a summary (``last`` None), else the stale
     (window, day) stretches and the days after ``last``. Also whether to use the summary's
@@ -212,11 +214,11 @@ def live_ranges(*, stale, last, start, end):
     live = None
     for window_id, first, final in ranges:
         low, high = period_bounds(first, final)
-        part = Q(window_id=window_id, start__gte=low, start__lt=high)
+        part = Q(**{window: window_id, f"{moment}__gte": low, f"{moment}__lt": high})
         live = part if live is None else live | part
     if last < end:
         low, _high = period_bounds(last + dt.timedelta(days=1), end)
-        part = Q(start__gte=low)
+        part = Q(**{f"{moment}__gte": low})
         live = part if live is None else live | part
     return live, True
 
@@ -231,21 +233,26 @@ def live_days(*, stale, last, end, used) -> int:
 # --- making it -----------------------------------------------------------------------------------
 
 
-def _count(*, bookings, regular, holidays, low, high) -> tuple[list, list]:
-    """The summary rows of ``bookings`` (starting in [low, high)), days and minutes: two
-    queries."""
-    days = [
-        DashboardDay(
+def _count(*, bookings, follow_ups, regular, holidays, low, high) -> tuple[list, list]:
+    """The summary rows of ``bookings`` and ``follow_ups`` (booked in [low, high)), days and
+    minutes: three queries."""
+    days = {}
+    for row in booking_rows(
+        bookings, regular=regular, holidays=holidays, low=low, high=high, by_matter=True
+    ):
+        days[(row["window_id"], row["_day"], row["matter_id"])] = DashboardDay(
             window_id=row["window_id"],
             day=row["_day"],
             matter_id=row["matter_id"],
             **{name: row[name] for name in SUMMARY_COUNTS},
             **{f"holiday_{i}": row[f"holiday_{i}"] for i in range(len(holidays))},
         )
-        for row in booking_rows(
-            bookings, regular=regular, holidays=holidays, low=low, high=high, by_matter=True
-        )
-    ]
+    for row in follow_up_rows(follow_ups, low=low, high=high):
+        key = (row["appointment__window_id"], row["_day"], row["appointment__matter_id"])
+        if key not in days:  # a day with follow-ups of bookings moved away
+            days[key] = DashboardDay(window_id=key[0], day=key[1], matter_id=key[2])
+        for name in FOLLOW_UP_COUNTS:
+            setattr(days[key], name, row[name])
     minutes = [
         DashboardMinutes(
             window_id=row["window_id"],
@@ -256,7 +263,7 @@ def _count(*, bookings, regular, holidays, low, high) -> tuple[list, list]:
         )
         for row in confirmation_histograms(bookings, low=low, high=high)
     ]
-    return days, minutes
+    return list(days.values()), minutes
 
 
 def _store(rows: tuple[list, list]) -> None:
@@ -297,26 +304,44 @@ def _rebuild(hall: _Hall, *, through: dt.date) -> int:
     _delete(Q(window_id__in=hall.window_ids))
     if not hall.window_ids:
         return 0
-    first = (
+    first = _first_day(hall)
+    if first is None or first > through:
+        return 0
+    low, high = period_bounds(first, through)
+    _store(_count(**_records(hall, low=low, high=high)))
+    return ((through - first).days + 1) * len(hall.window_ids)
+
+
+def _first_day(hall: _Hall) -> dt.date | None:
+    """The first local day with a booking or a follow-up of the hall's windows."""
+    moments = [
         Appointment.objects.filter(window_id__in=hall.window_ids)
         .order_by("start")
         .values_list("start", flat=True)
-        .first()
-    )
-    if first is None or local(first).date() > through:
-        return 0
-    low, high = period_bounds(local(first).date(), through)
-    rows = _count(
-        bookings=Appointment.objects.filter(
+        .first(),
+        NoShowFollowUp.objects.filter(appointment__window_id__in=hall.window_ids)
+        .order_by("slot_start")
+        .values_list("slot_start", flat=True)
+        .first(),
+    ]
+    moments = [m for m in moments if m is not None]
+    return local(min(moments)).date() if moments else None
+
+
+def _records(hall: _Hall, *, low, high) -> dict:
+    """``_count``'s arguments for every window of the hall over [low, high)."""
+    return {
+        "bookings": Appointment.objects.filter(
             window_id__in=hall.window_ids, start__gte=low, start__lt=high
         ),
-        regular=hall.regular,
-        holidays=hall.holidays,
-        low=low,
-        high=high,
-    )
-    _store(rows)
-    return ((through - local(first).date()).days + 1) * len(hall.window_ids)
+        "follow_ups": NoShowFollowUp.objects.filter(
+            appointment__window_id__in=hall.window_ids, slot_start__gte=low, slot_start__lt=high
+        ),
+        "regular": hall.regular,
+        "holidays": hall.holidays,
+        "low": low,
+        "high": high,
+    }
 
 
 def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
@@ -326,15 +351,19 @@ def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
     pairs = sorted((w, d) for w, d in pairs if d <= since and w in hall.window_ids)
     for i in range(0, len(pairs), REFRESH_CHUNK):
         chunk = pairs[i : i + REFRESH_CHUNK]
-        which, where = Q(), Q()
+        which, where, where_follow_ups = Q(), Q(), Q()
         for window_id, day in chunk:
             low, high = period_bounds(day, day)
             which |= Q(window_id=window_id, day=day)
             where |= Q(window_id=window_id, start__gte=low, start__lt=high)
+            where_follow_ups |= Q(
+                appointment__window_id=window_id, slot_start__gte=low, slot_start__lt=high
+            )
         _delete(which)
         low, high = period_bounds(min(d for _w, d in chunk), max(d for _w, d in chunk))
         rows = _count(
             bookings=Appointment.objects.filter(where),
+            follow_ups=NoShowFollowUp.objects.filter(where_follow_ups),
             regular=hall.regular,
             holidays=hall.holidays,
             low=low,
@@ -346,16 +375,7 @@ def _update(hall: _Hall, *, pairs, since: dt.date, through: dt.date) -> int:
         first = since + dt.timedelta(days=1)
         _delete(Q(window_id__in=hall.window_ids, day__gte=first))
         low, high = period_bounds(first, through)
-        rows = _count(
-            bookings=Appointment.objects.filter(
-                window_id__in=hall.window_ids, start__gte=low, start__lt=high
-            ),
-            regular=hall.regular,
-            holidays=hall.holidays,
-            low=low,
-            high=high,
-        )
-        _store(rows)
+        _store(_count(**_records(hall, low=low, high=high)))
         made += (through - since).days * len(hall.window_ids)
     return made
 
@@ -420,24 +440,9 @@ def summary_check(*, now: dt.datetime, hall_ids=None) -> list[tuple]:
                 "window_id", "day"
             )
         )
-        first = (
-            Appointment.objects.filter(window_id__in=hall.window_ids)
-            .order_by("start")
-            .values_list("start", flat=True)
-            .first()
-        )
-        if first is None or local(first).date() > state.through:
-            first = None
-        low, high = period_bounds(local(first).date() if first else state.through, state.through)
-        recounted = _count(
-            bookings=Appointment.objects.filter(
-                window_id__in=hall.window_ids, start__gte=low, start__lt=high
-            ),
-            regular=hall.regular,
-            holidays=hall.holidays,
-            low=low,
-            high=high,
-        )
+        first = _first_day(hall)
+        low, high = period_bounds(min(first or state.through, state.through), state.through)
+        recounted = _count(**_records(hall, low=low, high=high))
         differences += _differences(
             stored=(
                 DashboardDay.objects.filter(window_id__in=hall.window_ids),
@@ -456,7 +461,7 @@ def _differences(*, stored, recounted, stale):
         found = defaultdict(dict)
         for row in days:
             key = (row.window_id, row.day, row.matter_id)
-            for name in (*SUMMARY_COUNTS, *SUMMARY_HOLIDAYS):
+            for name in (*SUMMARY_COUNTS, *FOLLOW_UP_COUNTS, *SUMMARY_HOLIDAYS):
                 if getattr(row, name):
                     found[key][name] = getattr(row, name)
         for row in minutes:
