@@ -10,8 +10,8 @@ Each run seeds the data once (``seed_demo --bookings 250000 --seed 1``; the city
 (ANALYZE, as autovacuum would in production), makes the dashboard's per-day summary as the
 worker's sweep would (timed) and analyses again, and requests ``/admin/dashboard/`` through the
 test client (server time: view, queries and template, no network) with periods of 7, 30, 90 and
-365 days, a third for the whole hall, a third by department, a third by window. It prints p50/p95 by period and
-scope as a Markdown table, with the machine.
+365 days, a third for the whole hall, a third by department, a third by window. It prints
+p50/p95 by period and scope as a Markdown table, with the machine.
 
     BENCH_BOOKINGS=20000 .venv/bin/python bench/dashboard.py      # a quicker run
 """
