@@ -1,21 +1,24 @@
-"""The dashboard's per-day summary (DB1403/T 7.4, 8.2): the booking counts of each window, local
-day and matter (``evaluation.models.DashboardDay``), so that a year is read as a few thousand
-rows instead of every booking. It is never trusted blindly:
+"""The dashboard's per-day summary (DB1403/T 6.2.3, 7.4, 8.2): the booking counts of each
+window, local day and matter (``evaluation.models.DashboardDay``, the confirmation-time
+histogram in ``DashboardMinutes``) and the no-show follow-ups' counts by their booking's window
+and matter and their booked day, so that a year is read as a few thousand rows instead of every
+booking. It is never trusted blindly:
 
-- **Stale days.** Every write that can change a day's counts — a booking or a rating saved or
-  deleted (the receivers of ``evaluation.summary_marks``), and any bulk write (``day_mark_stale``
-  there, at its call site) — marks that (window, day) stale in the same transaction
-  (``DashboardStaleDay``). The dashboard counts stale days from the records; the sweep counts
-  them again and clears the marks it counted. Only days before today are marked: the summary
-  never holds today or yesterday (``SUMMARY_LAG_DAYS``), which the dashboard always counts from
-  the records — a day's margin
-  against a transaction open across midnight or clocks apart between web and worker hosts.
-- **Fingerprint.** The counts depend on ``SERVED_ON_TIME_MINUTES``, the hall's regular and
-  holiday periods (off-hours share, holiday bookings) and its windows; each hall's state holds
-  a fingerprint of them. When it differs from the current one the whole summary of the hall is
-  ignored (counted from the records) until the sweep makes it again.
-- **Safety net.** A nightly sweep rebuilds every hall's summary from the records, and
-  ``manage.py dashboard_summary --check`` compares it with the records without writing.
+- **Stale days.** Every write that can change a day's counts — a booking, a rating or a
+  follow-up saved or deleted (the receivers of ``evaluation.summary_marks``), and any bulk write
+  (``day_mark_stale`` there, at its call site) — marks that (window, day) stale in the same
+  transaction (``DashboardStaleDay``). The dashboard counts stale days from the records; the
+  sweep counts them again and clears the marks it counted. Only days before today are marked:
+  the summary never holds today or yesterday (``SUMMARY_LAG_DAYS``), which the dashboard always
+  counts from the records — a day's margin against a transaction open across midnight or clocks
+  apart between web and worker hosts.
+- **Fingerprint.** The counts depend on ``SERVED_ON_TIME_MINUTES``,
+  ``NO_SHOW_FOLLOW_UP_RECORD_MINUTES``, the hall's regular and holiday periods (off-hours share,
+  holiday bookings) and its windows; each hall's state holds a fingerprint of them. When it
+  differs from the current one the whole summary of the hall is ignored (counted from the
+  records) until the sweep makes it again.
+- **Safety net.** A daily sweep rebuilds every hall's summary from the records, and
+  ``manage.py dashboard_summary --dry-run`` compares it with the records without writing.
 
 So an answer is never wrong, only sometimes slower. Day types (weekend, holiday) are applied
 when the dashboard reads, from the calendar, so the calendar is not part of the summary.
