@@ -64,8 +64,8 @@ COUNTED_FIELDS = frozenset(
         "served_at",
     }
 )
-# Moving a booking changes the counts of the day it leaves too.
-PLACE_FIELDS = frozenset({"window", "window_id", "start"})
+# Moving a booking (or changing its matter) changes the counts of the day it leaves too.
+PLACE_FIELDS = frozenset({"window", "window_id", "start", "matter", "matter_id"})
 
 
 def _past(moment, today) -> bool:
@@ -74,16 +74,33 @@ def _past(moment, today) -> bool:
 
 @receiver(pre_save, sender=Appointment, dispatch_uid="evaluation.summary_booking_moves")
 def booking_leaves_day(sender, instance, raw=False, update_fields=None, **kwargs):
-    """A booking moved (another window or time): the day it leaves is stale too. Read from the
-    database only when the save can move it, and only for a booking already stored."""
+    """A booking moved (another window or time) or given another matter: the day it leaves is
+    stale too, and so are its follow-ups' days (they are counted at the booking's window and
+    matter). Read from the database only when the save can move it, for a booking stored."""
     if instance._state.adding or instance.pk is None:
         return
     if update_fields is not None and not (PLACE_FIELDS & set(update_fields)):
         return
-    old = Appointment.objects.filter(pk=instance.pk).values_list("window_id", "start").first()
+    old = (
+        Appointment.objects.filter(pk=instance.pk)
+        .values_list("window_id", "start", "matter_id")
+        .first()
+    )
+    if old is None or old == (instance.window_id, instance.start, instance.matter_id):
+        return
     today = local(timezone.now()).date()
-    if old and _past(old[1], today) and (old[0], old[1]) != (instance.window_id, instance.start):
-        day_mark_stale([(old[0], local(old[1]).date())])
+    pairs = []
+    if _past(old[1], today):
+        pairs.append((old[0], local(old[1]).date()))
+    if (old[0], old[2]) != (instance.window_id, instance.matter_id):
+        for slot_start in NoShowFollowUp.objects.filter(appointment_id=instance.pk).values_list(
+            "slot_start", flat=True
+        ):
+            if _past(slot_start, today):
+                day = local(slot_start).date()
+                pairs += [(old[0], day), (instance.window_id, day)]
+    if pairs:
+        day_mark_stale(pairs)
 
 
 @receiver(post_save, sender=Appointment, dispatch_uid="evaluation.summary_booking_saved")

@@ -160,6 +160,19 @@ def _booking_moved(bookings, **_):
     b.save(update_fields=["start", "end"])
 
 
+def _missed_booking_moved_to_another_window(bookings, no_rest_window, **_):
+    """Its follow-up is counted at the booking's window: both windows' days are stale."""
+    follow_up = NoShowFollowUp.objects.filter(
+        slot_start__date__range=(START, dt.date(2026, 10, 9)),
+        appointment__window=no_rest_window,
+    ).first()
+    b = follow_up.appointment
+    b.window = next(w for w in {x.window for x in bookings} if w.pk != no_rest_window.pk)
+    b.start += dt.timedelta(days=1)
+    b.end += dt.timedelta(days=1)
+    b.save(update_fields=["window", "start", "end"])
+
+
 def _booking_added_and_deleted(bookings, matter, no_rest_window, **_):
     booking(no_rest_window, matter, at(2026, 10, 3, 10), "online", "served",
             served=at(2026, 10, 3, 10, 20))  # fmt: skip
@@ -211,6 +224,7 @@ def _regular_hours_change(bookings, hall, **_):
         _rating_excluded_by_appeal,
         _late_rating,
         _booking_moved,
+        _missed_booking_moved_to_another_window,
         _booking_added_and_deleted,
         _follow_up_recorded_late,
         _change_request,
