@@ -9,7 +9,7 @@ class EvaluationConfig(AppConfig):
     def ready(self):
         from sms.registry import alert_kinds, message_purposes
 
-        from . import receivers, sweeps  # noqa: F401 - connects the receivers, registers sweeps
+        from . import receivers, summary_marks, sweeps  # noqa: F401 - receivers, sweeps
         from .alerts import AlertKind
         from .texts import TEMPLATES, Purpose
 

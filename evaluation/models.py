@@ -415,3 +415,111 @@ class BadReviewStep(models.Model):
 
     def __str__(self):
         return f"{self.from_state or '—'} → {self.to_state}"
+
+
+# --- the dashboard's per-day summary (evaluation/reporting/summary.py) ---------------------------
+# Not user-facing: no admin, no permissions, names not translated.
+
+_SUMMARY_STATUSES = (
+    "pending",
+    "accepted",
+    "handed_over",
+    "arrived",
+    "served",
+    "no_show",
+    "cancelled",
+)
+_SUMMARY_CHANNELS = ("onsite", "phone", "online")
+_SUMMARY_RATINGS = ("served", "rated", "good", "bad", "voluntary", "voluntary_good", "unrated")
+# The counted columns, in the order the summary reads and writes them (a test checks they match
+# appointments.models.Status / Channel and evaluation.figures.RATING_AGGREGATES).
+SUMMARY_COUNTS = (
+    "total",
+    "live",
+    "live_outside_regular",
+    "on_time",
+    *(f"status_{s}" for s in _SUMMARY_STATUSES),
+    *(f"channel_{c}" for c in _SUMMARY_CHANNELS),
+    *(f"r_{k}" for k in _SUMMARY_RATINGS),
+)
+# The period's no-show follow-ups (DB1403/T 6.2.3) by their booking's window and matter and their
+# booked time's day: all, recorded on time, not recorded yet.
+FOLLOW_UP_COUNTS = ("fu_total", "fu_on_time", "fu_open")
+# Per holiday no-rest period of the hall (by start), the live bookings in it; a hall with more
+# such periods is not summarised (counted from the records).
+MAX_HOLIDAY_PERIODS = 4
+SUMMARY_HOLIDAYS = tuple(f"holiday_{i}" for i in range(MAX_HOLIDAY_PERIODS))
+
+
+class DashboardDay(models.Model):
+    """The dashboard's booking counts of one window, local day and matter (DB1403/T 7.4, 8.2), as
+    ``evaluation.reporting.dashboard`` counts them from the bookings; kept exact by
+    ``evaluation.reporting.summary`` (stale days are counted from the records instead)."""
+
+    window = models.ForeignKey("duty.Window", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    matter = models.ForeignKey("appointments.Matter", on_delete=models.CASCADE, related_name="+")
+    locals().update(
+        {
+            name: models.PositiveIntegerField(default=0)
+            for name in SUMMARY_COUNTS + FOLLOW_UP_COUNTS + SUMMARY_HOLIDAYS
+        }
+    )
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["window", "day"], name="dashboard_day_window_day_idx")]
+
+    def __str__(self):
+        return f"{self.window_id} {self.day} {self.matter_id}"
+
+
+class DashboardMinutes(models.Model):
+    """The confirmation-time histogram of ``DashboardDay`` (DB1403/T 5.1.3 c): of one window,
+    local day and matter, ``count`` online bookings accepted ``minutes`` whole minutes after they
+    were made. Added up by the database, so a year is read as its distinct minutes."""
+
+    window = models.ForeignKey("duty.Window", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    matter = models.ForeignKey("appointments.Matter", on_delete=models.CASCADE, related_name="+")
+    minutes = models.IntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["window", "day"], name="dashboard_minutes_idx")]
+
+    def __str__(self):
+        return f"{self.window_id} {self.day} {self.minutes}: {self.count}"
+
+
+class DashboardStaleDay(models.Model):
+    """A (window, local day) whose records changed after its summary was made: counted from the
+    records until the sweep makes it again. One row per change (no uniqueness): the sweep deletes
+    exactly the rows it saw, so a mark written while it counts survives it."""
+
+    window_id = models.IntegerField()
+    day = models.DateField()
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["window_id", "day"], name="dashboard_stale_idx")]
+
+    def __str__(self):
+        return f"{self.window_id} {self.day}"
+
+
+class DashboardSummaryState(models.Model):
+    """How far a hall's summary goes (every day up to ``through``) and what it was counted with
+    (``fingerprint``: the settings, service periods and windows the counts depend on)."""
+
+    hall = models.OneToOneField("duty.Hall", on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    through = models.DateField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.hall_id} {self.through}"

@@ -14,6 +14,7 @@ from yuyue.sweeps import SweepResult, alerts_create, alerts_to, register_sweep
 
 from .improvement import improvement_actions_overdue
 from .ratings import bad_review_late_steps, bad_reviews_overdue
+from .reporting.summary import summary_refresh
 
 # --- 8.2: bad reviews past their deadline --------------------------------------------------------
 
@@ -76,5 +77,23 @@ def improvement_actions_sweep(*, now: dt.datetime) -> SweepResult:
     return SweepResult(alerts=alerts_create(alerts=alerts))
 
 
+# --- 7.4, 8.2: the dashboard's per-day summary --------------------------------------------------
+
+
+def dashboard_summary_sweep(*, now: dt.datetime) -> SweepResult:
+    """The dashboard's summary brought up to date: the days marked stale since the last run
+    counted again, the day before yesterday added (evaluation.reporting.summary). Until then
+    the dashboard counts those days from the records: slower, never wrong."""
+    return SweepResult(summarised=summary_refresh(now=now))
+
+
+def dashboard_summary_rebuild_sweep(*, now: dt.datetime) -> SweepResult:
+    """The safety net under the stale marks: every hall's summary counted again from the
+    records, once a day."""
+    return SweepResult(summarised=summary_refresh(now=now, full=True))
+
+
 register_sweep("bad_reviews", bad_reviews_sweep, minutes=60)
 register_sweep("improvement_actions", improvement_actions_sweep, minutes=1440)
+register_sweep("dashboard_summary", dashboard_summary_sweep, minutes=1)
+register_sweep("dashboard_summary_rebuild", dashboard_summary_rebuild_sweep, minutes=1440)

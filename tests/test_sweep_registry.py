@@ -25,6 +25,8 @@ def test_each_app_registers_its_own_sweeps():
         "complaints": "complaints.sweeps",
         "bad_reviews": "evaluation.sweeps",
         "improvement_actions": "evaluation.sweeps",
+        "dashboard_summary": "evaluation.sweeps",
+        "dashboard_summary_rebuild": "evaluation.sweeps",
         # Personal data over time reads and writes every app's records: it sits above them.
         "anonymise": "yuyue.retention",
     }

@@ -25,6 +25,8 @@ class SweepResult:
     jobs: int = 0
     # Records whose personal data was anonymised (yuyue.retention).
     anonymised: int = 0
+    # The dashboard's summary: (window, day) pairs counted again (evaluation.reporting.summary).
+    summarised: int = 0
 
 
 Sweep = Callable[..., SweepResult]

@@ -37,7 +37,9 @@ What each figure counts (documented here once, shown on the page):
   period and has passed; rectified on or before it / those cases.
 - **Improvement actions overdue** (8.3): open or in progress with a due date before today.
 
-The bookings' figures are computed and everything assembled here; the figures from the other
+The bookings' figures are read from the per-day summary where it holds them and is up to date
+(``summary``: how it stays exact) and counted from the bookings elsewhere (``day_counts``,
+which defines the counts for both), and everything assembled here; the figures from the other
 records (follow-ups, changes, check-ins, roster gaps, complaints, bad reviews, improvement
 actions) in ``dashboard_records``; periods and their local dates in SQL in ``periods``.
 """
@@ -47,45 +49,29 @@ import math
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, FloatField, Func, IntegerField, OuterRef, Q
-from django.db.models.functions import Cast, Floor, TruncDate, TruncTime
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.models import LIVE_STATUSES as LIVE
 from appointments.models import Appointment, Channel, Status
 from duty.calendar import days_info, local
-from duty.models import DayType, ServicePeriod, Window
+from duty.models import DayType, Window
 
-from ..figures import RATING_AGGREGATES, rating_rates, ratio, served_on_time
+from ..figures import RATING_AGGREGATES, rating_rates, ratio
 from .dashboard_records import roster_gaps, side_counts
-from .periods import LocalDatePart, fixed_offset, period_bounds, period_clean
+from .day_counts import FEW_LIVE_DAYS, booking_counts
+from .periods import period_bounds, period_clean
+from .summary import (
+    hall_periods,
+    live_days,
+    live_ranges,
+    summary_fingerprint,
+    summary_read,
+    summary_state_annotations,
+)
 
 # Periods longer than this are charted per week (Monday to Sunday) rather than per day.
 DAILY_TREND_MAX_DAYS = 62
-
-
-class _SecondsBetween(Func):
-    """Seconds from the second expression to the first, on SQLite and PostgreSQL."""
-
-    output_field = FloatField()
-    arity = 2
-
-    def _parts(self, compiler):
-        (a, pa), (b, pb) = (compiler.compile(e) for e in self.get_source_expressions())
-        return a, b, (*pa, *pb)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        a, b, params = self._parts(compiler)
-        return f"((julianday({a}) - julianday({b})) * 86400.0)", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        a, b, params = self._parts(compiler)
-        return f"EXTRACT(EPOCH FROM ({a} - {b}))", params
-
-    def as_sql(self, compiler, connection, **extra):  # MySQL/MariaDB
-        a, b, params = self._parts(compiler)
-        return f"TIMESTAMPDIFF(SECOND, {b}, {a})", params
 
 
 def _percentile(histogram: dict[int, int], share: float) -> int | None:
@@ -102,15 +88,6 @@ def _percentile(histogram: dict[int, int], share: float) -> int | None:
     return None  # pragma: no cover
 
 
-def _served_only(aggregate):
-    """A ``RATING_AGGREGATES`` entry restricted to served bookings (the definitions stay in
-    ``evaluation.figures``; the dashboard's grouped query also holds unserved bookings)."""
-    served = Q(served_at__isnull=False)
-    copy = aggregate.copy()
-    copy.filter = served & aggregate.filter if aggregate.filter is not None else served
-    return copy
-
-
 def dashboard_figures(
     *,
     hall_id: int,
@@ -122,7 +99,9 @@ def dashboard_figures(
 ) -> dict:
     """DB1403/T 7.1–7.4, 8.1–8.3: the supervision figures of one hall over a period (dates, both
     included, Asia/Shanghai), optionally for one department or one window. See the module
-    docstring for what each figure counts. Eight queries whatever the data size."""
+    docstring for what each figure counts. Eight queries whatever the data size: the
+    bookings' counts come from the per-day summary (``summary``) for the days it holds and are
+    counted from the bookings for the others (today, yesterday, days changed since)."""
     if timezone.is_naive(now):
         raise ValueError("now must be an aware datetime")
     period_clean(start, end)
@@ -133,10 +112,11 @@ def dashboard_figures(
     in_department = Window.departments.through.objects.filter(
         window_id=OuterRef("pk"), department_id=department_id or 0
     )
+    # With them, how far the hall's per-day summary goes and what it was counted with.
     windows = {
         w.pk: w
         for w in Window.objects.filter(hall_id=hall_id)
-        .annotate(in_department=Exists(in_department))
+        .annotate(in_department=Exists(in_department), **summary_state_annotations())
         .order_by("number")
     }
     if window_id is not None and window_id not in windows:
@@ -154,58 +134,56 @@ def dashboard_figures(
 
     # 2. The hall's service periods (regular hours; off-hours periods the rosters cover), 3.-4.
     # day types over the period.
-    regular, no_rest = [], defaultdict(list)
-    for period in ServicePeriod.objects.filter(hall_id=hall_id).order_by("start"):
-        if period.kind == ServicePeriod.Kind.REGULAR:
-            regular.append((period.start, period.end))
-        else:
-            no_rest[period.day_type].append((period.start, period.end))
+    regular, no_rest = hall_periods(hall_id)
+    holidays = no_rest[DayType.HOLIDAY]
     days = days_info(start, end)
 
-    # 5. Everything about the bookings themselves, grouped by window and local date. The
-    # booking's columns are all in the index appointment_window_start_idx (no row look-ups).
-    tz = timezone.get_default_timezone()
-    in_regular_hours = Q(pk__in=[])
-    for period_start, period_end in regular:
-        in_regular_hours |= Q(_time__gte=period_start, _time__lt=period_end)
-    live = ~Q(status=Status.CANCELLED)
-    aggregates = {
-        "total": Count("pk"),
-        "live": Count("pk", filter=live),
-        "live_outside_regular": Count("pk", filter=live & ~in_regular_hours),
-        "on_time": Count("pk", filter=served_on_time()),
-        **{f"status_{s}": Count("pk", filter=Q(status=s)) for s in Status.values},
-        **{f"channel_{c}": Count("pk", filter=Q(channel=c)) for c in Channel.values},
-        **{f"r_{k}": _served_only(a) for k, a in RATING_AGGREGATES.items()},
-        # DB1403/T 4: a holiday period someone booked needs somebody on duty.
-        **{
-            f"holiday_{i}": Count("pk", filter=Q(_time__gte=s, _time__lt=e, status__in=LIVE))
-            for i, (s, e) in enumerate(no_rest[DayType.HOLIDAY])
-        },
-    }
-    offset = fixed_offset(low, high)
-    if offset is not None:
-        day_expr = LocalDatePart("start", offset=offset, kind="date")
-        time_expr = LocalDatePart("start", offset=offset, kind="time")
+    # 5. The summary's rows and stale days, if it was counted with today's settings and
+    # periods (see ``summary``): every day it holds is read from it except those marked stale.
+    state = next(iter(windows.values()), None)
+    fingerprint = summary_fingerprint(window_ids=list(windows), regular=regular, holidays=holidays)
+    rows, histogram, stale, last = [], {}, set(), None
+    if state is not None and state.summary_fingerprint == fingerprint:
+        last = min(end, state.summary_through)
+    if last is not None and last >= start:
+        rows, histogram, stale = summary_read(
+            window_ids=[window_id] if window_id is not None else list(windows),
+            start=start,
+            last=last,
+            department_id=department_id,
+            holidays=holidays,
+        )
     else:
-        day_expr, time_expr = TruncDate("start", tzinfo=tz), TruncTime("start", tzinfo=tz)
-    rows = list(
-        bookings.annotate(_day=day_expr, _time=time_expr)
-        .values("window_id", "_day")
-        .annotate(**aggregates)
+        last = None
+    # 6. (-7.) The other days, counted from the bookings: grouped by window and local date
+    # (the booking's columns are all in the index appointment_window_start_idx: no row
+    # look-ups), and the time from online booking to confirmation as a histogram of minutes.
+    live, used = live_ranges(stale=stale, last=last, start=start, end=end)
+    # The follow-ups of the same days (by their booking's window and their booked day) too.
+    live_follow_ups, _used = live_ranges(
+        stale=stale,
+        last=last,
+        start=start,
+        end=end,
+        window="appointment__window_id",
+        moment="slot_start",
     )
+    if not used:
+        rows, histogram = [], {}
+    if live is not None:
+        more, more_histogram = booking_counts(
+            bookings.filter(live),
+            regular=regular,
+            holidays=holidays,
+            low=low,
+            high=high,
+            few=live_days(stale=stale, last=last, end=end, used=used) <= FEW_LIVE_DAYS,
+        )
+        rows += more
+        for minutes, n in more_histogram.items():
+            histogram[minutes] = histogram.get(minutes, 0) + n
 
-    # 6. Time from online booking to confirmation, as a histogram of whole minutes.
-    minutes = Floor(_SecondsBetween("accepted_at", "created_at") / 60.0)
-    histogram = {
-        int(row["m"]): row["n"]
-        for row in bookings.filter(channel=Channel.ONLINE, accepted_at__isnull=False)
-        .annotate(m=Cast(minutes, IntegerField()))
-        .values("m")
-        .annotate(n=Count("pk"))
-    }
-
-    # 7. One query of counts from the other tables.
+    # 8. One query of counts from the other tables.
     side = side_counts(
         hall_id=hall_id,
         window_ids=list(windows),
@@ -217,9 +195,10 @@ def dashboard_figures(
         window_id=window_id,
         now=now,
         today=today,
+        live_follow_ups=live_follow_ups,
     )
 
-    # 8. Roster gaps: the off-hours periods somebody (not on leave) is on duty.
+    # 9. Roster gaps: the off-hours periods somebody (not on leave) is on duty.
     roster_windows = [
         w
         for w in windows.values()
@@ -301,6 +280,9 @@ def _assemble(*, rows, days, windows, histogram, side, gaps, start, end) -> dict
         ranking, key=lambda r: (r["on_time_rate"] is None, -(r["on_time_rate"] or 0), r["window"])
     )
     missing_years = sorted({d.year for d in days.values() if not d.year_loaded})
+    # From the summary for the days it holds, counted from the records for the others.
+    follow_ups = side["follow_ups"] + totals["fu_total"]
+    follow_ups_on_time = side["follow_ups_on_time"] + totals["fu_on_time"]
     return {
         "period": {"start": start, "end": end, "weekly": weekly},
         "bookings": {
@@ -326,10 +308,10 @@ def _assemble(*, rows, days, windows, histogram, side, gaps, start, end) -> dict
             "no_shows": totals["status_no_show"],
             "concluded": concluded,
             "rate": ratio(totals["status_no_show"], concluded),
-            "follow_ups": side["follow_ups"],
-            "follow_ups_on_time": side["follow_ups_on_time"],
-            "follow_ups_open": side["follow_ups_open"],
-            "follow_ups_on_time_rate": ratio(side["follow_ups_on_time"], side["follow_ups"]),
+            "follow_ups": follow_ups,
+            "follow_ups_on_time": follow_ups_on_time,
+            "follow_ups_open": side["follow_ups_open"] + totals["fu_open"],
+            "follow_ups_on_time_rate": ratio(follow_ups_on_time, follow_ups),
         },
         "changes": {
             "notified": side["changes_notified"],

@@ -17,11 +17,27 @@ from duty.models import DayType, Duty, DutyAssignment
 from ..figures import change_told_late, follow_up_on_time
 from ..models import BadReviewCase, ImprovementAction, Rating
 
+# Every record (no restriction).
+EVERY = Q()
+
 
 def side_counts(
-    *, hall_id, window_ids, start, end, low, high, department_id, window_id, now, today
+    *,
+    hall_id,
+    window_ids,
+    start,
+    end,
+    low,
+    high,
+    department_id,
+    window_id,
+    now,
+    today,
+    live_follow_ups=EVERY,
 ):
-    """The counts of the other records of the period, in one query (see the module docstring)."""
+    """The counts of the other records of the period, in one query (see the module docstring).
+    Only the follow-ups ``live_follow_ups`` selects are counted (None: none): the dashboard's
+    summary holds the others."""
     # Follow-ups and bad-review cases are found by their own date (follow_up_slot_start_idx;
     # the cases are few), their booking's or rating's hall, window and department checked in
     # an EXISTS: with a join SQLite starts from the hall's bookings or ratings of all time.
@@ -62,6 +78,9 @@ def side_counts(
         actions = actions.filter(window_id=window_id)
     follow_ups = NoShowFollowUp.objects.filter(
         Exists(follow_up_bookings), slot_start__gte=low, slot_start__lt=high
+    )
+    follow_ups = (
+        follow_ups.filter(live_follow_ups) if live_follow_ups is not None else follow_ups.none()
     )
     cases = BadReviewCase.objects.filter(
         Exists(case_ratings),
