@@ -5,13 +5,18 @@ their link in one query) still refuse at every boundary."""
 
 import datetime as dt
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, reset_queries
 
+from appointments.citizen import citizen_booking_create
 from appointments.models import Appointment, ParallelTask, Status
 from appointments.services import appointment_register
 from duty.models import Window
-from tests.conftest import START
-from tests.test_api import E164, api, book, booking, frozen, get_code, post
+from sms.services import verification_code_send
+from tests.conftest import START, at
+from tests.test_api import E164, MOBILE, api, book, booking, frozen, get_code, post
+from tests.test_concurrency import ATTEMPTS, DAY, book_online, race
 
 __all__ = ["api", "frozen"]  # fixtures, used by name
 
@@ -188,3 +193,54 @@ def test_a_fourth_open_booking_of_a_number_is_refused_and_a_second_same_day_too(
     third = book(api, sms_inbox, matter, no_rest_window, START + dt.timedelta(days=2))
     assert third.json()["detail"][0]["type"] == "too_many_bookings"
     assert Appointment.objects.filter(phone=E164).count() == 2
+
+
+# --- the shortcuts under contention (on SQLite and, in CI's second pass, PostgreSQL) ----------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_first_bookings_racing_for_a_slot_without_a_row_fill_exactly_its_places(
+    matter, no_rest_window
+):
+    """The slot's row is inserted by whichever comes first (the others' inserts are ignored on
+    the unique key) and then locked by each in turn: two places, two bookings, one row."""
+    outcomes = race(
+        [book_online(matter, no_rest_window, START, i, START - 2 * DAY) for i in range(ATTEMPTS)]
+    )
+    assert sorted(outcomes) == ["full"] * (ATTEMPTS - 2) + ["won"] * 2, outcomes
+    assert Appointment.objects.filter(window=no_rest_window, start=START).count() == 2
+    assert no_rest_window.slots.filter(start=START).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_code_used_by_bookings_at_once_makes_one_booking(matter, no_rest_window, sms_inbox):
+    """The code is spent by one UPDATE, which takes its row's lock: the others wait, then find
+    it used (not a booking each)."""
+    now = START - 2 * DAY
+    verification_code_send(phone=MOBILE, client_address=None, now=now)
+    code = sms_inbox.last_code(E164)
+    refused_on = []
+
+    def attempt(start):
+        def book():
+            try:
+                citizen_booking_create(
+                    matter=matter,
+                    window=no_rest_window,
+                    start=start,
+                    applicant_name="李娜",
+                    phone=MOBILE,
+                    code=code,
+                    now=now,
+                )
+            except ValidationError as error:
+                refused_on.append([e.code for e in error.error_dict.get("code", [])])
+                raise
+
+        return book
+
+    starts = [at(2026, 9, day, 9, 0) for day in (16, 17, 18)]
+    outcomes = race([attempt(start) for start in starts])
+    assert sorted(outcomes) == ["refused", "refused", "won"], outcomes
+    assert refused_on == [["code_used"], ["code_used"]]
+    assert Appointment.objects.filter(phone=E164).count() == 1
