@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install lock upgrade run lint suite test topology messages bench bench-export bench-load bench-sweeps bench-dashboard bench-dashboard-pg bench-dashboard-city
+.PHONY: install lock upgrade run lint suite test topology messages bench bench-pg bench-export bench-load bench-sweeps bench-dashboard bench-dashboard-pg bench-dashboard-city
 
 # Everything installed comes from requirements.lock (exact versions and hashes); the project
 # itself is installed without fetching anything (its build backend, setuptools, is in the lock;
@@ -92,8 +92,17 @@ messages: install
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 # Benchmarks (results go to docs/PERFORMANCE.md by hand, with the machine).
+# Availability and desk registration as the table grows, and one citizen booking through the
+# API against /healthz (CPU per request, queries, commits): SQLite in a temporary directory
+# without Redis, or PostgreSQL (the scratch database yuyue_bench_booking, created and dropped)
+# with Redis db 3 (flushed first).
 bench: install
-	$(PY) bench/booking.py
+	env -u DATABASE_URL -u REDIS_URL $(PY) bench/booking.py
+
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/yuyue_bench_booking
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/3
+bench-pg: install
+	DATABASE_URL=$(BENCH_PG_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/booking.py
 
 # The register (附录A) export against CSV and xlsxwriter at 1 000, 10 000 and 100 000 rows, in
 # process and as whole processes (manage.py export_register against a stand-alone xlsxwriter

@@ -33,6 +33,7 @@ from .citizen import (
     citizen_booking_token,
 )
 from .models import Appointment, Matter
+from .services import booking_place_load
 from .slots import availability_version, windows_availability
 
 # Mounted at the root of /api/v1/ by the project's API (yuyue/api.py), which also answers the
@@ -393,15 +394,15 @@ def appointment_create(request, payload: AppointmentIn):
     Retry-After when the slot stayed locked by another booking (nothing was booked and the code
     is still valid: send the same request again)."""
     _limit(request, "booking", settings.RATE_LIMIT_BOOKING)
-    matter = Matter.objects.filter(pk=payload.matter).first()
-    window = Window.objects.filter(pk=payload.window).select_related("hall").first()
-    if matter is None:
+    place = booking_place_load(matter_id=payload.matter, window_id=payload.window)
+    if place.matter is None:
         raise ValidationError({"matter": _("No such matter.")})
-    if window is None:
+    if place.window is None:
         raise ValidationError({"window": _("No such window.")})
     appointment = citizen_booking_create(
-        matter=matter,
-        window=window,
+        matter=place.matter,
+        window=place.window,
+        window_handles_matter=place.window_handles_matter,
         start=_aware(payload.start),
         applicant_name=payload.name,
         phone=payload.phone,

@@ -39,6 +39,7 @@ def citizen_booking_create(
     code,
     now: dt.datetime,
     content: str = "",
+    window_handles_matter: bool | None = None,
 ) -> Appointment:
     """Book online after proving the mobile number with an SMS code (DB1403/T 5.1.1, 5.1.3 c).
 
@@ -59,8 +60,9 @@ def citizen_booking_create(
                 phone=phone,
                 content=content,
                 now=now,
+                window_handles_matter=window_handles_matter,
             )
-            _tell_applicant(appointment, Message.Purpose.BOOKING_RECEIVED, now)
+            _tell_applicant(appointment, Message.Purpose.BOOKING_RECEIVED, now, new=True)
     except ValidationError as refusal:
         repeated = _booking_made_with_code(
             refusal, matter=matter, window=window, start=start, phone=phone, code=code
@@ -91,8 +93,11 @@ def _booking_made_with_code(refusal, *, matter, window, start, phone, code) -> A
     ).first()
 
 
-def _tell_applicant(appointment: Appointment, purpose: str, now: dt.datetime) -> None:
-    """One SMS of this purpose per booking, sent once the transaction commits."""
+def _tell_applicant(
+    appointment: Appointment, purpose: str, now: dt.datetime, *, new: bool = False
+) -> None:
+    """One SMS of this purpose per booking, sent once the transaction commits. ``new``: the
+    booking was made in this transaction, so no message about it can exist yet."""
     sms_send(
         purpose=purpose,
         phone=appointment.phone,
@@ -100,6 +105,7 @@ def _tell_applicant(appointment: Appointment, purpose: str, now: dt.datetime) ->
         subject=appointment,
         dedupe_key=f"{purpose}:{appointment.pk}",
         now=now,
+        subject_is_new=new,
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import formats, timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -58,6 +58,7 @@ def sms_send(
     subject=None,
     occasion=None,
     dedupe_key: str | None = None,
+    subject_is_new: bool = False,
 ) -> Message | None:
     """Write the message from its template and queue it; the worker delivers it once the
     surrounding transaction commits. With ``dedupe_key``, a second call for the same occasion
@@ -66,26 +67,45 @@ def sms_send(
     ``subject`` is the record the message is about (a booking), ``occasion`` the record that
     occasioned it if another (the change request of a change notice): their apps answer
     ``sms.signals.message_skip_reason_wanted`` before it is sent. The subject's reference and
-    hall are recorded with the message (``sms.subjects``)."""
+    hall are recorded with the message (``sms.subjects``).
+
+    ``subject_is_new``: the subject was created in the caller's transaction, so no message can
+    carry a ``dedupe_key`` of it yet: written in one INSERT, without the look-up and the
+    savepoint (a duplicate would still be refused by the key's unique constraint)."""
+    if subject_is_new:
+        message = Message.objects.create(
+            **_message_fields(purpose=purpose, phone=phone, context=context, now=now),
+            subject=subject,
+            occasion=occasion,
+            dedupe_key=dedupe_key,
+        )
+        _deliver_on_commit(message.pk)
+        return message
     if dedupe_key and Message.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                phone=phone,
-                text=message_text(purpose=purpose, context=context),
-                context=template_values(purpose=purpose, context=context),
-                purpose=purpose,
+                **_message_fields(purpose=purpose, phone=phone, context=context, now=now),
                 subject=subject,
                 occasion=occasion,
                 dedupe_key=dedupe_key,
-                created_at=now,
             )
     except IntegrityError:
         # Race: the same occasion queued by two workers at once; the other one won.
         return None
     _deliver_on_commit(message.pk)
     return message
+
+
+def _message_fields(*, purpose: str, phone, context: dict, now: dt.datetime) -> dict:
+    return {
+        "phone": phone,
+        "text": message_text(purpose=purpose, context=context),
+        "context": template_values(purpose=purpose, context=context),
+        "purpose": purpose,
+        "created_at": now,
+    }
 
 
 def messages_queue(*, messages: list[Message]) -> int:
@@ -422,17 +442,45 @@ def verified_number(*, phone, code, now: dt.datetime):
     try:
         # The code row is the first lock of the citizen's booking: bounded like the slot's.
         with locking_transaction():
-            latest = _latest_code(number, lock=True)
-            error = _usable_error(latest, now)
-            if error is not None:
-                raise error
-            if not _entered_matches(latest, number, code):
-                raise _WrongCode(latest.pk)
-            latest.used_at = now
-            latest.save(update_fields=["used_at"])
+            if not _code_spent(number, code, now=now):
+                # Not spent at once: find out why (and count a wrong try) under the row's lock.
+                latest = _latest_code(number, lock=True)
+                error = _usable_error(latest, now)
+                if error is not None:
+                    raise error
+                if not _entered_matches(latest, number, code):
+                    raise _WrongCode(latest.pk)
+                latest.used_at = now
+                latest.save(update_fields=["used_at"])
             yield number
     except _WrongCode as wrong:
         raise _wrong_try_record(wrong.code_id) from None
+
+
+def _code_spent(number, code, *, now: dt.datetime) -> bool:
+    """Spend the number's newest code in one UPDATE if ``code`` is it and it is usable (unused,
+    unexpired, not dead); False otherwise, having changed nothing.
+
+    Race: two requests with one number at once. The UPDATE takes the code row's lock (held to
+    the end of the transaction) like ``select_for_update`` did, so everything the first does with
+    the number (its per-number booking limits) comes before the second; the second, once the
+    first commits, finds the code used (PostgreSQL re-checks ``used_at IS NULL`` on the row as
+    the first left it) and is refused as before. The hashes are compared in SQL: they are keyed
+    HMACs, so their timing tells nothing about a code."""
+    entered = str(code).strip() if isinstance(code, str | int) else ""
+    if not (entered.isdigit() and len(entered) == CODE_LENGTH):
+        return False
+    newest = VerificationCode.objects.filter(phone=number).order_by("-created_at", "-pk")
+    return (
+        VerificationCode.objects.filter(
+            pk=Subquery(newest.values("pk")[:1]),
+            code_hash=_code_hash(number, entered),
+            used_at__isnull=True,
+            expires_at__gt=now,
+            failed_attempts__lt=settings.VERIFICATION_CODE_MAX_TRIES,
+        ).update(used_at=now)
+        == 1
+    )
 
 
 def code_used_at(*, phone, code) -> dt.datetime | None:

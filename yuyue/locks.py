@@ -112,15 +112,32 @@ def lock_waits_bounded(
 
 @contextmanager
 def locking_transaction(
-    *, busy: Callable[[], BusyError] = busy_error, using: str = DEFAULT_DB_ALIAS
+    *,
+    busy: Callable[[], BusyError] = busy_error,
+    using: str = DEFAULT_DB_ALIAS,
+    savepoint: bool = True,
 ):
     """``transaction.atomic()`` for a block that takes row locks of the booking path: every
     lock wait in it is bounded by BOOKING_LOCK_TIMEOUT_SECONDS and one that runs out raises
     ``busy()`` after the rollback. Nested, it is a savepoint like ``atomic`` (after whose
-    rollback the outer transaction is usable again, also on PostgreSQL)."""
-    with lock_waits_bounded(busy=busy, using=using), transaction.atomic(using=using):
-        lock_timeout_set(using=using)
-        yield
+    rollback the outer transaction is usable again, also on PostgreSQL). Nested in another
+    locking transaction, the lock timeout is already set (at the outer block's start, which no
+    inner rollback undoes), and with ``savepoint=False`` the block joins the outer one (two
+    statements fewer, for a block whose refusal the outer one never survives: the booking's
+    place taken inside the desk's registration or the citizen's code check)."""
+    connection = connections[using]
+    nested_in_locking = getattr(connection, "_locking_transactions", 0) > 0
+    with (
+        lock_waits_bounded(busy=busy, using=using),
+        transaction.atomic(using=using, savepoint=savepoint or not nested_in_locking),
+    ):
+        if not nested_in_locking:
+            lock_timeout_set(using=using)
+        connection._locking_transactions = getattr(connection, "_locking_transactions", 0) + 1
+        try:
+            yield
+        finally:
+            connection._locking_transactions -= 1
 
 
 def _sqlite_busy_timeout_set(connection, seconds: float) -> None:

@@ -44,7 +44,12 @@ from .confirmation import (
     one_time_notice_text,
     parallel_task_confirm,
 )
-from .creating import appointment_book_online, appointment_register
+from .creating import (
+    BookingPlace,
+    appointment_book_online,
+    appointment_register,
+    booking_place_load,
+)
 from .no_shows import (
     no_show_candidates,
     no_show_follow_up_open,
@@ -87,6 +92,8 @@ __all__ = [
     "one_time_notice_overdue",
     "without_one_time_notice",
     "appointment_book_online",
+    "BookingPlace",
+    "booking_place_load",
     "appointment_register",
     "appointment_confirm",
     "appointment_give_notice",

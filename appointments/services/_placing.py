@@ -50,11 +50,7 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
     yuyue/locks.py), and one that runs out is ``SlotBusyError``.
     """
     try:
-        slot_row, _created = Slot.objects.select_for_update().get_or_create(
-            window=window,
-            start=slot.start,
-            defaults={"end": slot.end},
-        )
+        slot_row = _slot_row_locked(window=window, slot=slot)
     except OperationalError as error:
         if lock_wait_timed_out(error):
             # Raised out of the aborted transaction; nothing queries before it has rolled back.
@@ -74,6 +70,27 @@ def _lock_place(*, window: Window, slot: SlotTime, moving: Appointment | None = 
                 )
             }
         )
+
+
+def _slot_row_locked(*, window: Window, slot: SlotTime) -> Slot:
+    """The slot's row, locked (made first if the slot has none yet).
+
+    One query when the row exists (every booking of a slot after its first). For a new slot:
+    insert it, ignoring a rival's insert of the same (window, start) at the same moment (the
+    unique constraint; no savepoint needed, unlike ``get_or_create``), then lock whichever row
+    stands. No ``post_save`` is sent for the new row: the booking's own save makes the cached
+    availability stale."""
+    # Race: two bookings for the last place in one slot (see ``_lock_place``): the row lock
+    # makes the second wait for the first to commit, and its recount then sees the first.
+    # Unordered: Slot's default order would join (and so also lock) the window's row.
+    locked = Slot.objects.select_for_update().filter(window=window, start=slot.start).order_by()
+    row = next(iter(locked), None)  # (window, start) is unique: one row or none
+    if row is None:
+        Slot.objects.bulk_create(
+            [Slot(window=window, start=slot.start, end=slot.end)], ignore_conflicts=True
+        )
+        row = locked.get()
+    return row
 
 
 def _move_fields(appointment: Appointment, *, window: Window, slot: SlotTime) -> dict:
@@ -106,6 +123,9 @@ def _unique_reference() -> str:
 
 def _open_parallel_tasks(appointment: Appointment) -> None:
     """DB1403/T 6.1.1 b: a matter of several departments gets one task per department."""
+    known = getattr(appointment.matter, "department_count", None)
+    if known is not None and known < 2:
+        return  # counted when the matter was loaded (booking_place_load): no query
     departments = list(appointment.matter.departments.all())
     if len(departments) < 2:
         return
@@ -129,7 +149,10 @@ def _open_parallel_tasks(appointment: Appointment) -> None:
 
 
 def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> Appointment:
-    with locking_transaction(busy=_slot_busy):
+    # Inside the desk's or the citizen's locking transaction, no savepoint of its own: a refusal
+    # here (slot full, busy) fails that transaction too (the code is not spent, the desk's form
+    # is shown again).
+    with locking_transaction(busy=_slot_busy, savepoint=False):
         _lock_place(window=window, slot=slot)
         _open_holiday_duty(window, slot)
         appointment = Appointment.objects.create(
@@ -139,7 +162,7 @@ def _create(*, matter, window, slot, now, actor, action, note="", **fields) -> A
             start=slot.start,
             end=slot.end,
             created_at=now,
-            window_head=window.head,
+            window_head_id=window.head_id,  # the id is enough: not the head's user row
             **fields,
         )
         _open_parallel_tasks(appointment)

@@ -2,8 +2,11 @@
 applicant (DB1403/T 5.1.1, 5.1.2, 6.1.1)."""
 
 import datetime as dt
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -116,19 +119,59 @@ def _registered_notice(appointment: Appointment, *, now: dt.datetime) -> None:
         subject=appointment,
         dedupe_key=f"{Purpose.BOOKING_REGISTERED}:{appointment.pk}",
         now=now,
+        subject_is_new=True,  # registered in this transaction: no message of it yet
+    )
+
+
+class BookingPlace(NamedTuple):
+    matter: Matter | None
+    window: Window | None
+    window_handles_matter: bool
+
+
+def booking_place_load(*, matter_id: int, window_id: int) -> BookingPlace:
+    """The matter, the window with its hall, and whether the window handles the matter: one
+    query through their link when it does (every sound request), which also counts the matter's
+    departments (DB1403/T 6.1.1 b: parallel tasks only for two or more); two when it does not,
+    so that the refusal can name what is wrong (``booking_target_clean``)."""
+    departments = (
+        Matter.departments.through.objects.filter(matter_id=OuterRef("matter_id"))
+        .values("matter_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    link = (
+        Matter.windows.through.objects.filter(matter_id=matter_id, window_id=window_id)
+        .select_related("matter", "window__hall")
+        .annotate(department_count=Coalesce(Subquery(departments), 0))
+        .first()
+    )
+    if link is not None:
+        link.matter.department_count = link.department_count
+        return BookingPlace(link.matter, link.window, True)
+    return BookingPlace(
+        Matter.objects.filter(pk=matter_id).first(),
+        Window.objects.filter(pk=window_id).select_related("hall").first(),
+        False,
     )
 
 
 def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datetime) -> None:
     """Local practice against hoarding (not in DB1403/T): a mobile number holds at most
-    ONLINE_OPEN_BOOKINGS_PER_PHONE open bookings, and one booking per matter per day.
+    ONLINE_OPEN_BOOKINGS_PER_PHONE open bookings, and one booking per matter per day; both
+    counted in one query over the number's bookings (index on phone, start).
 
     Race: two bookings of one number at once could both pass the count; the citizen path runs
     this under the lock of the number's verification code (``sms.services.verified_number``).
     """
-    open_bookings = Appointment.objects.filter(
-        phone=phone, status__in=OPEN_STATUSES, start__gt=now
-    ).count()
+    is_open = Q(status__in=OPEN_STATUSES, start__gt=now)
+    same_day = _same_matter_same_day_q(matter=matter, slot=slot)
+    counts = (
+        Appointment.objects.filter(phone=phone)
+        .filter(is_open | same_day)
+        .aggregate(open=Count("pk", filter=is_open), same_day=Count("pk", filter=same_day))
+    )
+    open_bookings = counts["open"]
     if open_bookings >= settings.ONLINE_OPEN_BOOKINGS_PER_PHONE:
         raise _error(
             "phone",
@@ -139,7 +182,7 @@ def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datet
             % {"count": open_bookings},
             "too_many_bookings",
         )
-    if _same_matter_same_day(matter=matter, phone=phone, slot=slot) is not None:
+    if counts["same_day"]:
         day = local(slot.start).date()
         raise _error(
             "start",
@@ -149,18 +192,22 @@ def _online_limits_check(*, matter: Matter, phone, slot: SlotTime, now: dt.datet
         )
 
 
-def _same_matter_same_day(*, matter: Matter, phone, slot: SlotTime) -> Appointment | None:
-    """The number's first live booking of ``matter`` on the slot's local day, if any."""
+def _same_matter_same_day_q(*, matter: Matter, slot: SlotTime) -> Q:
+    """Live bookings of ``matter`` on the slot's local day."""
     tz = timezone.get_default_timezone()
     day_start = dt.datetime.combine(local(slot.start).date(), dt.time.min, tzinfo=tz)
+    return Q(
+        matter=matter,
+        status__in=LIVE_STATUSES,
+        start__gte=day_start,
+        start__lt=day_start + dt.timedelta(days=1),
+    )
+
+
+def _same_matter_same_day(*, matter: Matter, phone, slot: SlotTime) -> Appointment | None:
+    """The number's first live booking of ``matter`` on the slot's local day, if any."""
     return (
-        Appointment.objects.filter(
-            phone=phone,
-            matter=matter,
-            status__in=LIVE_STATUSES,
-            start__gte=day_start,
-            start__lt=day_start + dt.timedelta(days=1),
-        )
+        Appointment.objects.filter(_same_matter_same_day_q(matter=matter, slot=slot), phone=phone)
         .order_by("start", "pk")
         .first()
     )
@@ -201,6 +248,7 @@ def appointment_book_online(
     phone,
     now: dt.datetime,
     content: str = "",
+    window_handles_matter: bool | None = None,
 ) -> Appointment:
     """A citizen books online; it waits for the window to reconfirm.
 
@@ -220,7 +268,13 @@ def appointment_book_online(
             % {"days": settings.BOOKING_HORIZON_DAYS},
             "too_far",
         )
-    slot = booking_target_clean(matter=matter, window=window, start=start, now=now)
+    slot = booking_target_clean(
+        matter=matter,
+        window=window,
+        start=start,
+        now=now,
+        window_handles_matter=window_handles_matter,
+    )
     if not booking_lead_is_sufficient(start=start, now=now):
         raise _error(
             "start",

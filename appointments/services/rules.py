@@ -103,16 +103,26 @@ def check_in_day(appointment: Appointment, now: dt.datetime) -> bool:
 
 
 def booking_target_clean(
-    *, matter: Matter, window: Window, start: dt.datetime, now: dt.datetime
+    *,
+    matter: Matter,
+    window: Window,
+    start: dt.datetime,
+    now: dt.datetime,
+    window_handles_matter: bool | None = None,
 ) -> SlotTime:
     """DB1403/T 4, 5.1.2, 5.2: the window handles the matter and serves a slot at ``start``;
-    an off-hours slot needs someone on duty (holidays excepted: served by appointment)."""
+    an off-hours slot needs someone on duty (holidays excepted: served by appointment).
+
+    ``window_handles_matter``: already known by a caller that loaded the two through their link
+    (``booking_place_load``); asked of the database when None."""
     _require_aware(now)
     if matter is None or not matter.is_active:
         raise _error("matter", _("This matter cannot be booked."), "unknown_matter")
     if window is None or not window.is_active or window.hall_id != matter.hall_id:
         raise _error("window", _("This window cannot be booked."), "unknown_window")
-    if not matter.windows.filter(pk=window.pk).exists():
+    if window_handles_matter is None:
+        window_handles_matter = matter.windows.filter(pk=window.pk).exists()
+    if not window_handles_matter:
         raise _error(
             "window",
             _("Window %(window)s does not handle “%(matter)s”.")
