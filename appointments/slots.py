@@ -204,19 +204,25 @@ def windows_availability(
     return _with_places(windows, [s for s in slots if s.start >= not_before and s.bookable])
 
 
-def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[AvailableSlot]:
-    """The bookable ``slots`` with their capacity and live bookings, in two queries."""
-    if not slots:
-        return []
-    first, last = slots[0].start, slots[-1].start
-    window_ids = [w.pk for w in windows]
-    capacities = {
+def slot_capacities(
+    *, window_ids: list[int], first: dt.datetime, last: dt.datetime
+) -> dict[tuple[int, dt.datetime], int]:
+    """The capacities set for single slots (``Slot``) of the windows starting from ``first`` to
+    ``last``, by (window, start); one query. Slots not listed hold the window's capacity."""
+    return {
         (window_id, start): capacity
         for window_id, start, capacity in Slot.objects.filter(
             window_id__in=window_ids, start__gte=first, start__lte=last, capacity__isnull=False
         ).values_list("window_id", "start", "capacity")
     }
-    booked = Counter(
+
+
+def slot_bookings(
+    *, window_ids: list[int], first: dt.datetime, last: dt.datetime
+) -> Counter[tuple[int, dt.datetime]]:
+    """The live bookings of the windows' slots starting from ``first`` to ``last``, by (window,
+    start); one grouped query on the (window, start, status) index."""
+    return Counter(
         {
             (row["window_id"], row["start"]): row["n"]
             for row in Appointment.objects.filter(
@@ -229,6 +235,16 @@ def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[Available
             .annotate(n=Count("pk"))
         }
     )
+
+
+def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[AvailableSlot]:
+    """The bookable ``slots`` with their capacity and live bookings, in two queries."""
+    if not slots:
+        return []
+    first, last = slots[0].start, slots[-1].start
+    window_ids = [w.pk for w in windows]
+    capacities = slot_capacities(window_ids=window_ids, first=first, last=last)
+    booked = slot_bookings(window_ids=window_ids, first=first, last=last)
     per_slot = {w.pk: w.capacity_per_slot for w in windows}
     return [
         AvailableSlot(
