@@ -249,33 +249,42 @@ def availability(request, filters: Query[AvailabilityQuery]):
         date_from=filters.date_from,
         date_to=filters.date_to,
         now=now,
-        encode=_slot_json,
+        encode=_slots_json,
     )
     if body is None:
         return Status(404, {"detail": _("No such matter.")})
     return HttpResponse(body, content_type="application/json")
 
 
-def _slot_json(slot: SlotTime, capacity: int, window_name: str) -> tuple[bytes, bytes]:
-    """A slot's JSON as ``SlotOut`` writes it, cut where its places left go: the pieces of the
-    availability cache are assembled from these and each slot's count of bookings."""
-    text = (
-        SlotOut(
-            window=slot.window_id,
-            window_name=window_name,
-            start=slot.start,
-            end=slot.end,
-            capacity=capacity,
-            remaining=0,
-            time_kind=slot.time_kind,
-            holiday_name=slot.holiday_name,
-            provisional_holiday=slot.provisional,
-        )
-        .model_dump_json()
-        .encode()
+def _slots_json(places: list[tuple[SlotTime, str]]) -> list[tuple[bytes, bytes]]:
+    """Each slot's JSON as ``SlotOut`` writes it, cut where its capacity and places left go:
+    the availability cache assembles its pieces from these and the slots' current numbers.
+    One call to pydantic for them all; an object's JSON never holds ``},{"window":`` outside
+    its first field's name (a quote inside a string is escaped)."""
+    body = SLOTS_JSON.dump_json(
+        [
+            SlotOut(
+                window=slot.window_id,
+                window_name=window_name,
+                start=slot.start,
+                end=slot.end,
+                capacity=0,
+                remaining=0,
+                time_kind=slot.time_kind,
+                holiday_name=slot.holiday_name,
+                provisional_holiday=slot.provisional,
+            )
+            for slot, window_name in places
+        ]
     )
-    head, tail = text.split(b',"remaining":0,', 1)
-    return head + b',"remaining":', b"," + tail
+    if not places:
+        return []
+    objects = body[len(b'[{"window":') : -len(b"}]")].split(b'},{"window":')
+    result = []
+    for text in objects:
+        head, tail = text.split(b',"capacity":0,"remaining":0,', 1)
+        result.append((b'{"window":' + head + b',"capacity":', b"," + tail + b"}"))
+    return result
 
 
 # --- verification codes -----------------------------------------------------------------------

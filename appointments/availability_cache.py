@@ -6,10 +6,11 @@ day's bookable slots of the matter's windows, each with its places left. A piece
 *stamp*:
 
 - the structure version (``slots.availability_version``): bumped once committed by any change to
-  what the slots are made of — windows, service periods, the calendar, duties, slot capacities,
-  matters and their windows (appointments/receivers.py);
+  what the slots are made of — windows, service periods, the calendar, duties, matters and
+  their windows (appointments/receivers.py);
 - the day's token for the matter: replaced by a fresh random number once a change to a booking
-  on that day at one of the matter's windows is committed (``availability_places_changed``);
+  or to a slot's capacity on that day at one of the matter's windows is committed
+  (``availability_places_changed``);
 - for the day the 24-hour lead ends in, the minute it ends (earlier slots of that day are left
   out).
 
@@ -42,17 +43,27 @@ from duty.calendar import local
 from duty.models import Window
 
 from .models import Matter
-from .slots import SlotTime, availability_version, slot_bookings, slot_capacities, windows_slots
+from .slots import (
+    AVAILABILITY_VERSION_KEY,
+    SlotTime,
+    availability_version,
+    slot_bookings,
+    slot_capacities,
+    windows_slots,
+)
 
 PIECE_SECONDS = 60
 # A token lives far beyond the days a citizen can ask for; one that expires is made afresh (a
 # miss, never a wrong answer).
 TOKEN_SECONDS = 90 * 86400
-# Entries kept in this process per table before it is emptied (a few MB of JSON at most).
-LOCAL_MAX = 5000
+# Entries kept in this process per table before it is emptied: pieces are a few kB of JSON, the
+# skeleton of a matter's day about as much (30 windows' horizon: ~20 MB).
+LOCAL_MAX = 20_000
 
-# (prefix, capacity, suffix): the slot's JSON up to ``"remaining":`` and from the comma after it.
-Encoder = Callable[[SlotTime, int, str], tuple[bytes, bytes]]
+# Given (slot, window name) for many slots, each slot's JSON up to ``"capacity":`` and from the
+# comma after its places left (the API's SlotOut, appointments/api.py): the numbers that change
+# with bookings and slot capacities are put in between.
+Encoder = Callable[[list[tuple[SlotTime, str]]], list[tuple[bytes, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ class _Offer:
 class _SkeletonSlot:
     window_id: int
     start: dt.datetime
-    capacity: int
+    capacity: int  # the window's; a slot's own capacity (Slot) is read with the bookings
     prefix: bytes
     suffix: bytes
 
@@ -128,16 +139,16 @@ def _pieces_shared() -> bool:
     return not isinstance(caches["default"], DatabaseCache)
 
 
-def _tokens(matter_id: int, days: list[dt.date]) -> dict[dt.date, int] | None:
-    """The days' tokens, created where missing; None if the cache does not keep them."""
+def _tokens(matter_id: int, days: list[dt.date], found: dict) -> dict[dt.date, int] | None:
+    """The days' tokens from ``found`` (what the cache answered), created where missing; None
+    if the cache does not keep them."""
     keys = {_token_key(matter_id, day): day for day in days}
-    found = cache.get_many(list(keys))
     missing = [key for key in keys if key not in found]
     if missing:
         for key in missing:
             # add: processes that miss at once agree on one token.
             cache.add(key, _fresh_token(), timeout=TOKEN_SECONDS)
-        found.update(cache.get_many(missing))
+        found = found | cache.get_many(missing)
         if any(key not in found for key in missing):
             return None
     return {day: found[key] for key, day in keys.items()}
@@ -159,8 +170,10 @@ def _offer(matter_id: int, version: int) -> _Offer | None:
 def _skeleton(
     matter_id: int, offer: _Offer, days: list[dt.date], version: int, encode: Encoder
 ) -> dict[dt.date, list[_SkeletonSlot]]:
-    """The bookable slots of the days with their capacities and JSON, without the bookings:
-    they change only with the structure version. Missing days in one ``windows_slots`` call."""
+    """The bookable slots of the days with their JSON, without the places: they change only
+    with the structure version. A day missing here is built with every day of
+    the booking horizon, in one ``windows_slots`` call: the next questions about the matter
+    find theirs."""
     result = {}
     for day in days:
         if (version, matter_id, day) in _skeletons:
@@ -168,30 +181,26 @@ def _skeleton(
     missing = [day for day in days if day not in result]
     if not missing:
         return result
-    wanted = set(missing)
+    today = timezone.localdate()
+    first = min(min(missing), today)
+    last = max(max(missing), today + dt.timedelta(days=settings.BOOKING_HORIZON_DAYS + 1))
     slots = [
         s
-        for s in windows_slots(
-            windows=list(offer.windows), start_date=min(missing), end_date=max(missing)
-        )
-        if s.bookable and local(s.start).date() in wanted
+        for s in windows_slots(windows=list(offer.windows), start_date=first, end_date=last)
+        if s.bookable
     ]
-    capacities = (
-        slot_capacities(window_ids=list(offer.names), first=slots[0].start, last=slots[-1].start)
-        if slots
-        else {}
-    )
     per_slot = {w.pk: w.capacity_per_slot for w in offer.windows}
-    built: dict[dt.date, list[_SkeletonSlot]] = {day: [] for day in missing}
-    for s in slots:
-        capacity = capacities.get((s.window_id, s.start), per_slot[s.window_id])
-        prefix, suffix = encode(s, capacity, offer.names[s.window_id])
+    places = [(s, offer.names[s.window_id]) for s in slots]
+    built: dict[dt.date, list[_SkeletonSlot]] = {
+        first + dt.timedelta(days=n): [] for n in range((last - first).days + 1)
+    }
+    for (s, _name), (prefix, suffix) in zip(places, encode(places), strict=True):
         built[local(s.start).date()].append(
-            _SkeletonSlot(s.window_id, s.start, capacity, prefix, suffix)
+            _SkeletonSlot(s.window_id, s.start, per_slot[s.window_id], prefix, suffix)
         )
     for day, skeleton in built.items():
         _remember(_skeletons, (version, matter_id, day), skeleton)
-    return result | built
+    return result | {day: built[day] for day in missing}
 
 
 def _pieces_build(
@@ -202,22 +211,26 @@ def _pieces_build(
     version: int,
     encode: Encoder,
 ) -> dict[dt.date, bytes]:
-    """The days' pieces from their skeletons and one grouped count of their bookings."""
+    """The days' pieces from their skeletons, the capacities set for single slots and one
+    grouped count of the bookings (two queries)."""
     skeletons = _skeleton(matter_id, offer, days, version, encode)
     starts = [s.start for day in days for s in skeletons[day]]
-    booked = (
-        slot_bookings(window_ids=list(offer.names), first=min(starts), last=max(starts))
-        if starts
-        else {}
-    )
-    return {
-        day: b",".join(
-            s.prefix + b"%d" % max(s.capacity - booked.get((s.window_id, s.start), 0), 0) + s.suffix
-            for s in skeletons[day]
-            if s.start >= not_before
-        )
-        for day in days
-    }
+    if not starts:
+        return dict.fromkeys(days, b"")
+    window_ids = list(offer.names)
+    first, last = min(starts), max(starts)
+    capacities = slot_capacities(window_ids=window_ids, first=first, last=last)
+    booked = slot_bookings(window_ids=window_ids, first=first, last=last)
+    pieces = {}
+    for day in days:
+        parts = []
+        for s in skeletons[day]:
+            if s.start >= not_before:
+                capacity = capacities.get((s.window_id, s.start), s.capacity)
+                left = max(capacity - booked.get((s.window_id, s.start), 0), 0)
+                parts.append(b'%s%d,"remaining":%d%s' % (s.prefix, capacity, left, s.suffix))
+        pieces[day] = b",".join(parts)
+    return pieces
 
 
 def _minute_ceiling(moment: dt.datetime) -> dt.datetime:
@@ -239,13 +252,15 @@ def availability_json(
     boundary = local(not_before).date()
     first = max(date_from, timezone.localdate(now), boundary)
     days = [first + dt.timedelta(days=n) for n in range((date_to - first).days + 1)]
-    version = availability_version()
+    # One cache call for the version and the days' tokens.
+    found = cache.get_many([AVAILABILITY_VERSION_KEY] + [_token_key(matter_id, d) for d in days])
+    version = found.get(AVAILABILITY_VERSION_KEY) or availability_version()
     offer = _offer(matter_id, version)
     if offer is None:
         return None
     if not days or not offer.windows:
         return b"[]"
-    tokens = _tokens(matter_id, days)
+    tokens = _tokens(matter_id, days, found)
     if tokens is None:  # the cache keeps nothing: compute, store nothing
         pieces = _pieces_build(matter_id, offer, days, not_before, version, encode)
         return _joined(pieces, days)

@@ -145,7 +145,6 @@ def delete_booking_alerts(sender, instance: Appointment, **kwargs) -> None:
 # What slots are made of: a committed change to any of them makes every cached availability
 # answer stale (slots.availability_changed). Bookings make only their own days stale (below).
 AVAILABILITY_INPUTS = (
-    Slot,
     Window,
     ServicePeriod,
     CalendarDay,
@@ -190,6 +189,18 @@ def _booking_place_changed(sender, instance: Appointment, update_fields=None, **
     )
 
 
+def _slot_capacity_changed(sender, instance: Slot, created=False, **kwargs) -> None:
+    """A slot's own capacity (set by an administrator) changes only its day."""
+    if created and instance.capacity is None:
+        return  # the row a booking locks, made with the first booking of the slot
+    transaction.on_commit(
+        functools.partial(availability_places_changed, {(instance.window_id, instance.start)}),
+        using=kwargs.get("using"),
+    )
+
+
+post_save.connect(_slot_capacity_changed, sender=Slot, dispatch_uid="avail-slot-save")
+post_delete.connect(_slot_capacity_changed, sender=Slot, dispatch_uid="avail-slot-delete")
 post_save.connect(_booking_place_changed, sender=Appointment, dispatch_uid="avail-booking-save")
 post_delete.connect(_booking_place_changed, sender=Appointment, dispatch_uid="avail-booking-delete")
 
