@@ -295,10 +295,12 @@ def window_availability(
 
 
 # --- caching what the citizen API shows ---------------------------------------------------------
-# Availability is read far more often than it changes. The API caches its answers under a version
-# that every change to bookings, slots, windows, matters or the calendar bumps once committed
-# (appointments/receivers.py). A booking is still judged on the locked, recounted slot, so a
-# cached answer can at worst show a place that has just gone.
+# Availability is read far more often than it changes. The API assembles its answers from pieces
+# of one matter and one day (appointments/availability_cache.py), each valid under this version —
+# bumped once committed by any change to what slots are made of: windows, service periods, the
+# calendar, duties, matters (appointments/receivers.py) — and under a token of its own that a
+# booking or a slot's capacity on that day replaces. A booking is still judged on the locked,
+# recounted slot, so a cached answer can at worst show a place that has just gone.
 
 AVAILABILITY_VERSION_KEY = "availability:version"
 
@@ -314,7 +316,9 @@ def availability_version() -> int:
 
 
 def availability_changed() -> None:
-    """Make every cached availability answer stale (call once the change is committed)."""
+    """Make every cached availability answer stale (call once the change is committed); a
+    change to bookings or a slot's capacity makes only its days stale
+    (``availability_cache.availability_places_changed``)."""
     try:
         cache.incr(AVAILABILITY_VERSION_KEY)
     except ValueError:
