@@ -163,7 +163,8 @@ def _offer(matter_id: int, version: int) -> _Offer | None:
     if matter is not None:
         windows = tuple(matter.windows.filter(is_active=True).order_by("number"))
         offer = _Offer(windows=windows, names={w.pk: str(w) for w in windows})
-    _remember(_offers, key, offer)
+    if version:
+        _remember(_offers, key, offer)
     return offer
 
 
@@ -199,7 +200,8 @@ def _skeleton(
             _SkeletonSlot(s.window_id, s.start, per_slot[s.window_id], prefix, suffix)
         )
     for day, skeleton in built.items():
-        _remember(_skeletons, (version, matter_id, day), skeleton)
+        if version:
+            _remember(_skeletons, (version, matter_id, day), skeleton)
     return result | {day: built[day] for day in missing}
 
 
@@ -254,13 +256,15 @@ def availability_json(
     days = [first + dt.timedelta(days=n) for n in range((date_to - first).days + 1)]
     # One cache call for the version and the days' tokens.
     found = cache.get_many([AVAILABILITY_VERSION_KEY] + [_token_key(matter_id, d) for d in days])
+    # 0: the cache is unreachable (Redis down): nothing is kept, not even in this process, whose
+    # copies could not be told stale.
     version = found.get(AVAILABILITY_VERSION_KEY) or availability_version()
     offer = _offer(matter_id, version)
     if offer is None:
         return None
     if not days or not offer.windows:
         return b"[]"
-    tokens = _tokens(matter_id, days, found)
+    tokens = _tokens(matter_id, days, found) if version else None
     if tokens is None:  # the cache keeps nothing: compute, store nothing
         pieces = _pieces_build(matter_id, offer, days, not_before, version, encode)
         return _joined(pieces, days)

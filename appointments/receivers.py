@@ -182,7 +182,7 @@ def _booking_place_changed(sender, instance: Appointment, update_fields=None, **
     if update_fields is not None and not _PLACE_FIELDS & set(update_fields):
         return  # confirmed, contacted, noted: the same place, the same count
     places = {(instance.window_id, instance.start)}
-    if was := getattr(instance, "_availability_place_was", None):
+    if was := instance.__dict__.pop("_availability_place_was", None):
         places.add(was)
     transaction.on_commit(
         functools.partial(availability_places_changed, places), using=kwargs.get("using")

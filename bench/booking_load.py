@@ -30,7 +30,7 @@ Prints a Markdown table (req/s, wrk's p50/p95, answers by status, ratio to the c
 mean of the two `/healthz` phases), the machine, and checks in the database that no slot holds
 more live bookings than its capacity. Environment: BENCH_SECONDS (each phase, default 10),
 BENCH_MIXED_SECONDS (20), BENCH_CONNECTIONS (16), BENCH_WRK_THREADS (1), BENCH_WORKERS (2),
-BENCH_THREADS (4), BENCH_MIXED_BOOKINGS (1500, places and codes prepared for MIXED),
+BENCH_THREADS (4), BENCH_MIXED_BOOKINGS (2000, places and codes prepared for MIXED),
 BENCH_BOOKINGS (1500, for bookings alone), BENCH_KEEP_DB=1 keeps the database.
 """
 
@@ -72,7 +72,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", 1))
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 THREADS = int(os.environ.get("BENCH_THREADS", 4))
-MIXED_BOOKINGS = int(os.environ.get("BENCH_MIXED_BOOKINGS", 1500))
+MIXED_BOOKINGS = int(os.environ.get("BENCH_MIXED_BOOKINGS", 2000))
 BOOKINGS = int(os.environ.get("BENCH_BOOKINGS", 1500))
 LOOKS_PER_BOOKING = 19  # 95 % looks, 5 % bookings
 SMS_FOLDER = WORK / "sms"
@@ -508,7 +508,8 @@ def report(results: dict, made: int) -> None:
         f"{looks / ceiling:.0%}; bookings made (counted in the database) {made} = "
         f"{made / max(mixed['requests'], 1):.1%} of its requests"
         + (
-            f" ({mixed['repeated']} looks after the prepared list ran out)"
+            f"\nWARNING: {mixed['repeated']} looks after the prepared bookings ran out (fewer "
+            "than 5 % bookings): raise BENCH_MIXED_BOOKINGS"
             if mixed["repeated"]
             else ""
         )
