@@ -158,6 +158,10 @@ AVAILABILITY_INPUTS = (
 
 
 def _availability_input_changed(sender, **kwargs) -> None:
+    if sender is Duty and kwargs.get("created"):
+        # A new duty has nobody on it (a holiday booking opens one, DB1403/T 4): no slot is
+        # staffed by it until an assignment is made, which tells on its own.
+        return
     transaction.on_commit(availability_changed)
 
 

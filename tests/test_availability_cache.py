@@ -17,7 +17,7 @@ from appointments.models import Appointment, Slot, Status
 from appointments.slots import windows_availability
 from duty.models import CalendarDay
 
-from .conftest import START
+from .conftest import START, at
 
 NOW = START - dt.timedelta(days=3)  # Sunday 2026-09-13 12:00; START is Wednesday 12:00
 
@@ -229,3 +229,24 @@ def test_a_booking_makes_only_its_own_day_stale(
     with django_assert_max_num_queries(3):  # and the booked day's capacities and count
         fresh = answered(api, matter, *this_week)
     assert fresh == computed(matter, *this_week)
+
+
+def test_a_duty_opened_with_nobody_on_it_keeps_every_answer_cached(
+    no_rest_window, django_capture_on_commit_callbacks
+):
+    """DB1403/T 4: a booking for a holiday period opens its duty, with nobody on it yet: no
+    slot changes until someone is put on it (which makes the answers stale: test_signals)."""
+    from appointments.slots import availability_version
+    from duty.models import Duty
+
+    before = availability_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        Duty.objects.create(
+            window=no_rest_window,
+            date=dt.date(2026, 10, 2),
+            start=at(2026, 10, 2, 9, 0),
+            end=at(2026, 10, 2, 12, 0),
+            head=no_rest_window.head,
+            opened_by_booking=True,
+        )
+    assert availability_version() == before
