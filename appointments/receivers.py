@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
@@ -182,25 +183,33 @@ def _booking_place_was(sender, instance: Appointment, update_fields=None, raw=Fa
     )
 
 
+def _places_offered(places: set[tuple[int, dt.datetime]]) -> set[tuple[int, dt.datetime]]:
+    """The places availability can still show: those starting after the 24-hour lead (DB1403/T
+    5.1.1). The desk's steps on today's bookings (arrived, served, missed) change none."""
+    lead_ends = timezone.now() + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
+    return {(window_id, start) for window_id, start in places if start >= lead_ends}
+
+
 def _booking_place_changed(sender, instance: Appointment, update_fields=None, **kwargs) -> None:
     if update_fields is not None and not _PLACE_FIELDS & set(update_fields):
         return  # confirmed, contacted, noted: the same place, the same count
     places = {(instance.window_id, instance.start)}
     if was := instance.__dict__.pop("_availability_place_was", None):
         places.add(was)
-    transaction.on_commit(
-        functools.partial(availability_places_changed, places), using=kwargs.get("using")
-    )
+    if places := _places_offered(places):
+        transaction.on_commit(
+            functools.partial(availability_places_changed, places), using=kwargs.get("using")
+        )
 
 
 def _slot_capacity_changed(sender, instance: Slot, created=False, **kwargs) -> None:
     """A slot's own capacity (set by an administrator) changes only its day."""
     if created and instance.capacity is None:
         return  # the row a booking locks, made with the first booking of the slot
-    transaction.on_commit(
-        functools.partial(availability_places_changed, {(instance.window_id, instance.start)}),
-        using=kwargs.get("using"),
-    )
+    if places := _places_offered({(instance.window_id, instance.start)}):
+        transaction.on_commit(
+            functools.partial(availability_places_changed, places), using=kwargs.get("using")
+        )
 
 
 post_save.connect(_slot_capacity_changed, sender=Slot, dispatch_uid="avail-slot-save")

@@ -250,3 +250,16 @@ def test_a_duty_opened_with_nobody_on_it_keeps_every_answer_cached(
             opened_by_booking=True,
         )
     assert availability_version() == before
+
+
+def test_a_step_on_a_booking_within_the_24_hour_lead_makes_nothing_stale(
+    matter, regular_window, frozen, django_capture_on_commit_callbacks
+):
+    """DB1403/T 5.1.1: availability shows nothing starting within 24 h, so the desk's steps on
+    today's bookings (arrived, served, missed) leave every cached day as it is."""
+    soon = NOW + dt.timedelta(hours=23)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        booking = booking_at(matter, regular_window, soon)
+        booking.status = Status.SERVED
+        booking.save(update_fields=["status"])
+    assert not callbacks
