@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install lock upgrade run lint suite test topology messages bench bench-pg bench-export bench-load bench-sweeps bench-dashboard bench-dashboard-pg bench-dashboard-city
+.PHONY: install lock upgrade run lint suite test topology messages bench bench-pg bench-export bench-load bench-load-pg bench-sweeps bench-dashboard bench-dashboard-pg bench-dashboard-city
 
 # Everything installed comes from requirements.lock (exact versions and hashes); the project
 # itself is installed without fetching anything (its build backend, setuptools, is in the lock;
@@ -117,9 +117,18 @@ bench-export-pg: install
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/yuyue_export_bench \
 	REDIS_URL=redis://127.0.0.1:6379/4 $(PY) bench/export_register.py $(BENCH_EXPORT_ARGS)
 
-# The citizen API under gunicorn on PostgreSQL (creates and drops the database yuyue_bench).
-bench-load: install
+# The citizen API under gunicorn, driven by wrk (Debian's, installed if missing): SQLite in a
+# temporary directory without Redis; -pg: PostgreSQL (creates and drops yuyue_bench_load) with
+# Redis database 2 (flushed first). BENCH_SECONDS=3 etc. for a quick run (bench/booking_load.py).
+WRK := /usr/bin/wrk
+$(WRK):
+	apt-get update -qq && apt-get install -y -qq wrk
+
+bench-load: install $(WRK)
 	$(PY) bench/booking_load.py
+
+bench-load-pg: install $(WRK)
+	$(PY) bench/booking_load.py --pg
 
 # The background sweeps over 1 000 and 100 000 bookings (queries and time).
 bench-sweeps: install

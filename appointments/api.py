@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Annotated
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +23,7 @@ from duty.models import Window
 from sms.services import verification_code_send
 from yuyue.ratelimit import client_address, request_rate_limited
 
+from .availability_cache import availability_json
 from .citizen import (
     BookingNotFound,
     citizen_booking_by_code,
@@ -34,7 +34,7 @@ from .citizen import (
 )
 from .models import Appointment, Matter
 from .services import booking_place_load
-from .slots import availability_version, windows_availability
+from .slots import SlotTime
 
 # Mounted at the root of /api/v1/ by the project's API (yuyue/api.py), which also answers the
 # errors raised here (a service's ValidationError, BookingNotFound, RateLimited).
@@ -206,6 +206,7 @@ class SlotOut(BaseModel):
     )
 
 
+# The answer encoded in one go: what the assembled answers are tested to equal, byte for byte.
 SLOTS_JSON = TypeAdapter(list[SlotOut])
 
 
@@ -244,44 +245,47 @@ def availability(request, filters: Query[AvailabilityQuery]):
         _range_clean(filters.date_from, filters.date_to, today)
     except ValidationError as error:
         return Status(422, {"detail": field_errors(error, "query")})
-    not_before = now + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
-    key = (
-        f"availability:{availability_version()}:{filters.matter}:{filters.date_from}:"
-        f"{filters.date_to}:{not_before:%Y%m%d%H%M}"
+    body = availability_json(
+        matter_id=filters.matter,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        now=now,
+        encode=_slots_json,
     )
-    cached = cache.get(key)
-    if cached is not None:
-        return HttpResponse(cached, content_type="application/json")
-    matter = Matter.objects.filter(pk=filters.matter, is_active=True).first()
-    if matter is None:
+    if body is None:
         return Status(404, {"detail": _("No such matter.")})
-    windows = list(matter.windows.filter(is_active=True).order_by("number"))
-    names = {w.pk: str(w) for w in windows}
-    slots = windows_availability(
-        windows=windows,
-        start_date=max(filters.date_from, today),
-        end_date=filters.date_to,
-        not_before=not_before,
-    )
+    return HttpResponse(body, content_type="application/json")
+
+
+def _slots_json(places: list[tuple[SlotTime, str]]) -> list[tuple[bytes, bytes]]:
+    """Each slot's JSON as ``SlotOut`` writes it, cut where its capacity and places left go:
+    the availability cache assembles its pieces from these and the slots' current numbers.
+    One call to pydantic for them all; an object's JSON never holds ``},{"window":`` outside
+    its first field's name (a quote inside a string is escaped)."""
     body = SLOTS_JSON.dump_json(
         [
             SlotOut(
-                window=a.slot.window_id,
-                window_name=names[a.slot.window_id],
-                start=a.slot.start,
-                end=a.slot.end,
-                capacity=a.capacity,
-                remaining=a.remaining,
-                time_kind=a.slot.time_kind,
-                holiday_name=a.slot.holiday_name,
-                provisional_holiday=a.slot.provisional,
+                window=slot.window_id,
+                window_name=window_name,
+                start=slot.start,
+                end=slot.end,
+                capacity=0,
+                remaining=0,
+                time_kind=slot.time_kind,
+                holiday_name=slot.holiday_name,
+                provisional_holiday=slot.provisional,
             )
-            for a in slots
+            for slot, window_name in places
         ]
     )
-    # Within the minute the answer is the same (the 24 h boundary moves by minutes).
-    cache.set(key, body, timeout=120)
-    return HttpResponse(body, content_type="application/json")
+    if not places:
+        return []
+    objects = body[len(b'[{"window":') : -len(b"}]")].split(b'},{"window":')
+    result = []
+    for text in objects:
+        head, tail = text.split(b',"capacity":0,"remaining":0,', 1)
+        result.append((b'{"window":' + head + b',"capacity":', b"," + tail + b"}"))
+    return result
 
 
 # --- verification codes -----------------------------------------------------------------------

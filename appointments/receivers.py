@@ -3,11 +3,13 @@ message_undelivered, duty's duty_assignments_created, holiday_bookings_wanted an
 calendar_days_changed, and Django's model signals for the availability cache."""
 
 import datetime as dt
+import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from sms.subjects import subject_fields
 from yuyue.stored_texts import stored_text
 from yuyue.sweeps import alerts_create, alerts_to
 
+from .availability_cache import availability_places_changed
 from .models import LIVE_STATUSES, Appointment, ChangeRequest, Matter, Slot, Status
 from .notifications import show_time
 from .services import (
@@ -140,9 +143,9 @@ def delete_booking_alerts(sender, instance: Appointment, **kwargs) -> None:
     Alert.objects.about(instance).delete()
 
 
+# What slots are made of: a committed change to any of them makes every cached availability
+# answer stale (slots.availability_changed). Bookings make only their own days stale (below).
 AVAILABILITY_INPUTS = (
-    Appointment,
-    Slot,
     Window,
     ServicePeriod,
     CalendarDay,
@@ -156,7 +159,63 @@ AVAILABILITY_INPUTS = (
 
 
 def _availability_input_changed(sender, **kwargs) -> None:
+    if sender is Duty and kwargs.get("created"):
+        # A new duty has nobody on it (a holiday booking opens one, DB1403/T 4): no slot is
+        # staffed by it until an assignment is made, which tells on its own.
+        return
     transaction.on_commit(availability_changed)
+
+
+# A booking's place counts in availability by its window, start and status.
+_PLACE_FIELDS = {"window", "window_id", "start", "status"}
+
+
+@receiver(pre_save, sender=Appointment, dispatch_uid="appointments.availability_place_was")
+def _booking_place_was(sender, instance: Appointment, update_fields=None, raw=False, **kwargs):
+    """A booking that moves frees its old place too: note it before the row is written (one
+    query, only when the window or time may change)."""
+    if raw or instance._state.adding:
+        return
+    if update_fields is not None and not {"window", "window_id", "start"} & set(update_fields):
+        return
+    instance._availability_place_was = (
+        Appointment.objects.filter(pk=instance.pk).values_list("window_id", "start").first()
+    )
+
+
+def _places_offered(places: set[tuple[int, dt.datetime]]) -> set[tuple[int, dt.datetime]]:
+    """The places availability can still show: those starting after the 24-hour lead (DB1403/T
+    5.1.1). The desk's steps on today's bookings (arrived, served, missed) change none."""
+    lead_ends = timezone.now() + dt.timedelta(hours=settings.BOOKING_MIN_LEAD_HOURS)
+    return {(window_id, start) for window_id, start in places if start >= lead_ends}
+
+
+def _booking_place_changed(sender, instance: Appointment, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and not _PLACE_FIELDS & set(update_fields):
+        return  # confirmed, contacted, noted: the same place, the same count
+    places = {(instance.window_id, instance.start)}
+    if was := instance.__dict__.pop("_availability_place_was", None):
+        places.add(was)
+    if places := _places_offered(places):
+        transaction.on_commit(
+            functools.partial(availability_places_changed, places), using=kwargs.get("using")
+        )
+
+
+def _slot_capacity_changed(sender, instance: Slot, created=False, **kwargs) -> None:
+    """A slot's own capacity (set by an administrator) changes only its day."""
+    if created and instance.capacity is None:
+        return  # the row a booking locks, made with the first booking of the slot
+    if places := _places_offered({(instance.window_id, instance.start)}):
+        transaction.on_commit(
+            functools.partial(availability_places_changed, places), using=kwargs.get("using")
+        )
+
+
+post_save.connect(_slot_capacity_changed, sender=Slot, dispatch_uid="avail-slot-save")
+post_delete.connect(_slot_capacity_changed, sender=Slot, dispatch_uid="avail-slot-delete")
+post_save.connect(_booking_place_changed, sender=Appointment, dispatch_uid="avail-booking-save")
+post_delete.connect(_booking_place_changed, sender=Appointment, dispatch_uid="avail-booking-delete")
 
 
 for model in AVAILABILITY_INPUTS:

@@ -204,19 +204,25 @@ def windows_availability(
     return _with_places(windows, [s for s in slots if s.start >= not_before and s.bookable])
 
 
-def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[AvailableSlot]:
-    """The bookable ``slots`` with their capacity and live bookings, in two queries."""
-    if not slots:
-        return []
-    first, last = slots[0].start, slots[-1].start
-    window_ids = [w.pk for w in windows]
-    capacities = {
+def slot_capacities(
+    *, window_ids: list[int], first: dt.datetime, last: dt.datetime
+) -> dict[tuple[int, dt.datetime], int]:
+    """The capacities set for single slots (``Slot``) of the windows starting from ``first`` to
+    ``last``, by (window, start); one query. Slots not listed hold the window's capacity."""
+    return {
         (window_id, start): capacity
         for window_id, start, capacity in Slot.objects.filter(
             window_id__in=window_ids, start__gte=first, start__lte=last, capacity__isnull=False
         ).values_list("window_id", "start", "capacity")
     }
-    booked = Counter(
+
+
+def slot_bookings(
+    *, window_ids: list[int], first: dt.datetime, last: dt.datetime
+) -> Counter[tuple[int, dt.datetime]]:
+    """The live bookings of the windows' slots starting from ``first`` to ``last``, by (window,
+    start); one grouped query on the (window, start, status) index."""
+    return Counter(
         {
             (row["window_id"], row["start"]): row["n"]
             for row in Appointment.objects.filter(
@@ -229,6 +235,16 @@ def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[Available
             .annotate(n=Count("pk"))
         }
     )
+
+
+def _with_places(windows: list[Window], slots: list[SlotTime]) -> list[AvailableSlot]:
+    """The bookable ``slots`` with their capacity and live bookings, in two queries."""
+    if not slots:
+        return []
+    first, last = slots[0].start, slots[-1].start
+    window_ids = [w.pk for w in windows]
+    capacities = slot_capacities(window_ids=window_ids, first=first, last=last)
+    booked = slot_bookings(window_ids=window_ids, first=first, last=last)
     per_slot = {w.pk: w.capacity_per_slot for w in windows}
     return [
         AvailableSlot(
@@ -279,10 +295,12 @@ def window_availability(
 
 
 # --- caching what the citizen API shows ---------------------------------------------------------
-# Availability is read far more often than it changes. The API caches its answers under a version
-# that every change to bookings, slots, windows, matters or the calendar bumps once committed
-# (appointments/receivers.py). A booking is still judged on the locked, recounted slot, so a
-# cached answer can at worst show a place that has just gone.
+# Availability is read far more often than it changes. The API assembles its answers from pieces
+# of one matter and one day (appointments/availability_cache.py), each valid under this version —
+# bumped once committed by any change to what slots are made of: windows, service periods, the
+# calendar, duties, matters (appointments/receivers.py) — and under a token of its own that a
+# booking or a slot's capacity on that day replaces. A booking is still judged on the locked,
+# recounted slot, so a cached answer can at worst show a place that has just gone.
 
 AVAILABILITY_VERSION_KEY = "availability:version"
 
@@ -298,7 +316,9 @@ def availability_version() -> int:
 
 
 def availability_changed() -> None:
-    """Make every cached availability answer stale (call once the change is committed)."""
+    """Make every cached availability answer stale (call once the change is committed); a
+    change to bookings or a slot's capacity makes only its days stale
+    (``availability_cache.availability_places_changed``)."""
     try:
         cache.incr(AVAILABILITY_VERSION_KEY)
     except ValueError:

@@ -89,6 +89,22 @@ def test_with_redis_down_citizens_see_availability_get_codes_and_book(
     assert slot["remaining"] == no_rest_window.capacity_per_slot - 1
 
 
+def test_with_redis_down_a_change_shows_at_once_nothing_kept_in_the_process(
+    client, on_redis, matter, regular_window, frozen, django_capture_on_commit_callbacks
+):
+    """Without the shared version and tokens, this process cannot tell its own copies of the
+    matter's windows and slots stale: it keeps none while Redis is down."""
+    query = {"matter": matter.pk, "from": "2026-09-16", "to": "2026-09-16"}
+    on_redis.stop()
+    before = client.get("/api/v1/availability/", query).json()
+    assert regular_window.pk in {s["window"] for s in before}
+    with django_capture_on_commit_callbacks(execute=True):
+        regular_window.is_active = False
+        regular_window.save()
+    after = client.get("/api/v1/availability/", query).json()
+    assert after and regular_window.pk not in {s["window"] for s in after}
+
+
 def test_the_queued_message_goes_out_once_redis_is_back(
     client, on_redis, sms_inbox, matter, no_rest_window, frozen, django_capture_on_commit_callbacks
 ):
