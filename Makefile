@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install lock upgrade run lint suite test topology messages bench bench-pg bench-export bench-load bench-load-pg bench-sweeps bench-dashboard bench-dashboard-pg bench-dashboard-city
+.PHONY: install lock upgrade run lint suite test topology messages bench bench-pg bench-export bench-load bench-load-pg bench-sweeps bench-sweeps-pg capacity bench-dashboard bench-dashboard-pg bench-dashboard-city
 
 # Everything installed comes from requirements.lock (exact versions and hashes); the project
 # itself is installed without fetching anything (its build backend, setuptools, is in the lock;
@@ -130,9 +130,20 @@ bench-load: install $(WRK)
 bench-load-pg: install $(WRK)
 	$(PY) bench/booking_load.py --pg
 
-# The background sweeps over 1 000 and 100 000 bookings (queries and time).
+# The background sweeps over 1 000 and 100 000 bookings (queries and time). bench-sweeps: SQLite
+# in a temporary file, no Redis; bench-sweeps-pg: PostgreSQL (its test database
+# test_yuyue_bench_sweeps, created and dropped) with Redis db 15.
 bench-sweeps: install
-	$(PY) bench/sweeps.py
+	env -u DATABASE_URL -u REDIS_URL $(PY) bench/sweeps.py
+
+bench-sweeps-pg: install
+	$(VENV)/bin/python -c "import redis; redis.Redis.from_url('redis://127.0.0.1:6379/15').flushdb()"
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/yuyue_bench_sweeps \
+	REDIS_URL=redis://127.0.0.1:6379/15 $(PY) bench/sweeps.py
+
+# The capacity model of docs/SCALE.md (no database: assumptions and measured costs).
+capacity: install
+	$(PY) bench/capacity.py
 
 # The supervisors' dashboard over seed_demo's year of 250 000 bookings: p50/p95 server time and
 # queries per request, after ANALYZE and the summary's sweep. The seeded database is kept between
