@@ -34,17 +34,19 @@ def side_counts(
     now,
     today,
     live_follow_ups=EVERY,
+    hall_ids=None,
 ):
     """The counts of the other records of the period, in one query (see the module docstring).
     Only the follow-ups ``live_follow_ups`` selects are counted (None: none): the dashboard's
-    summary holds the others."""
+    summary holds the others. ``hall_ids`` (instead of ``hall_id``): those halls together."""
+    halls = {"hall_id": hall_id} if hall_ids is None else {"hall_id__in": hall_ids}
     # Follow-ups and bad-review cases are found by their own date (follow_up_slot_start_idx;
     # the cases are few), their booking's or rating's hall, window and department checked in
     # an EXISTS: with a join SQLite starts from the hall's bookings or ratings of all time.
     follow_up_bookings = Appointment.objects.filter(
         pk=OuterRef("appointment_id"), window_id__in=window_ids
     )
-    case_ratings = Rating.objects.filter(pk=OuterRef("rating_id"), hall_id=hall_id)
+    case_ratings = Rating.objects.filter(pk=OuterRef("rating_id"), **halls)
     changes = ChangeRequest.objects.filter(
         original_window_id__in=window_ids,
         original_start__gte=low,
@@ -52,14 +54,14 @@ def side_counts(
         notified_at__isnull=False,
     )
     assignments = DutyAssignment.objects.filter(
-        duty__window__hall_id=hall_id,
+        **{f"duty__window__{k}": v for k, v in halls.items()},
         duty__start__gte=low,
         duty__start__lt=high,
         on_leave__isnull=True,
     )
-    complaints = Complaint.objects.filter(hall_id=hall_id)
+    complaints = Complaint.objects.filter(**halls)
     actions = ImprovementAction.objects.filter(
-        hall_id=hall_id,
+        **halls,
         state__in=[ImprovementAction.State.OPEN, ImprovementAction.State.IN_PROGRESS],
     )
     if department_id is not None:
@@ -179,13 +181,29 @@ def roster_gaps(*, windows, days, no_rest, rows, low, high) -> list[dict]:
     no-rest ``windows`` with nobody on duty. One query (the duties with somebody present)."""
     if not windows:
         return []
-    tz = timezone.get_default_timezone()
+    return roster_gaps_of(
+        windows=windows,
+        days=days,
+        no_rest=no_rest,
+        rows=rows,
+        covered=duties_covered(window_ids=[w.pk for w in windows], low=low, high=high),
+    )
+
+
+def duties_covered(*, window_ids, low, high) -> set:
+    """One query: the (window, start) of the duties in [low, high) somebody (not on leave) is
+    on."""
     present = DutyAssignment.objects.filter(duty=OuterRef("pk"), on_leave__isnull=True)
-    covered = set(
-        Duty.objects.filter(window_id__in=[w.pk for w in windows], start__lt=high, end__gt=low)
+    return set(
+        Duty.objects.filter(window_id__in=window_ids, start__lt=high, end__gt=low)
         .filter(Exists(present))
         .values_list("window_id", "start")
     )
+
+
+def roster_gaps_of(*, windows, days, no_rest, rows, covered) -> list[dict]:
+    """``roster_gaps`` given the duties ``covered`` (``duties_covered``): no query."""
+    tz = timezone.get_default_timezone()
     booked_holidays = {
         (row["window_id"], row["_day"], i)
         for row in rows

@@ -80,6 +80,18 @@ def hall_periods(hall_id: int) -> tuple[list, dict]:
     return regular, no_rest
 
 
+def halls_periods(hall_ids) -> dict[int, tuple[list, dict]]:
+    """``hall_periods`` of several halls in one query: {hall id: (regular, no_rest)}."""
+    found = {hall_id: ([], defaultdict(list)) for hall_id in hall_ids}
+    for period in ServicePeriod.objects.filter(hall_id__in=list(found)).order_by("start"):
+        regular, no_rest = found[period.hall_id]
+        if period.kind == ServicePeriod.Kind.REGULAR:
+            regular.append((period.start, period.end))
+        else:
+            no_rest[period.day_type].append((period.start, period.end))
+    return found
+
+
 def summary_fingerprint(*, window_ids, regular, holidays) -> str:
     """What a hall's summary was counted with: change any of it and the summary is ignored.
     A hall with more holiday periods than the summary has columns for is never summarised."""
