@@ -200,10 +200,10 @@ def _links(*, user, hall, start, end, department, window, now):
     d0, d1 = start.isoformat(), end.isoformat()
 
     def halls(lookup: str) -> dict:
-        """The hall filter of a list: the hall, or every hall of the city-wide view."""
-        if is_all_halls(hall):
-            return {f"{lookup}__in": ",".join(str(h.pk) for h in hall.halls)}
-        return {lookup: hall.pk}
+        """The hall filter of a list: the hall; none for the city-wide view, whose halls are
+        those the user sees (``visible_halls``), which is what every console list shows them
+        (the lists are scoped by the same rule; most do not accept a ``__in`` of halls)."""
+        return {} if is_all_halls(hall) else {lookup: hall.pk}
 
     booking = {
         "start__date__gte": d0,
