@@ -13,13 +13,14 @@ from collections import defaultdict
 from functools import reduce
 from operator import or_
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from appointments.models import Appointment
 from duty.calendar import days_info, local
-from duty.models import DayType, Window
+from duty.models import DayType, Hall, Window
 
+from ..models import DashboardStaleDay
 from .dashboard import _assemble
 from .dashboard_records import duties_covered, roster_gaps_of, side_counts
 from .day_counts import FEW_LIVE_DAYS, booking_counts
@@ -55,7 +56,15 @@ def city_dashboard_figures(
         w.pk: w
         for w in Window.objects.filter(hall_id__in=hall_ids)
         .select_related("hall")
-        .annotate(**summary_state_annotations())
+        .annotate(
+            **summary_state_annotations(),
+            # Whether the summary has a stale day of the window in the period.
+            stale_marks=Exists(
+                DashboardStaleDay.objects.filter(
+                    window_id=OuterRef("pk"), day__gte=start, day__lte=end
+                )
+            ),
+        )
         .order_by("hall_id", "number")
     }
     of_hall = defaultdict(list)
@@ -80,7 +89,7 @@ def city_dashboard_figures(
     # 5. The summary's rows of those halls in one query; a hall with so many stale days that
     # counting it from the bookings is quicker is left out, and the others read again (rare).
     rows, histogram, live = _summary(
-        lasts=lasts, of_hall=of_hall, periods=periods, start=start, end=end
+        lasts=lasts, of_hall=of_hall, windows=windows, periods=periods, start=start, end=end
     )
 
     # 6. The other days, counted from the bookings: one query per group of halls with the same
@@ -112,6 +121,7 @@ def city_dashboard_figures(
     side = side_counts(
         hall_id=None,
         hall_ids=hall_ids,
+        every_hall=not Hall.objects.exclude(pk__in=hall_ids).exists(),
         window_ids=list(windows),
         start=start,
         end=end,
@@ -127,6 +137,11 @@ def city_dashboard_figures(
     # 8. Roster gaps, hall by hall (their off-hours periods differ), from one query of duties.
     roster_windows = [w for w in windows.values() if w.is_no_rest and w.is_active]
     covered = duties_covered(window_ids=[w.pk for w in roster_windows], low=low, high=high)
+    # Only the rows of holidays tell which holiday periods were booked: a few, found once.
+    holiday_rows = defaultdict(list)
+    for row in rows:
+        if days[row["_day"]].day_type == DayType.HOLIDAY:
+            holiday_rows[windows[row["window_id"]].hall_id].append(row)
     gaps = []
     for hall_id in of_hall:
         hall_windows = [w for w in roster_windows if w.hall_id == hall_id]
@@ -135,7 +150,7 @@ def city_dashboard_figures(
                 windows=hall_windows,
                 days=days,
                 no_rest=periods[hall_id][1],
-                rows=rows,
+                rows=holiday_rows[hall_id],
                 covered=covered,
             )
     gaps.sort(key=lambda g: (g["start"], g["window"].hall_id, g["window"].number))
@@ -156,7 +171,7 @@ def city_dashboard_figures(
     )
 
 
-def _summary(*, lasts, of_hall, periods, start, end):
+def _summary(*, lasts, of_hall, windows, periods, start, end):
     """(summary rows, histogram, and per hall the Q of the bookings and of the
     follow-ups to count from the records, with about how many days that is)."""
     while True:
@@ -169,6 +184,7 @@ def _summary(*, lasts, of_hall, periods, start, end):
                 last=max(lasts.values()),
                 department_id=None,
                 holidays=holidays,
+                stale_possible=any(windows[w].stale_marks for h in lasts for w in of_hall[h]),
             )
         live, unused = {}, []
         for hall_id, window_ids in of_hall.items():
