@@ -219,7 +219,7 @@ class _EpochSeconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="CAST(strftime('%%s', %(expressions)s) AS INTEGER)",
+            template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)",
             **extra_context,
         )
 
