@@ -89,7 +89,13 @@ def city_dashboard_figures(
     # 5. The summary's rows of those halls in one query; a hall with so many stale days that
     # counting it from the bookings is quicker is left out, and the others read again (rare).
     rows, histogram, live = _summary(
-        lasts=lasts, of_hall=of_hall, windows=windows, periods=periods, start=start, end=end
+        lasts=lasts,
+        of_hall=of_hall,
+        windows=windows,
+        periods=periods,
+        start=start,
+        end=end,
+        holiday_days={d for d, info in days.items() if info.day_type == DayType.HOLIDAY},
     )
 
     # 6. The other days, counted from the bookings: one query per group of halls with the same
@@ -142,6 +148,7 @@ def city_dashboard_figures(
     for row in rows:
         if days[row["_day"]].day_type == DayType.HOLIDAY:
             holiday_rows[windows[row["window_id"]].hall_id].append(row)
+    # (The summary's rows of other days are by hall already: ("hall", id), see ``_summary``.)
     gaps = []
     for hall_id in of_hall:
         hall_windows = [w for w in roster_windows if w.hall_id == hall_id]
@@ -158,7 +165,8 @@ def city_dashboard_figures(
     # The rankings are of halls: each row is put under its window's hall.
     halls = {w.hall_id: w.hall for w in windows.values()}
     for row in rows:
-        row["window_id"] = windows[row["window_id"]].hall_id
+        owner = row["window_id"]
+        row["window_id"] = owner[1] if isinstance(owner, tuple) else windows[owner].hall_id
     return _assemble(
         rows=rows,
         days=days,
@@ -171,7 +179,7 @@ def city_dashboard_figures(
     )
 
 
-def _summary(*, lasts, of_hall, windows, periods, start, end):
+def _summary(*, lasts, of_hall, windows, periods, start, end, holiday_days):
     """(summary rows, histogram, and per hall the Q of the bookings and of the
     follow-ups to count from the records, with about how many days that is)."""
     while True:
@@ -185,6 +193,10 @@ def _summary(*, lasts, of_hall, windows, periods, start, end):
                 department_id=None,
                 holidays=holidays,
                 stale_possible=any(windows[w].stale_marks for h in lasts for w in of_hall[h]),
+                # Rows by hall and day (what the city's figures need), by window on holidays
+                # (the roster gaps need the holiday periods each window booked).
+                group={w: ("hall", h) for h in lasts for w in of_hall[h]},
+                apart=holiday_days,
             )
         live, unused = {}, []
         for hall_id, window_ids in of_hall.items():

@@ -132,13 +132,18 @@ def summary_state_annotations() -> dict:
     }
 
 
-def summary_read(*, window_ids, start, last, department_id, holidays, stale_possible=True):
+def summary_read(
+    *, window_ids, start, last, department_id, holidays, stale_possible=True, group=None, apart=()
+):
     """One query (a UNION ALL of three): the summary's counts of ``window_ids`` from ``start`` to
     ``last`` by (window, day) — as ``day_counts.booking_rows`` gives them — the stale (window,
     day) pairs (left out), and the confirmation histogram of the days not stale, added up by
     the database: (rows, histogram, stale). ``stale_possible`` False (the caller knows there is
     no stale mark in the period): the histogram without the anti-join on the marks, which
-    PostgreSQL plans as a loop over every minute row when the marks' table is empty."""
+    PostgreSQL plans as a loop over every minute row when the marks' table is empty.
+    ``group`` ({window id: key}): rows by (key, day) rather than (window, day), except on the
+    days in ``apart`` (the city-wide view adds up a hall's windows here, in C, rather than
+    row by row in Python)."""
     days = DashboardDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
     minutes = DashboardMinutes.objects.filter(
         window_id__in=window_ids, day__gte=start, day__lte=last
@@ -184,6 +189,8 @@ def summary_read(*, window_ids, start, last, department_id, holidays, stale_poss
         key = (window_id, day)
         if counts[0] < 0 or key in stale:
             continue
+        if group is not None and day not in apart:
+            key = (group[window_id], day)
         total = sums.get(key)
         if total is None:
             sums[key] = counts
