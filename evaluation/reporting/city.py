@@ -13,14 +13,21 @@ from collections import defaultdict
 from functools import reduce
 from operator import or_
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, When
 from django.utils import timezone
 
 from appointments.models import Appointment
 from duty.calendar import days_info, local
 from duty.models import DayType, Hall, Window
 
-from ..models import DashboardStaleDay
+from ..models import (
+    FOLLOW_UP_COUNTS,
+    SUMMARY_COUNTS,
+    SUMMARY_HOLIDAYS,
+    DashboardDay,
+    DashboardMinutes,
+    DashboardStaleDay,
+)
 from .dashboard import _assemble
 from .dashboard_records import duties_covered, roster_gaps_of, side_counts
 from .day_counts import FEW_LIVE_DAYS, booking_counts
@@ -184,7 +191,16 @@ def _summary(*, lasts, of_hall, windows, periods, start, end, holiday_days):
     follow-ups to count from the records, with about how many days that is)."""
     while True:
         rows, histogram, stale = [], {}, set()
-        if lasts:
+        stale_possible = any(windows[w].stale_marks for h in lasts for w in of_hall[h])
+        if lasts and not stale_possible:
+            rows, histogram = _summary_by_hall(
+                window_ids=[w for h in lasts for w in of_hall[h]],
+                start=start,
+                last=max(lasts.values()),
+                holiday_days=holiday_days,
+                holidays=max(len(periods[h][1][DayType.HOLIDAY]) for h in lasts),
+            )
+        elif lasts:
             holidays = max((periods[h][1][DayType.HOLIDAY] for h in lasts), key=len)
             rows, histogram, stale = summary_read(
                 window_ids=[w for h in lasts for w in of_hall[h]],
@@ -192,7 +208,7 @@ def _summary(*, lasts, of_hall, windows, periods, start, end, holiday_days):
                 last=max(lasts.values()),
                 department_id=None,
                 holidays=holidays,
-                stale_possible=any(windows[w].stale_marks for h in lasts for w in of_hall[h]),
+                stale_possible=True,
                 # Rows by hall and day (what the city's figures need), by window on holidays
                 # (the roster gaps need the holiday periods each window booked).
                 group={w: ("hall", h) for h in lasts for w in of_hall[h]},
@@ -225,3 +241,34 @@ def _summary(*, lasts, of_hall, windows, periods, start, end, holiday_days):
             return rows, histogram, live
         for hall_id in unused:
             del lasts[hall_id]
+
+
+def _summary_by_hall(*, window_ids, start, last, holiday_days, holidays):
+    """Without a stale day among them, the summary's rows of ``window_ids`` added up by the
+    database by hall and day — by window on holidays, for the roster gaps — and their
+    histogram: two queries, ~7 000 rows for a city's year instead of ~70 000."""
+    names = (*SUMMARY_COUNTS, *FOLLOW_UP_COUNTS, *SUMMARY_HOLIDAYS[:holidays])
+    in_range = {"window_id__in": window_ids, "day__gte": start, "day__lte": last}
+    rows = []
+    for row in (
+        DashboardDay.objects.filter(**in_range)
+        .order_by()
+        .annotate(
+            _hall=F("window__hall_id"),
+            _w=Case(When(day__in=holiday_days, then=F("window_id")), default=None),
+        )
+        .values("_hall", "_w", "day")
+        .annotate(**{name: Sum(name) for name in names})
+    ):
+        hall_id, window_id = row.pop("_hall"), row.pop("_w")
+        row["window_id"] = window_id if window_id is not None else ("hall", hall_id)
+        row["_day"] = row.pop("day")
+        rows.append(row)
+    histogram = dict(
+        DashboardMinutes.objects.filter(**in_range)
+        .order_by()
+        .values("minutes")
+        .annotate(n=Sum("count"))
+        .values_list("minutes", "n")
+    )
+    return rows, histogram
