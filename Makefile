@@ -150,7 +150,7 @@ capacity: install
 # runs (keyed by bench/dashboard.py's SEED_VERSION); ARGS=--drop seeds it anew.
 # bench-dashboard: SQLite file in /tmp, no Redis. bench-dashboard-pg: PostgreSQL database
 # yuyue_bench_dash_…, Redis db 6. bench-dashboard-city: PostgreSQL, 2 500 000 bookings over 20
-# halls (seed_city), a hall's year and every hall's year.
+# halls (seed_city), a hall's year and the city-wide view (all halls) of a city supervisor.
 bench-dashboard: install
 	$(PY) bench/dashboard.py $(ARGS)
 

@@ -96,3 +96,41 @@ def test_supervisor_changes_the_filters_and_sees_the_charts(
     )
     phone.wait_for_selector("html[data-charts-drawn=true]")
     phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_city_supervisor_sees_all_halls_together(
+    live_server,
+    browser_page_factory,
+    supervisor,
+    data,  # noqa: F811
+    other_hall,
+    matter,
+):
+    """The city hall's supervisor picks 全部大厅: the figures of every hall, ranked by hall."""
+    from appointments.models import Appointment
+    from duty.models import Window
+
+    from .conftest import at
+    from .test_dashboard import booking
+
+    window = Window.objects.create(hall=other_hall, number="B01", name="郊区窗口")
+    booking(window, matter, at(2026, 10, 2, 10), "online", "served", served=at(2026, 10, 2, 10, 9))
+    page = browser_page_factory(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "supervisor")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/dashboard/")
+    page.fill("#id_start", START.isoformat())
+    page.fill("#id_end", END.isoformat())
+    page.select_option("#id_hall", "all")
+    page.click("form.dash-filter input[type=submit]")
+    page.wait_for_selector("html[data-charts-drawn=true]")
+    total = Appointment.objects.filter(start__date__range=(START, END)).count()
+    expect(page.locator("#c-bookings + .big")).to_have_text(str(total))
+    expect(page.locator(".dash-tables").first).to_contain_text("郊区政务服务中心")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "dashboard-city.png"
+    page.screenshot(path=str(shot), full_page=True)
+    shutil.copy(shot, "/tmp/dashboard-city.png")

@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from duty.models import DutyAssignment, LeaveRequest
+from duty.models import DutyAssignment, LeaveRequest, Window
 
 from . import test_assessment, test_dashboard
 from .conftest import at
@@ -128,6 +128,18 @@ def test_the_city_supervisors_numbers_of_another_hall_match_their_lists_7_4(
     html = dashboard(client, supervisor, hall=other_hall.pk)
     assert "郊区" in html
     assert_numbers_match_lists(client, html, at_least=15)
+
+
+def test_the_city_wide_numbers_match_their_lists_7_4(
+    client, supervisor, data, on_leave, mid_period, other_hall, matter
+):
+    """All halls together: every linked number opens the lists filtered to the same halls."""
+    window = Window.objects.create(hall=other_hall, number="B01", name="郊区窗口", is_no_rest=True)
+    for day in (2, 3):
+        test_dashboard.booking(window, matter, at(2026, 10, day, 10), "online", "no_show")
+    html = dashboard(client, supervisor, hall="all")
+    assert "全部大厅" in html or "all halls" in html
+    assert_numbers_match_lists(client, html, at_least=20)
 
 
 def test_window_heads_dashboard_numbers_match_their_lists_7_4(

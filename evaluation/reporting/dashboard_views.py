@@ -26,6 +26,7 @@ from duty.models import Department, StaffProfile, Window
 from duty.roles import Role
 from duty.scoping import user_hall_id, visible_halls
 
+from .city import city_dashboard_figures
 from .dashboard import dashboard_figures
 from .periods import MAX_PERIOD_DAYS, period_clean
 
@@ -77,6 +78,23 @@ class _ObjectChoiceField(forms.ChoiceField):
         return self.objects.get(value) if value else None
 
 
+class AllHalls:
+    """The filter's "all halls" choice: every hall the user sees, together (the city-wide
+    view)."""
+
+    pk = "all"
+
+    def __init__(self, halls):
+        self.halls = list(halls)
+
+    def __str__(self):
+        return _("all halls")
+
+
+def is_all_halls(hall) -> bool:
+    return isinstance(hall, AllHalls)
+
+
 class DashboardFilter(forms.Form):
     start = forms.DateField(
         label=gettext_lazy("from"), widget=forms.DateInput(attrs={"type": "date"})
@@ -100,7 +118,9 @@ class DashboardFilter(forms.Form):
     def __init__(self, data, *, halls, departments, windows, limited):
         super().__init__(data)
         self.limited = limited
-        self.fields["hall"].set_objects(halls)
+        # A user who sees more than one hall (a city supervisor) may see them all together.
+        many = len(halls) > 1 and not limited
+        self.fields["hall"].set_objects([AllHalls(halls), *halls] if many else halls)
         self.fields["department"].set_objects(departments, _("all departments"))
         if limited:
             self.fields["window"].required = True
@@ -117,6 +137,14 @@ class DashboardFilter(forms.Form):
             except ValidationError as error:
                 self.add_error("end", error)
         department, window = data.get("department"), data.get("window")
+        if is_all_halls(hall) and (department or window):
+            self.add_error(
+                "hall",
+                ValidationError(
+                    _("Pick one hall to see a department or a window."), code="all_halls"
+                ),
+            )
+            return data
         if hall and department and department.hall_id != hall.pk:
             self.add_error(
                 "department",
@@ -170,6 +198,13 @@ def _links(*, user, hall, start, end, department, window, now):
 
     today = timezone.localdate(now)
     d0, d1 = start.isoformat(), end.isoformat()
+
+    def halls(lookup: str) -> dict:
+        """The hall filter of a list: the hall; none for the city-wide view, whose halls are
+        those the user sees (``visible_halls``), which is what every console list shows them
+        (the lists are scoped by the same rule; most do not accept a ``__in`` of halls)."""
+        return {} if is_all_halls(hall) else {lookup: hall.pk}
+
     booking = {
         "start__date__gte": d0,
         "start__date__lte": d1,
@@ -177,34 +212,34 @@ def _links(*, user, hall, start, end, department, window, now):
         "matter__departments__id__exact": department.pk if department else None,
     }
     if hall is not None:
-        booking["window__hall"] = hall.pk
+        booking.update(halls("window__hall"))
 
     def bookings(**extra):
         return listed("appointments_appointment", **booking, **extra)
 
-    complaint = {"hall": hall.pk, "window": window.pk if window else None}
+    complaint = {**halls("hall"), "window": window.pk if window else None}
     if department:
         complaint["department"] = department.pk
-    rating_scope = {"hall": hall.pk, "window": window.pk if window else None}
+    rating_scope = {**halls("hall"), "window": window.pk if window else None}
     if department:
         rating_scope["department"] = department.pk
     of_department = department.pk if department else None
     follow_up = {
-        "appointment__window__hall": hall.pk,
+        **halls("appointment__window__hall"),
         "slot_start__date__gte": d0,
         "slot_start__date__lte": d1,
         "appointment__window": window.pk if window else None,
         "appointment__matter__departments": of_department,
     }
     change = {
-        "original_window__hall": hall.pk,
+        **halls("original_window__hall"),
         "original_start__date__gte": d0,
         "original_start__date__lte": d1,
         "original_window": window.pk if window else None,
         "appointment__matter__departments": of_department,
     }
     duty = {
-        "duty__window__hall": hall.pk,
+        **halls("duty__window__hall"),
         "duty__start__date__gte": d0,
         "duty__start__date__lte": d1,
         "duty__window__id__exact": window.pk if window else None,
@@ -270,7 +305,7 @@ def _links(*, user, hall, start, end, department, window, now):
             rectify_due__gte=d0,
             rectify_due__lte=d1,
             rectify_due__lt=today.isoformat(),
-            rating__hall=hall.pk,
+            **halls("rating__hall"),
             rating__window=window.pk if window else None,
             rating__department=of_department,
         ),
@@ -278,7 +313,7 @@ def _links(*, user, hall, start, end, department, window, now):
             "evaluation_improvementaction",
             state__in="open,in_progress",
             due__lt=today.isoformat(),
-            hall=hall.pk,
+            **halls("hall"),
             window=window.pk if window else None,
             window__departments=of_department,
         ),
@@ -370,6 +405,13 @@ def _filtered(request, title):
 
 
 def _figures(chosen, now):
+    if is_all_halls(chosen["hall"]):
+        return city_dashboard_figures(
+            hall_ids=[h.pk for h in chosen["hall"].halls],
+            start=chosen["start"],
+            end=chosen["end"],
+            now=now,
+        )
     department, window = chosen.get("department"), chosen.get("window")
     return dashboard_figures(
         hall_id=chosen["hall"].pk,
@@ -392,6 +434,7 @@ def dashboard_view(request):
     context.update(
         {
             "hall": hall,
+            "all_halls": is_all_halls(hall),
             "department": department,
             "window": window,
             "f": figures,
@@ -437,6 +480,7 @@ def dashboard_gaps_view(request):
     context.update(
         {
             "hall": chosen["hall"],
+            "all_halls": is_all_halls(chosen["hall"]),
             "department": chosen.get("department"),
             "window": chosen.get("window"),
             "start": chosen["start"],

@@ -80,6 +80,18 @@ def hall_periods(hall_id: int) -> tuple[list, dict]:
     return regular, no_rest
 
 
+def halls_periods(hall_ids) -> dict[int, tuple[list, dict]]:
+    """``hall_periods`` of several halls in one query: {hall id: (regular, no_rest)}."""
+    found = {hall_id: ([], defaultdict(list)) for hall_id in hall_ids}
+    for period in ServicePeriod.objects.filter(hall_id__in=list(found)).order_by("start"):
+        regular, no_rest = found[period.hall_id]
+        if period.kind == ServicePeriod.Kind.REGULAR:
+            regular.append((period.start, period.end))
+        else:
+            no_rest[period.day_type].append((period.start, period.end))
+    return found
+
+
 def summary_fingerprint(*, window_ids, regular, holidays) -> str:
     """What a hall's summary was counted with: change any of it and the summary is ignored.
     A hall with more holiday periods than the summary has columns for is never summarised."""
@@ -120,11 +132,18 @@ def summary_state_annotations() -> dict:
     }
 
 
-def summary_read(*, window_ids, start, last, department_id, holidays):
+def summary_read(
+    *, window_ids, start, last, department_id, holidays, stale_possible=True, group=None, apart=()
+):
     """One query (a UNION ALL of three): the summary's counts of ``window_ids`` from ``start`` to
     ``last`` by (window, day) — as ``day_counts.booking_rows`` gives them — the stale (window,
     day) pairs (left out), and the confirmation histogram of the days not stale, added up by
-    the database: (rows, histogram, stale)."""
+    the database: (rows, histogram, stale). ``stale_possible`` False (the caller knows there is
+    no stale mark in the period): the histogram without the anti-join on the marks, which
+    PostgreSQL plans as a loop over every minute row when the marks' table is empty.
+    ``group`` ({window id: key}): rows by (key, day) rather than (window, day), except on the
+    days in ``apart`` (the city-wide view adds up a hall's windows here, in C, rather than
+    row by row in Python)."""
     days = DashboardDay.objects.filter(window_id__in=window_ids, day__gte=start, day__lte=last)
     minutes = DashboardMinutes.objects.filter(
         window_id__in=window_ids, day__gte=start, day__lte=last
@@ -148,7 +167,7 @@ def summary_read(*, window_ids, start, last, department_id, holidays):
         window_id=OuterRef("window_id"), day=OuterRef("day")
     )
     histogram_rows = (
-        minutes.filter(~Exists(is_stale))
+        (minutes.filter(~Exists(is_stale)) if stale_possible else minutes)
         .order_by()
         .values("minutes")
         .annotate(
@@ -170,6 +189,8 @@ def summary_read(*, window_ids, start, last, department_id, holidays):
         key = (window_id, day)
         if counts[0] < 0 or key in stale:
             continue
+        if group is not None and day not in apart:
+            key = (group[window_id], day)
         total = sums.get(key)
         if total is None:
             sums[key] = counts
