@@ -340,21 +340,9 @@ def main(args):
 def platform_line() -> str:
     import platform
 
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            database = f"PostgreSQL {cursor.fetchone()[0]}"
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            database = f"SQLite {cursor.fetchone()[0]}"
+    from machine import cpu_model, database_version
+
+    cpu, database = cpu_model(), database_version(connection)
     redis = "Redis " + os.environ["REDIS_URL"] if os.environ.get("REDIS_URL") else "no Redis"
     return (
         f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()};"

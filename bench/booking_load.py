@@ -393,21 +393,9 @@ def wrk(port: int, name: str, lines: list[str], seconds: int, statuses: bool = F
 def machine() -> str:
     from django.db import connection
     from django.utils import timezone
+    from machine import cpu_model, database_version
 
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            database = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        import sqlite3
-
-        database = f"SQLite {sqlite3.sqlite_version} (file)"
+    cpu, database = cpu_model(), database_version(connection)
     cache = "database cache"
     if REDIS_URL:
         import redis

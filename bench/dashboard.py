@@ -164,21 +164,9 @@ def measure(client, plan):
 
 
 def machine():
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            version = f"PostgreSQL {cursor.fetchone()[0]}"
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            version = f"SQLite {cursor.fetchone()[0]}"
+    from machine import cpu_model, database_version
+
+    cpu, version = cpu_model(), database_version(connection)
     return (
         f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {version}; "
         f"Redis {'on' if os.environ.get('REDIS_URL') else 'off'}; load {os.getloadavg()[0]:.1f}"

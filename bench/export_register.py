@@ -310,14 +310,9 @@ def keep_best(results: dict, key: str, run: dict) -> None:
 
 
 def machine(database: str) -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "?",
-    )
+    from machine import cpu_model
+
+    model = cpu_model()
     from importlib.metadata import PackageNotFoundError, version
 
     def have(name):
